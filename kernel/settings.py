@@ -1,0 +1,67 @@
+"""Settings from the environment (`VILA_...`), with defaults that run the embedded mode as is.
+
+Settings are built by the composition root (`create_app()`, the CLI, worker start) and passed
+down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kernel.timezones import validate_timezone
+
+Queue = Literal["urgent", "default", "bulk"]
+QUEUES: tuple[Queue, ...] = ("urgent", "default", "bulk")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VILA_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where the embedded mode keeps its files.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty: a SQLite file in the data directory.",
+    )
+    broker_url: str = Field(
+        default="",
+        description="Celery broker (redis://, amqp://). Empty: the in-process runner.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = Field(default="", description="The URL people use; shown in links.")
+    default_timezone: str = "Europe/Stockholm"
+    default_language: Literal["sv", "en"] = "sv"
+    token_ttl_days: int = Field(default=90, ge=1, le=3650)
+    sweep_interval_s: float = Field(default=15.0, gt=0)
+    job_lease_s: float = Field(default=300.0, gt=0)
+    job_max_attempts: int = Field(default=8, ge=1)
+    job_redispatch_after_s: float = Field(
+        default=60.0, gt=0, description="A job still pending this long after it was queued is queued again."
+    )
+    log_level: str = "INFO"
+    log_json: bool = False
+    load_demo: bool = Field(default=True, description="`vila serve` loads the demo region into an empty database.")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return validate_timezone(value)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'vila.db').resolve()}"
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: jobs run in-process."""
+        return not self.broker_url
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
