@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
@@ -79,7 +79,6 @@ class GroupMember(Base):
 class GroupManager(Base):
     __tablename__ = "group_manager"
     __table_args__ = (
-        UniqueConstraint("group_id", "person_id"),
         Index("ix_group_manager_person", "person_id"),
     )
 
