@@ -106,7 +106,10 @@ def create_app(
             _audit_fallback(request, response.status_code)
         log.info(
             "%s %s -> %d in %.1f ms",
-            request.method, request.url.path, response.status_code, (time.perf_counter() - started) * 1000,
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
             extra={"request_id": request.state.request_id},
         )
         return response
@@ -116,16 +119,24 @@ def create_app(
         principal = getattr(request.state, "principal", None)
         forwarded = request.headers.get("x-forwarded-for")
         meta = RequestMeta(
-            source_ip=forwarded.split(",")[0].strip() if forwarded else (request.client.host if request.client else None),
-            request_id=request.state.request_id, method=request.method, path=request.url.path,
+            source_ip=forwarded.split(",")[0].strip()
+            if forwarded
+            else (request.client.host if request.client else None),
+            request_id=request.state.request_id,
+            method=request.method,
+            path=request.url.path,
         )
         with unit_of_work(factory) as session:
             audit_log.record(
-                session=session, now=clock.now(),
+                session=session,
+                now=clock.now(),
                 actor_id=principal.person_id if principal else None,
                 actor_label=principal.label if principal else "anonymous",
-                action=f"http.{request.method.lower()}", target_type="request", target_id=None,
-                meta=meta, after={"status": status_code},
+                action=f"http.{request.method.lower()}",
+                target_type="request",
+                target_id=None,
+                meta=meta,
+                after={"status": status_code},
             )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

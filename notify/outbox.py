@@ -98,9 +98,7 @@ class JobRegistry:
             raise ValueError(f"job {spec.name!r} is registered twice")
         self._specs[spec.name] = spec
 
-    def job(
-        self, name: str, *, queue: Queue = "default", every_s: float | None = None
-    ) -> Callable[[Handler], Handler]:
+    def job(self, name: str, *, queue: Queue = "default", every_s: float | None = None) -> Callable[[Handler], Handler]:
         def decorate(fn: Handler) -> Handler:
             self.register(JobSpec(name=name, handler=fn, queue=queue, every_s=every_s))
             return fn

@@ -82,8 +82,7 @@ class EmbeddedRunner:
                     log.exception("sweep failed")
                 next_sweep = now + self.ctx.settings.sweep_interval_s
             for spec in self.registry.periodic():
-                assert spec.every_s is not None
-                if now - last_run.get(spec.name, -1e9) >= spec.every_s:
+                if now - last_run.get(spec.name, -1e9) >= (spec.every_s or 60.0):
                     last_run[spec.name] = now
                     try:
                         spec.handler(self.ctx, {})

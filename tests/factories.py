@@ -42,22 +42,37 @@ class Factory:
         n = next(_seq)
         with unit_of_work(self.session_factory) as session:
             return directory.create_group(
-                session=session, now=self.clock.now(),
-                data=GroupCreate(name=name or f"Enhet {n}", code=f"g{n}-{uuid.uuid4().hex[:6]}", kind=kind,  # type: ignore[arg-type]
-                                 parent_id=parent.id if parent else None),
+                session=session,
+                now=self.clock.now(),
+                data=GroupCreate(
+                    name=name or f"Enhet {n}",
+                    code=f"g{n}-{uuid.uuid4().hex[:6]}",
+                    kind=kind,  # type: ignore[arg-type]
+                    parent_id=parent.id if parent else None,
+                ),
             )
 
     def person(
-        self, *, roles: Iterable[str] = ("staff",), groups: Iterable[Group] = (), manages: Iterable[Group] = (),
-        name: str | None = None, timezone: str = "Europe/Stockholm", profession: str | None = "sjuksköterska",
+        self,
+        *,
+        roles: Iterable[str] = ("staff",),
+        groups: Iterable[Group] = (),
+        manages: Iterable[Group] = (),
+        name: str | None = None,
+        timezone: str = "Europe/Stockholm",
+        profession: str | None = "sjuksköterska",
     ) -> Person:
         n = next(_seq)
         with unit_of_work(self.session_factory) as session:
             person = directory.create_person(
-                session=session, now=self.clock.now(),
+                session=session,
+                now=self.clock.now(),
                 data=PersonCreate(
-                    name=name or f"Person {n}", email=f"person{n}.{uuid.uuid4().hex[:6]}@exempel.se",
-                    timezone=timezone, profession=profession, roles=list(roles),  # type: ignore[arg-type]
+                    name=name or f"Person {n}",
+                    email=f"person{n}.{uuid.uuid4().hex[:6]}@exempel.se",
+                    timezone=timezone,
+                    profession=profession,
+                    roles=list(roles),  # type: ignore[arg-type]
                     groups=[g.id for g in groups],
                 ),
             )

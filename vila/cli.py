@@ -101,14 +101,24 @@ def api(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     uvicorn.run(
-        "api.main:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-        workers=workers, log_level=settings.log_level.lower(), proxy_headers=True,
+        "api.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
     )
 
 
 @main.command()
-@click.option("--queues", "-Q", default=",".join(QUEUES), show_default=True,
-              help="Comma-separated queues to consume (urgent, default, bulk).")
+@click.option(
+    "--queues",
+    "-Q",
+    default=",".join(QUEUES),
+    show_default=True,
+    help="Comma-separated queues to consume (urgent, default, bulk).",
+)
 @click.option("--concurrency", "-c", default=2, show_default=True, help="Worker processes.")
 @click.option("--pool", default="prefork", show_default=True, help="Celery pool (prefork, threads, solo).")
 def worker(queues: str, concurrency: int, pool: str) -> None:
@@ -121,8 +131,21 @@ def worker(queues: str, concurrency: int, pool: str) -> None:
     from workers.celery_app import create_celery
 
     app = create_celery(settings)
-    app.worker_main(["worker", "-Q", queues, "-c", str(concurrency), "--pool", pool,
-                     "--loglevel", settings.log_level, "--without-gossip", "--without-mingle"])
+    app.worker_main(
+        [
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency),
+            "--pool",
+            pool,
+            "--loglevel",
+            settings.log_level,
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
 
 
 @main.command()
@@ -195,8 +218,13 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--person", "email", required=True, help="The person's e-mail address.")
-@click.option("--role", "roles", multiple=True, type=click.Choice(["staff", "manager", "hr", "admin"]),
-              help="Limit the token to this role (repeatable). The person is granted it if they lack it.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(["staff", "manager", "hr", "admin"]),
+    help="Limit the token to this role (repeatable). The person is granted it if they lack it.",
+)
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
 @click.option("--ttl-days", default=None, type=int, help="Lifetime in days (default VILA_TOKEN_TTL_DAYS).")
 def token_create(email: str, roles: tuple[str, ...], name: str, ttl_days: int | None) -> None:
@@ -222,18 +250,36 @@ def token_create(email: str, roles: tuple[str, ...], name: str, ttl_days: int | 
             if granted:
                 before = person.snapshot()
                 person.roles = sorted({*person.roles, *granted})
-                audit.record(session=session, now=now, actor_id=None, actor_label="cli", action="person.update",
-                             target_type="person", target_id=person.id, meta=audit.SYSTEM,
-                             before=before, after=person.snapshot())
+                audit.record(
+                    session=session,
+                    now=now,
+                    actor_id=None,
+                    actor_label="cli",
+                    action="person.update",
+                    target_type="person",
+                    target_id=person.id,
+                    meta=audit.SYSTEM,
+                    before=before,
+                    after=person.snapshot(),
+                )
             ttl = timedelta(days=ttl_days or settings.token_ttl_days)
             try:
-                tok, secret = issue_token(session=session, person=person, now=now, name=name,
-                                          roles=list(roles) or None, ttl=ttl)
+                tok, secret = issue_token(
+                    session=session, person=person, now=now, name=name, roles=list(roles) or None, ttl=ttl
+                )
             except VilaError as exc:
                 raise click.ClickException(exc.message) from exc
-            audit.record(session=session, now=now, actor_id=None, actor_label="cli", action="token.create",
-                         target_type="token", target_id=tok.id, meta=audit.SYSTEM,
-                         after={"person_id": str(person.id), "roles": tok.roles})
+            audit.record(
+                session=session,
+                now=now,
+                actor_id=None,
+                actor_label="cli",
+                action="token.create",
+                target_type="token",
+                target_id=tok.id,
+                meta=audit.SYSTEM,
+                after={"person_id": str(person.id), "roles": tok.roles},
+            )
     finally:
         engine.dispose()
     if granted:
@@ -248,4 +294,3 @@ def bench() -> None:
 
 if __name__ == "__main__":
     main()
-

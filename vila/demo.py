@@ -6,6 +6,7 @@ Deterministic (a fixed seed), so a screenshot or a test sees the same people eve
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,21 +16,101 @@ from sqlalchemy.orm import Session
 from kernel.auth.service import issue_token
 from kernel.directory import service as directory
 from kernel.directory.models import Person
-from kernel.directory.schemas import GroupCreate, PersonCreate
+from kernel.directory.schemas import GroupCreate, PersonCreate, Role
 
 FIRST_NAMES = [
-    "Anna", "Eva", "Maria", "Karin", "Sara", "Lena", "Kerstin", "Emma", "Ingrid", "Malin",
-    "Johanna", "Linnéa", "Elin", "Sofia", "Hanna", "Ida", "Frida", "Maja", "Astrid", "Elsa",
-    "Lars", "Mikael", "Anders", "Johan", "Erik", "Per", "Karl", "Peter", "Thomas", "Jan",
-    "Fredrik", "Daniel", "Oskar", "Gustav", "Nils", "Viktor", "Ahmed", "Ali", "Mohammed", "Hassan",
-    "Amira", "Leyla", "Nadia", "Zeynep", "Mehmet", "Juan", "Aino", "Mikko", "Joakim", "Samir",
+    "Anna",
+    "Eva",
+    "Maria",
+    "Karin",
+    "Sara",
+    "Lena",
+    "Kerstin",
+    "Emma",
+    "Ingrid",
+    "Malin",
+    "Johanna",
+    "Linnéa",
+    "Elin",
+    "Sofia",
+    "Hanna",
+    "Ida",
+    "Frida",
+    "Maja",
+    "Astrid",
+    "Elsa",
+    "Lars",
+    "Mikael",
+    "Anders",
+    "Johan",
+    "Erik",
+    "Per",
+    "Karl",
+    "Peter",
+    "Thomas",
+    "Jan",
+    "Fredrik",
+    "Daniel",
+    "Oskar",
+    "Gustav",
+    "Nils",
+    "Viktor",
+    "Ahmed",
+    "Ali",
+    "Mohammed",
+    "Hassan",
+    "Amira",
+    "Leyla",
+    "Nadia",
+    "Zeynep",
+    "Mehmet",
+    "Juan",
+    "Aino",
+    "Mikko",
+    "Joakim",
+    "Samir",
 ]
 LAST_NAMES = [
-    "Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson", "Persson",
-    "Svensson", "Gustafsson", "Pettersson", "Jonsson", "Jansson", "Hansson", "Bengtsson", "Jönsson",
-    "Lindberg", "Jakobsson", "Magnusson", "Lindström", "Olofsson", "Lindqvist", "Lindgren", "Berg",
-    "Axelsson", "Bergström", "Lundberg", "Lind", "Lundgren", "Mattsson", "Berglund", "Fredriksson",
-    "Sandberg", "Henriksson", "Ali", "Hassan", "Yilmaz", "Korhonen", "Öberg", "Åberg",
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Eriksson",
+    "Larsson",
+    "Olsson",
+    "Persson",
+    "Svensson",
+    "Gustafsson",
+    "Pettersson",
+    "Jonsson",
+    "Jansson",
+    "Hansson",
+    "Bengtsson",
+    "Jönsson",
+    "Lindberg",
+    "Jakobsson",
+    "Magnusson",
+    "Lindström",
+    "Olofsson",
+    "Lindqvist",
+    "Lindgren",
+    "Berg",
+    "Axelsson",
+    "Bergström",
+    "Lundberg",
+    "Lind",
+    "Lundgren",
+    "Mattsson",
+    "Berglund",
+    "Fredriksson",
+    "Sandberg",
+    "Henriksson",
+    "Ali",
+    "Hassan",
+    "Yilmaz",
+    "Korhonen",
+    "Öberg",
+    "Åberg",
 ]
 
 
@@ -42,18 +123,31 @@ class Unit:
 
 
 UNITS = (
-    Unit("akuten", "Akutmottagningen Exempelstad",
-         (("sjuksköterska", 8), ("undersköterska", 5), ("läkare", 5)), "Vårdenhetschef"),
-    Unit("med12", "Medicinavdelning 12",
-         (("sjuksköterska", 6), ("undersköterska", 7), ("läkare", 2)), "Vårdenhetschef"),
-    Unit("ambulans-norr", "Ambulansstation Norr",
-         (("ambulanssjuksköterska", 7), ("specialistsjuksköterska", 2)), "Stationschef"),
-    Unit("vc-bjorkhagen", "Vårdcentralen Björkhagen",
-         (("distriktssköterska", 4), ("läkare", 3), ("undersköterska", 2), ("fysioterapeut", 2)), "Verksamhetschef"),
+    Unit(
+        "akuten",
+        "Akutmottagningen Exempelstad",
+        (("sjuksköterska", 8), ("undersköterska", 5), ("läkare", 5)),
+        "Vårdenhetschef",
+    ),
+    Unit(
+        "med12", "Medicinavdelning 12", (("sjuksköterska", 6), ("undersköterska", 7), ("läkare", 2)), "Vårdenhetschef"
+    ),
+    Unit(
+        "ambulans-norr",
+        "Ambulansstation Norr",
+        (("ambulanssjuksköterska", 7), ("specialistsjuksköterska", 2)),
+        "Stationschef",
+    ),
+    Unit(
+        "vc-bjorkhagen",
+        "Vårdcentralen Björkhagen",
+        (("distriktssköterska", 4), ("läkare", 3), ("undersköterska", 2), ("fysioterapeut", 2)),
+        "Verksamhetschef",
+    ),
 )
 
 DEMO_ROLES = {"admin": "admin", "hr": "hr", "manager": "manager", "staff": "staff"}
-TOKEN_FILE = "demo-tokens.txt"
+TOKEN_FILE = "demo-tokens.txt"  # noqa: S105 - a file name
 
 
 def _email(first: str, last: str, taken: set[str]) -> str:
@@ -76,37 +170,54 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
     taken: set[str] = set()
     used_names: set[tuple[str, str]] = set()
 
-    def person(profession: str | None, roles: list[str], group_ids: list[object]) -> Person:
+    def person(profession: str | None, roles: list[Role], group_ids: list[uuid.UUID]) -> Person:
         while True:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             if (first, last) not in used_names:
                 used_names.add((first, last))
                 break
         data = PersonCreate(
-            name=f"{first} {last}", email=_email(first, last, taken), profession=profession,
-            roles=roles, groups=group_ids,  # type: ignore[arg-type]
+            name=f"{first} {last}",
+            email=_email(first, last, taken),
+            profession=profession,
+            roles=roles,
+            groups=group_ids,
         )
         return directory.create_person(session=session, data=data, now=now)
 
-    region = directory.create_group(session=session, now=now, data=GroupCreate(name="Region Exempel", code="region-exempel", kind="region"))
+    region = directory.create_group(
+        session=session, now=now, data=GroupCreate(name="Region Exempel", code="region-exempel", kind="region")
+    )
     admin_group = directory.create_group(
-        session=session, now=now,
-        data=GroupCreate(name="Hälso- och sjukvårdsförvaltningen", code="hsf", kind="administration", parent_id=region.id),
+        session=session,
+        now=now,
+        data=GroupCreate(
+            name="Hälso- och sjukvårdsförvaltningen", code="hsf", kind="administration", parent_id=region.id
+        ),
     )
     people: dict[str, Person] = {}
     for unit in UNITS:
         group = directory.create_group(
-            session=session, now=now, data=GroupCreate(name=unit.name, code=unit.code, kind="unit", parent_id=admin_group.id)
+            session=session,
+            now=now,
+            data=GroupCreate(name=unit.name, code=unit.code, kind="unit", parent_id=admin_group.id),
         )
         team_ids = []
         for label in ("Dag", "Kväll/natt"):
             team = directory.create_group(
-                session=session, now=now,
-                data=GroupCreate(name=f"{unit.name} – {label}", code=f"{unit.code}-{'dag' if label == 'Dag' else 'natt'}",
-                                 kind="team", parent_id=group.id),
+                session=session,
+                now=now,
+                data=GroupCreate(
+                    name=f"{unit.name} – {label}",
+                    code=f"{unit.code}-{'dag' if label == 'Dag' else 'natt'}",
+                    kind="team",
+                    parent_id=group.id,
+                ),
             )
             team_ids.append(team.id)
-        manager = person("vårdenhetschef" if unit.manager_title == "Vårdenhetschef" else "chef", ["staff", "manager"], [group.id])
+        manager = person(
+            "vårdenhetschef" if unit.manager_title == "Vårdenhetschef" else "chef", ["staff", "manager"], [group.id]
+        )
         directory.add_managers(session=session, group_id=group.id, person_ids=[manager.id])
         people.setdefault("manager", manager)
         i = 0

@@ -16,7 +16,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
-from kombu import Queue
+from kombu import Queue  # type: ignore[attr-defined]
 
 from kernel.clock import SystemClock
 from kernel.db import make_engine, make_session_factory
@@ -68,10 +68,13 @@ def create_celery(settings: Settings | None = None) -> Celery:
     }
     for spec in registry.periodic():
         beat_schedule[spec.name] = {
-            "task": "vila.periodic", "schedule": spec.every_s, "args": [spec.name], "options": {"queue": spec.queue},
+            "task": "vila.periodic",
+            "schedule": spec.every_s,
+            "args": [spec.name],
+            "options": {"queue": spec.queue},
         }
     app.conf.update(
-        task_queues=[Queue(name) for name in QUEUES],
+        task_queues=[Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
         task_default_queue="default",
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -104,7 +107,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
             return
         spec.handler(state.ctx(), {})
 
-    app.vila_state = state  # type: ignore[attr-defined]
+    app.vila_state = state
     return app
 
 

@@ -48,7 +48,15 @@ def read_audit(
 ) -> Page[AuditRead]:
     require_role(me, "hr", "admin")
     rows, total = audit.query(
-        session=session, limit=page.limit, offset=page.offset, actor_id=actor, action=action,
-        target_id=target, since=since, until=until,
+        session=session,
+        limit=page.limit,
+        offset=page.offset,
+        actor_id=actor,
+        action=action,
+        target_id=target,
+        since=since,
+        until=until,
     )
-    return Page[AuditRead](items=[AuditRead.model_validate(r) for r in rows], total=total, limit=page.limit, offset=page.offset)
+    return Page[AuditRead](
+        items=[AuditRead.model_validate(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )

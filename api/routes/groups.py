@@ -24,7 +24,9 @@ router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=GroupRead)
-def create_group(body: GroupCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep) -> GroupRead:
+def create_group(
+    body: GroupCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> GroupRead:
     require_role(me, "admin", "hr")
     group = directory.create_group(session=session, data=body, now=clock.now())
     audit.log(session, action="group.create", target_type="group", target_id=group.id, after=group.snapshot())
@@ -73,50 +75,80 @@ def update_group(
     group = directory.require_group(session=session, group_id=group_id)
     before = group.snapshot()
     directory.update_group(session=session, group=group, data=body, now=clock.now())
-    audit.log(session, action="group.update", target_type="group", target_id=group.id, before=before, after=group.snapshot())
+    audit.log(
+        session, action="group.update", target_type="group", target_id=group.id, before=before, after=group.snapshot()
+    )
     session.commit()
     return GroupRead.model_validate(group)
 
 
 @router.post("/{group_id}/members", response_model=dict[str, int])
-def add_members(group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep) -> dict[str, int]:
+def add_members(
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+) -> dict[str, int]:
     directory.require_group(session=session, group_id=group_id)
     require_group_rights(session=session, principal=me, group_id=group_id)
     added = directory.add_members(session=session, group_id=group_id, person_ids=body.person_ids)
-    audit.log(session, action="group.members.add", target_type="group", target_id=group_id,
-              after={"person_ids": sorted(str(p) for p in body.person_ids)})
+    audit.log(
+        session,
+        action="group.members.add",
+        target_type="group",
+        target_id=group_id,
+        after={"person_ids": sorted(str(p) for p in body.person_ids)},
+    )
     session.commit()
     return {"added": added}
 
 
 @router.delete("/{group_id}/members", response_model=dict[str, int])
-def remove_members(group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep) -> dict[str, int]:
+def remove_members(
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+) -> dict[str, int]:
     directory.require_group(session=session, group_id=group_id)
     require_group_rights(session=session, principal=me, group_id=group_id)
     removed = directory.remove_members(session=session, group_id=group_id, person_ids=body.person_ids)
-    audit.log(session, action="group.members.remove", target_type="group", target_id=group_id,
-              before={"person_ids": sorted(str(p) for p in body.person_ids)})
+    audit.log(
+        session,
+        action="group.members.remove",
+        target_type="group",
+        target_id=group_id,
+        before={"person_ids": sorted(str(p) for p in body.person_ids)},
+    )
     session.commit()
     return {"removed": removed}
 
 
 @router.post("/{group_id}/managers", response_model=dict[str, int])
-def add_managers(group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep) -> dict[str, int]:
+def add_managers(
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+) -> dict[str, int]:
     require_role(me, "admin", "hr")
     directory.require_group(session=session, group_id=group_id)
     added = directory.add_managers(session=session, group_id=group_id, person_ids=body.person_ids)
-    audit.log(session, action="group.managers.add", target_type="group", target_id=group_id,
-              after={"person_ids": sorted(str(p) for p in body.person_ids)})
+    audit.log(
+        session,
+        action="group.managers.add",
+        target_type="group",
+        target_id=group_id,
+        after={"person_ids": sorted(str(p) for p in body.person_ids)},
+    )
     session.commit()
     return {"added": added}
 
 
 @router.delete("/{group_id}/managers", response_model=dict[str, int])
-def remove_managers(group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep) -> dict[str, int]:
+def remove_managers(
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+) -> dict[str, int]:
     require_role(me, "admin", "hr")
     directory.require_group(session=session, group_id=group_id)
     removed = directory.remove_managers(session=session, group_id=group_id, person_ids=body.person_ids)
-    audit.log(session, action="group.managers.remove", target_type="group", target_id=group_id,
-              before={"person_ids": sorted(str(p) for p in body.person_ids)})
+    audit.log(
+        session,
+        action="group.managers.remove",
+        target_type="group",
+        target_id=group_id,
+        before={"person_ids": sorted(str(p) for p in body.person_ids)},
+    )
     session.commit()
     return {"removed": removed}

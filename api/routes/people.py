@@ -20,7 +20,9 @@ _PRIVILEGED = {"admin", "hr"}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
-def create_person(body: PersonCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep) -> PersonRead:
+def create_person(
+    body: PersonCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> PersonRead:
     require_role(me, "admin", "hr")
     if _PRIVILEGED.intersection(body.roles) and not me.has("admin"):
         raise PermissionDenied("only an admin may grant the roles hr or admin")
@@ -46,8 +48,15 @@ def list_people(
         require_role(me, "manager")
         within = managed_groups(session=session, principal=me)
     people, total = directory.list_people(
-        session=session, limit=page.limit, offset=page.offset, q=q, group_ids=group,
-        profession=profession, role=role, active=active, within=within,
+        session=session,
+        limit=page.limit,
+        offset=page.offset,
+        q=q,
+        group_ids=group,
+        profession=profession,
+        role=role,
+        active=active,
+        within=within,
     )
     return Page[PersonRead](
         items=[PersonRead.model_validate(p) for p in people], total=total, limit=page.limit, offset=page.offset
@@ -76,13 +85,22 @@ def update_person(
         raise PermissionDenied("only an admin may grant or remove the roles hr or admin")
     before = person.snapshot()
     directory.update_person(session=session, person=person, data=body, now=clock.now())
-    audit.log(session, action="person.update", target_type="person", target_id=person.id, before=before, after=person.snapshot())
+    audit.log(
+        session,
+        action="person.update",
+        target_type="person",
+        target_id=person.id,
+        before=before,
+        after=person.snapshot(),
+    )
     session.commit()
     return PersonRead.model_validate(person)
 
 
 @router.post("/{person_id}/deactivate", response_model=PersonRead)
-def deactivate_person(person_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep) -> PersonRead:
+def deactivate_person(
+    person_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> PersonRead:
     """Deactivate a person: they can no longer sign in; their tokens are revoked by a job."""
     require_role(me, "admin", "hr")
     person = directory.require_person(session=session, person_id=person_id)
@@ -90,6 +108,13 @@ def deactivate_person(person_id: uuid.UUID, session: SessionDep, me: CurrentPers
     now = clock.now()
     directory.deactivate_person(session=session, person=person, now=now)
     enqueue(session, name="directory.offboard", payload={"person_id": str(person.id)}, queue="default", now=now)
-    audit.log(session, action="person.deactivate", target_type="person", target_id=person.id, before=before, after=person.snapshot())
+    audit.log(
+        session,
+        action="person.deactivate",
+        target_type="person",
+        target_id=person.id,
+        before=before,
+        after=person.snapshot(),
+    )
     session.commit()
     return PersonRead.model_validate(person)

@@ -24,7 +24,7 @@ from kernel.directory import service as directory
 from kernel.directory.models import ROLES, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound, PermissionDenied
 
-TOKEN_PREFIX = "vila_"
+TOKEN_PREFIX = "vila_"  # noqa: S105 - a public prefix, not a secret
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,12 @@ class BearerTokenProvider:
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
             token.last_used_at = now  # coarse, so reads do not write on every request
         return Principal(
-            person_id=person.id, name=person.name, email=person.email, roles=frozenset(roles),
-            token_id=token.id, language=person.language,
+            person_id=person.id,
+            name=person.name,
+            email=person.email,
+            roles=frozenset(roles),
+            token_id=token.id,
+            language=person.language,
         )
 
 
@@ -134,7 +138,9 @@ def list_tokens(*, session: Session, person_id: uuid.UUID) -> list[ApiToken]:
 
 def require_role(principal: Principal, *roles: str) -> None:
     if not principal.has(*roles):
-        raise PermissionDenied(f"this needs the role {' or '.join(roles)}; you have {', '.join(sorted(principal.roles)) or 'none'}")
+        raise PermissionDenied(
+            f"this needs the role {' or '.join(roles)}; you have {', '.join(sorted(principal.roles)) or 'none'}"
+        )
 
 
 def managed_groups(*, session: Session, principal: Principal) -> set[uuid.UUID]:
@@ -145,8 +151,7 @@ def managed_groups(*, session: Session, principal: Principal) -> set[uuid.UUID]:
     if cached is None:
         cached = directory.managed_group_ids(session=session, person_id=principal.person_id)
         principal._cache["managed"] = cached
-    assert isinstance(cached, set)
-    return cached
+    return cached if isinstance(cached, set) else set()
 
 
 def can_act_on_group(*, session: Session, principal: Principal, group_id: uuid.UUID) -> bool:
@@ -168,7 +173,9 @@ def can_act_on_person(*, session: Session, principal: Principal, person_id: uuid
     if not scope:
         return False
     hit = session.scalar(
-        select(GroupMember.person_id).where(GroupMember.person_id == person_id, GroupMember.group_id.in_(scope)).limit(1)
+        select(GroupMember.person_id)
+        .where(GroupMember.person_id == person_id, GroupMember.group_id.in_(scope))
+        .limit(1)
     )
     return hit is not None
 

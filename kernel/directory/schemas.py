@@ -30,7 +30,7 @@ class PersonCreate(_Strict):
     timezone: str = "Europe/Stockholm"
     profession: Profession | None = None
     language: Language = "sv"
-    roles: list[Role] = Field(default_factory=lambda: ["staff"], min_length=1)
+    roles: list[Role] = Field(default_factory=lambda: list[Role](["staff"]), min_length=1)
     external_id: str | None = Field(default=None, max_length=200)
     groups: list[uuid.UUID] = Field(default_factory=list, description="Groups the person is a member of.")
 

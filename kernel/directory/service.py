@@ -162,8 +162,13 @@ def create_group(*, session: Session, data: GroupCreate, now: datetime) -> Group
     if data.parent_id is not None and session.get(Group, data.parent_id) is None:
         raise InvalidInput(f"unknown parent group {data.parent_id}")
     group = Group(
-        name=data.name, code=data.code, kind=data.kind, parent_id=data.parent_id,
-        active=True, created_at=now, updated_at=now,
+        name=data.name,
+        code=data.code,
+        kind=data.kind,
+        parent_id=data.parent_id,
+        active=True,
+        created_at=now,
+        updated_at=now,
     )
     session.add(group)
     session.flush()
@@ -188,8 +193,13 @@ def update_group(*, session: Session, group: Group, data: GroupUpdate, now: date
 
 
 def list_groups(
-    *, session: Session, limit: int, offset: int, parent_id: uuid.UUID | None = None,
-    kind: str | None = None, q: str | None = None,
+    *,
+    session: Session,
+    limit: int,
+    offset: int,
+    parent_id: uuid.UUID | None = None,
+    kind: str | None = None,
+    q: str | None = None,
 ) -> tuple[list[Group], int]:
     stmt = select(Group).where(Group.active.is_(True))
     if parent_id is not None:
@@ -229,7 +239,9 @@ def members(*, session: Session, group_id: uuid.UUID) -> list[Person]:
 
 
 def managers(*, session: Session, group_id: uuid.UUID) -> list[Person]:
-    stmt = select(Person).join(GroupManager, GroupManager.person_id == Person.id).where(GroupManager.group_id == group_id)
+    stmt = (
+        select(Person).join(GroupManager, GroupManager.person_id == Person.id).where(GroupManager.group_id == group_id)
+    )
     return list(session.scalars(stmt.order_by(Person.name)).all())
 
 
@@ -293,5 +305,3 @@ def remove_managers(*, session: Session, group_id: uuid.UUID, person_ids: Iterab
 
 def count_people(*, session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Person)) or 0)
-
-

@@ -14,8 +14,11 @@ from tests.factories import Factory
 def test_changes_are_audited_with_before_and_after(client: TestClient, make: Factory) -> None:
     hr = make.actor(roles=["staff", "hr"])
     person = make.person(name="Eva Olsson")
-    r = client.patch(f"/api/v1/people/{person.id}", headers={**hr.headers, "X-Forwarded-For": "10.1.2.3"},
-                     json={"name": "Eva Olofsson"})
+    r = client.patch(
+        f"/api/v1/people/{person.id}",
+        headers={**hr.headers, "X-Forwarded-For": "10.1.2.3"},
+        json={"name": "Eva Olofsson"},
+    )
     assert r.status_code == 200
     records = client.get("/api/v1/audit", headers=hr.headers, params={"action": "person.update"}).json()
     assert records["total"] == 1

@@ -84,10 +84,16 @@ class TestMatrix:
         assert "only on themselves" in r.json()["message"]
         assert client.get("/api/v1/people", headers=me.headers).status_code == 403
         assert client.post("/api/v1/groups", headers=me.headers, json={"name": "X", "code": "x"}).status_code == 403
-        assert client.post(f"/api/v1/groups/{unit.id}/members", headers=me.headers,
-                           json={"person_ids": [str(me.id)]}).status_code == 403
+        assert (
+            client.post(
+                f"/api/v1/groups/{unit.id}/members", headers=me.headers, json={"person_ids": [str(me.id)]}
+            ).status_code
+            == 403
+        )
         assert client.get("/api/v1/audit", headers=me.headers).status_code == 403
-        assert client.post("/api/v1/tokens", headers=me.headers, json={"person_id": str(colleague.id)}).status_code == 403
+        assert (
+            client.post("/api/v1/tokens", headers=me.headers, json={"person_id": str(colleague.id)}).status_code == 403
+        )
 
     def test_manager_acts_on_managed_groups_and_subgroups_only(self, client: TestClient, make: Factory) -> None:
         unit = make.group("Akuten")
@@ -103,10 +109,18 @@ class TestMatrix:
         listed = client.get("/api/v1/people", headers=boss.headers).json()
         assert [p["id"] for p in listed["items"]] == [str(nurse.id)]
         newcomer = make.person()
-        assert client.post(f"/api/v1/groups/{team.id}/members", headers=boss.headers,
-                           json={"person_ids": [str(newcomer.id)]}).status_code == 200
-        assert client.post(f"/api/v1/groups/{other.id}/members", headers=boss.headers,
-                           json={"person_ids": [str(newcomer.id)]}).status_code == 403
+        assert (
+            client.post(
+                f"/api/v1/groups/{team.id}/members", headers=boss.headers, json={"person_ids": [str(newcomer.id)]}
+            ).status_code
+            == 200
+        )
+        assert (
+            client.post(
+                f"/api/v1/groups/{other.id}/members", headers=boss.headers, json={"person_ids": [str(newcomer.id)]}
+            ).status_code
+            == 403
+        )
         assert client.patch(f"/api/v1/people/{nurse.id}", headers=boss.headers, json={"name": "X"}).status_code == 403
         assert client.get("/api/v1/audit", headers=boss.headers).status_code == 403
 
@@ -114,7 +128,10 @@ class TestMatrix:
         hr = make.actor(roles=["staff", "hr"])
         anyone = make.person()
         assert client.get("/api/v1/audit", headers=hr.headers).status_code == 200
-        assert client.patch(f"/api/v1/people/{anyone.id}", headers=hr.headers, json={"profession": "läkare"}).status_code == 200
+        assert (
+            client.patch(f"/api/v1/people/{anyone.id}", headers=hr.headers, json={"profession": "läkare"}).status_code
+            == 200
+        )
         r = client.patch(f"/api/v1/people/{anyone.id}", headers=hr.headers, json={"roles": ["staff", "admin"]})
         assert r.status_code == 403
         assert "only an admin" in r.json()["message"]
@@ -125,8 +142,9 @@ class TestMatrix:
         anyone = make.person()
         r = client.post("/api/v1/tokens", headers=admin.headers, json={"person_id": str(anyone.id), "name": "support"})
         assert r.status_code == 201
-        assert client.patch(f"/api/v1/people/{anyone.id}", headers=admin.headers,
-                            json={"roles": ["staff", "hr"]}).json()["roles"] == ["hr", "staff"]
+        assert client.patch(
+            f"/api/v1/people/{anyone.id}", headers=admin.headers, json={"roles": ["staff", "hr"]}
+        ).json()["roles"] == ["hr", "staff"]
         mine = make.actor()
         theirs = client.get("/api/v1/tokens", headers=mine.headers).json()[0]["id"]
         other = make.actor()

@@ -21,8 +21,11 @@ def admin(make: Factory) -> Actor:
 
 
 def test_create_person_defaults_and_read_back(client: TestClient, admin: Actor) -> None:
-    r = client.post("/api/v1/people", headers=admin.headers,
-                    json={"name": "Karin Lindqvist", "email": "Karin.Lindqvist@Exempel.se", "profession": "undersköterska"})
+    r = client.post(
+        "/api/v1/people",
+        headers=admin.headers,
+        json={"name": "Karin Lindqvist", "email": "Karin.Lindqvist@Exempel.se", "profession": "undersköterska"},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["timezone"] == "Europe/Stockholm"
@@ -57,8 +60,11 @@ def test_invalid_person_is_422_with_the_field_and_reason(
 
 
 def test_unknown_group_is_422_and_nothing_is_written(client: TestClient, admin: Actor) -> None:
-    r = client.post("/api/v1/people", headers=admin.headers,
-                    json={"name": "A", "email": "ghost@exempel.se", "groups": [str(uuid.uuid4())]})
+    r = client.post(
+        "/api/v1/people",
+        headers=admin.headers,
+        json={"name": "A", "email": "ghost@exempel.se", "groups": [str(uuid.uuid4())]},
+    )
     assert r.status_code == 422
     assert "unknown group" in r.json()["message"]
     assert client.get("/api/v1/people", headers=admin.headers, params={"q": "ghost"}).json()["total"] == 0
@@ -81,14 +87,23 @@ def test_malformed_json_and_bad_ids_are_4xx(client: TestClient, admin: Actor) ->
 
 
 def test_update_and_deactivate_person(
-    client: TestClient, admin: Actor, make: Factory, settings: Settings,
-    session_factory: sessionmaker[Session], clock: ManualClock,
+    client: TestClient,
+    admin: Actor,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
 ) -> None:
     person = make.actor()
-    r = client.patch(f"/api/v1/people/{person.id}", headers=admin.headers, json={"timezone": "Europe/Helsinki", "language": "en"})
+    r = client.patch(
+        f"/api/v1/people/{person.id}", headers=admin.headers, json={"timezone": "Europe/Helsinki", "language": "en"}
+    )
     assert r.status_code == 200
     assert (r.json()["timezone"], r.json()["language"]) == ("Europe/Helsinki", "en")
-    assert client.patch(f"/api/v1/people/{person.id}", headers=admin.headers, json={"timezone": "Nowhere"}).status_code == 422
+    assert (
+        client.patch(f"/api/v1/people/{person.id}", headers=admin.headers, json={"timezone": "Nowhere"}).status_code
+        == 422
+    )
     r = client.post(f"/api/v1/people/{person.id}/deactivate", headers=admin.headers)
     assert r.json()["active"] is False
     assert client.get("/api/v1/people", headers=admin.headers, params={"active": False}).json()["total"] == 1
@@ -108,23 +123,38 @@ def test_pagination_and_filters(client: TestClient, admin: Actor, make: Factory)
     for i in range(7):
         make.person(groups=[ward], profession="läkare" if i < 2 else "sjuksköterska")
     page1 = client.get("/api/v1/people", headers=admin.headers, params={"group": str(ward.id), "limit": 5}).json()
-    page2 = client.get("/api/v1/people", headers=admin.headers, params={"group": str(ward.id), "limit": 5, "offset": 5}).json()
+    page2 = client.get(
+        "/api/v1/people", headers=admin.headers, params={"group": str(ward.id), "limit": 5, "offset": 5}
+    ).json()
     assert page1["total"] == 7
     assert len(page1["items"]) == 5
     assert len(page2["items"]) == 2
     assert not {p["id"] for p in page1["items"]} & {p["id"] for p in page2["items"]}
-    doctors = client.get("/api/v1/people", headers=admin.headers, params={"group": str(ward.id), "profession": "läkare"}).json()
+    doctors = client.get(
+        "/api/v1/people", headers=admin.headers, params={"group": str(ward.id), "profession": "läkare"}
+    ).json()
     assert doctors["total"] == 2
 
 
 def test_nested_groups_members_include_subgroups(client: TestClient, admin: Actor) -> None:
-    region = client.post("/api/v1/groups", headers=admin.headers, json={"name": "Region Exempel", "code": "region", "kind": "region"}).json()
-    unit = client.post("/api/v1/groups", headers=admin.headers,
-                       json={"name": "Akutmottagningen", "code": "akuten", "parent_id": region["id"]}).json()
-    team = client.post("/api/v1/groups", headers=admin.headers,
-                       json={"name": "Akuten natt", "code": "akuten-natt", "kind": "team", "parent_id": unit["id"]}).json()
-    nurse = client.post("/api/v1/people", headers=admin.headers,
-                        json={"name": "Sara Berg", "email": "sara.berg@exempel.se", "groups": [team["id"]]}).json()
+    region = client.post(
+        "/api/v1/groups", headers=admin.headers, json={"name": "Region Exempel", "code": "region", "kind": "region"}
+    ).json()
+    unit = client.post(
+        "/api/v1/groups",
+        headers=admin.headers,
+        json={"name": "Akutmottagningen", "code": "akuten", "parent_id": region["id"]},
+    ).json()
+    team = client.post(
+        "/api/v1/groups",
+        headers=admin.headers,
+        json={"name": "Akuten natt", "code": "akuten-natt", "kind": "team", "parent_id": unit["id"]},
+    ).json()
+    nurse = client.post(
+        "/api/v1/people",
+        headers=admin.headers,
+        json={"name": "Sara Berg", "email": "sara.berg@exempel.se", "groups": [team["id"]]},
+    ).json()
     in_region = client.get("/api/v1/people", headers=admin.headers, params={"group": region["id"]}).json()
     assert [p["id"] for p in in_region["items"]] == [nurse["id"]]
     detail = client.get(f"/api/v1/groups/{unit['id']}", headers=admin.headers).json()
@@ -151,7 +181,9 @@ def test_invalid_group(client: TestClient, admin: Actor, payload: dict[str, obje
 
 def test_membership_with_unknown_person_is_422(client: TestClient, admin: Actor, make: Factory) -> None:
     unit = make.group()
-    r = client.post(f"/api/v1/groups/{unit.id}/members", headers=admin.headers, json={"person_ids": [str(uuid.uuid4())]})
+    r = client.post(
+        f"/api/v1/groups/{unit.id}/members", headers=admin.headers, json={"person_ids": [str(uuid.uuid4())]}
+    )
     assert r.status_code == 422
     assert "unknown person" in r.json()["message"]
 

@@ -39,12 +39,19 @@ def broker() -> Iterator[str]:
 
 @pytest.fixture
 def worker(db_url: str, broker: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "VILA_DATABASE_URL": db_url, "VILA_BROKER_URL": broker, "VILA_DATA_DIR": str(tmp_path),
-           "VILA_LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "VILA_DATABASE_URL": db_url,
+        "VILA_BROKER_URL": broker,
+        "VILA_DATA_DIR": str(tmp_path),
+        "VILA_LOG_LEVEL": "INFO",
+    }
     log = (tmp_path / "worker.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "vila.cli", "worker", "-Q", "urgent,default,bulk", "-c", "1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     yield proc
     proc.terminate()
@@ -71,8 +78,12 @@ def _revoked(session_factory: sessionmaker[Session], person_id: uuid.UUID) -> bo
 
 
 def test_worker_runs_a_job_handed_over_by_the_api(
-    settings: Settings, clock: ManualClock, make: Factory, session_factory: sessionmaker[Session],
-    broker: str, worker: subprocess.Popen[bytes],
+    settings: Settings,
+    clock: ManualClock,
+    make: Factory,
+    session_factory: sessionmaker[Session],
+    broker: str,
+    worker: subprocess.Popen[bytes],
 ) -> None:
     admin = make.actor(roles=["staff", "admin"])
     leaver = make.actor()
@@ -85,8 +96,11 @@ def test_worker_runs_a_job_handed_over_by_the_api(
 
 
 def test_a_flushed_broker_loses_nothing(
-    settings: Settings, make: Factory, session_factory: sessionmaker[Session],
-    broker: str, worker: subprocess.Popen[bytes],
+    settings: Settings,
+    make: Factory,
+    session_factory: sessionmaker[Session],
+    broker: str,
+    worker: subprocess.Popen[bytes],
 ) -> None:
     from kernel.clock import SystemClock
     from kernel.db import unit_of_work
@@ -98,8 +112,13 @@ def test_a_flushed_broker_loses_nothing(
     with unit_of_work(session_factory) as s:
         person = directory.require_person(session=s, person_id=leaver.id)
         directory.deactivate_person(session=s, person=person, now=SystemClock().now())
-        enqueue(s, name="directory.offboard", payload={"person_id": str(leaver.id)}, queue="default",
-                now=SystemClock().now())
+        enqueue(
+            s,
+            name="directory.offboard",
+            payload={"person_id": str(leaver.id)},
+            queue="default",
+            now=SystemClock().now(),
+        )
     redis.Redis.from_url(broker).flushdb()
     time.sleep(1.0)
     assert not _revoked(session_factory, leaver.id)
@@ -108,8 +127,11 @@ def test_a_flushed_broker_loses_nothing(
     try:
         from notify.outbox import JobContext, sweep
 
-        ctx = JobContext(settings=settings.model_copy(update={"job_redispatch_after_s": 0.001}),
-                         session_factory=session_factory, clock=SystemClock())
+        ctx = JobContext(
+            settings=settings.model_copy(update={"job_redispatch_after_s": 0.001}),
+            session_factory=session_factory,
+            clock=SystemClock(),
+        )
         time.sleep(0.01)
         assert sweep(ctx, waker).redispatched == 1
     finally:

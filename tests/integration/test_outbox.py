@@ -150,11 +150,20 @@ def test_a_bug_fails_the_job_without_retrying(ctx: JobContext, session_factory: 
     assert "KeyError" in (_job(session_factory, job.id).last_error or "")
 
 
-def test_delayed_job_waits_for_its_instant(ctx: JobContext, session_factory: sessionmaker[Session], clock: ManualClock) -> None:
+def test_delayed_job_waits_for_its_instant(
+    ctx: JobContext, session_factory: sessionmaker[Session], clock: ManualClock
+) -> None:
     calls: list[dict[str, Any]] = []
     reg = _registry(calls)
     with unit_of_work(session_factory) as s:
-        enqueue(s, name="test.record", payload={}, queue="urgent", now=clock.now(), not_before=clock.now() + timedelta(hours=2))
+        enqueue(
+            s,
+            name="test.record",
+            payload={},
+            queue="urgent",
+            now=clock.now(),
+            not_before=clock.now() + timedelta(hours=2),
+        )
     assert run_due(ctx, reg) == 0
     clock.advance(timedelta(hours=2))
     assert run_due(ctx, reg) == 1
