@@ -21,7 +21,13 @@ import click
 
 from kernel.settings import QUEUES, Settings
 
-MODEL_MODULES = ("kernel.directory.models", "kernel.auth.models", "kernel.audit.models", "notify.outbox")
+MODEL_MODULES = (
+    "kernel.directory.models",
+    "kernel.auth.models",
+    "kernel.audit.models",
+    "notify.outbox",
+    "policies.models",
+)
 
 
 def _settings() -> Settings:
