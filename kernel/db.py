@@ -76,9 +76,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     """Build an engine; SQLite gets WAL and foreign keys, PostgreSQL a sized pool."""
     if url.startswith("sqlite"):
         if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
-            engine = create_engine(
-                url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
+            engine = create_engine(url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False})
         else:
             engine = create_engine(
                 url, echo=echo, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30}

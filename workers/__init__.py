@@ -1,0 +1,1 @@
+"""Celery edge: wraps the job code of `notify.jobs` as Celery tasks, queues and a beat schedule."""

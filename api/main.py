@@ -1,0 +1,159 @@
+"""The application factory. `create_app()` reads settings when it is called, never at import.
+
+    uvicorn --factory api.main:create_app
+
+In embedded mode (no broker configured) the app runs the job runner in-process; otherwise it
+wakes Celery workers through the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse
+
+from api import errors
+from api.routes import audit, groups, health, people, tokens
+from kernel.audit import service as audit_log
+from kernel.audit.service import RequestMeta
+from kernel.auth.service import BearerTokenProvider, IdentityProvider
+from kernel.clock import Clock, SystemClock
+from kernel.db import make_engine, make_session_factory, unit_of_work
+from kernel.settings import Settings
+from notify.jobs import registry
+from notify.outbox import JobContext, Waker, install_waker
+
+log = logging.getLogger("vila.api")
+
+_STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    waker: Waker | None = None,
+    run_jobs_in_process: bool | None = None,
+    identity_providers: list[IdentityProvider] | None = None,
+) -> FastAPI:
+    """Build the API. Tests pass a settings object, a controllable clock and a waker of their own."""
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_session_factory(engine)
+    ctx = JobContext(settings=settings, session_factory=factory, clock=clock)
+    in_process = settings.embedded if run_jobs_in_process is None else run_jobs_in_process
+
+    runner = None
+    if waker is None:
+        if in_process:
+            from notify.runner import EmbeddedRunner
+
+            runner = EmbeddedRunner(ctx, registry)
+            waker = runner
+        else:
+            from notify.celery_waker import CeleryWaker
+
+            waker = CeleryWaker(settings.broker_url)
+    install_waker(factory, waker)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if runner is not None:
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+            close = getattr(waker, "close", None)
+            if callable(close):
+                close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Vila",
+        version="0.1.0",
+        description="Push notifications to work devices that respect rest time.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.engine = engine
+    app.state.session_factory = factory
+    app.state.job_context = ctx
+    app.state.waker = waker
+    app.state.runner = runner
+    app.state.identity_providers = identity_providers or [BearerTokenProvider()]
+
+    errors.install(app)
+    for module in (health, people, groups, tokens, audit):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.audited = False
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        if request.method in _STATE_CHANGING and response.status_code < 400 and not request.state.audited:
+            _audit_fallback(request, response.status_code)
+        log.info(
+            "%s %s -> %d in %.1f ms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            extra={"request_id": request.state.request_id},
+        )
+        return response
+
+    def _audit_fallback(request: Request, status_code: int) -> None:
+        """Every state-changing request leaves a record, even one whose route wrote none."""
+        principal = getattr(request.state, "principal", None)
+        forwarded = request.headers.get("x-forwarded-for")
+        meta = RequestMeta(
+            source_ip=forwarded.split(",")[0].strip()
+            if forwarded
+            else (request.client.host if request.client else None),
+            request_id=request.state.request_id,
+            method=request.method,
+            path=request.url.path,
+        )
+        with unit_of_work(factory) as session:
+            audit_log.record(
+                session=session,
+                now=clock.now(),
+                actor_id=principal.person_id if principal else None,
+                actor_label=principal.label if principal else "anonymous",
+                action=f"http.{request.method.lower()}",
+                target_type="request",
+                target_id=None,
+                meta=meta,
+                after={"status": status_code},
+            )
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home() -> str:
+        return _HOME
+
+    return app
+
+
+_HOME = """<!doctype html>
+<html lang="sv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Vila</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem">
+<h1>Vila</h1>
+<p>Pushnotiser till arbetstelefoner och surfplattor, som respekterar vilotid.</p>
+<p lang="en">Push notifications to work phones and tablets that respect rest time.</p>
+<ul><li><a href="/docs">API-dokumentation / API documentation</a></li>
+<li><a href="/healthz">Hälsa / Health</a></li></ul>
+</body></html>
+"""

@@ -1,0 +1,154 @@
+"""Groups: the nested units of the region, with their managers and members."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
+from kernel.auth.service import can_act_on_group, require_group_rights, require_role
+from kernel.directory import service as directory
+from kernel.directory.schemas import (
+    GroupCreate,
+    GroupDetail,
+    GroupRead,
+    GroupUpdate,
+    MembershipChange,
+    Page,
+    PersonRead,
+)
+
+router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=GroupRead)
+def create_group(
+    body: GroupCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> GroupRead:
+    require_role(me, "admin", "hr")
+    group = directory.create_group(session=session, data=body, now=clock.now())
+    audit.log(session, action="group.create", target_type="group", target_id=group.id, after=group.snapshot())
+    session.commit()
+    return GroupRead.model_validate(group)
+
+
+@router.get("", response_model=Page[GroupRead])
+def list_groups(
+    session: SessionDep,
+    me: CurrentPerson,
+    page: PageDep,
+    parent: Annotated[uuid.UUID | None, Query(description="Only the direct subgroups of this group.")] = None,
+    kind: Annotated[str | None, Query(pattern="^(region|administration|unit|team)$")] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Page[GroupRead]:
+    groups, total = directory.list_groups(
+        session=session, limit=page.limit, offset=page.offset, parent_id=parent, kind=kind, q=q
+    )
+    return Page[GroupRead](
+        items=[GroupRead.model_validate(g) for g in groups], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/{group_id}", response_model=GroupDetail)
+def read_group(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson) -> GroupDetail:
+    group = directory.require_group(session=session, group_id=group_id)
+    members: list[PersonRead] = []
+    if can_act_on_group(session=session, principal=me, group_id=group_id) or group_id in directory.group_ids_of(
+        session=session, person_id=me.person_id
+    ):
+        members = [PersonRead.model_validate(p) for p in directory.members(session=session, group_id=group_id)]
+    return GroupDetail(
+        **GroupRead.model_validate(group).model_dump(),
+        managers=[PersonRead.model_validate(p) for p in directory.managers(session=session, group_id=group_id)],
+        members=members,
+        subgroups=[GroupRead.model_validate(g) for g in directory.subgroups(session=session, group_id=group_id)],
+    )
+
+
+@router.patch("/{group_id}", response_model=GroupRead)
+def update_group(
+    group_id: uuid.UUID, body: GroupUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> GroupRead:
+    require_role(me, "admin", "hr")
+    group = directory.require_group(session=session, group_id=group_id)
+    before = group.snapshot()
+    directory.update_group(session=session, group=group, data=body, now=clock.now())
+    audit.log(
+        session, action="group.update", target_type="group", target_id=group.id, before=before, after=group.snapshot()
+    )
+    session.commit()
+    return GroupRead.model_validate(group)
+
+
+@router.post("/{group_id}/members", response_model=dict[str, int])
+def add_members(
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+) -> dict[str, int]:
+    directory.require_group(session=session, group_id=group_id)
+    require_group_rights(session=session, principal=me, group_id=group_id)
+    added = directory.add_members(session=session, group_id=group_id, person_ids=body.person_ids)
+    audit.log(
+        session,
+        action="group.members.add",
+        target_type="group",
+        target_id=group_id,
+        after={"person_ids": sorted(str(p) for p in body.person_ids)},
+    )
+    session.commit()
+    return {"added": added}
+
+
+@router.delete("/{group_id}/members", response_model=dict[str, int])
+def remove_members(
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+) -> dict[str, int]:
+    directory.require_group(session=session, group_id=group_id)
+    require_group_rights(session=session, principal=me, group_id=group_id)
+    removed = directory.remove_members(session=session, group_id=group_id, person_ids=body.person_ids)
+    audit.log(
+        session,
+        action="group.members.remove",
+        target_type="group",
+        target_id=group_id,
+        before={"person_ids": sorted(str(p) for p in body.person_ids)},
+    )
+    session.commit()
+    return {"removed": removed}
+
+
+@router.post("/{group_id}/managers", response_model=dict[str, int])
+def add_managers(
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+) -> dict[str, int]:
+    require_role(me, "admin", "hr")
+    directory.require_group(session=session, group_id=group_id)
+    added = directory.add_managers(session=session, group_id=group_id, person_ids=body.person_ids)
+    audit.log(
+        session,
+        action="group.managers.add",
+        target_type="group",
+        target_id=group_id,
+        after={"person_ids": sorted(str(p) for p in body.person_ids)},
+    )
+    session.commit()
+    return {"added": added}
+
+
+@router.delete("/{group_id}/managers", response_model=dict[str, int])
+def remove_managers(
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+) -> dict[str, int]:
+    require_role(me, "admin", "hr")
+    directory.require_group(session=session, group_id=group_id)
+    removed = directory.remove_managers(session=session, group_id=group_id, person_ids=body.person_ids)
+    audit.log(
+        session,
+        action="group.managers.remove",
+        target_type="group",
+        target_id=group_id,
+        before={"person_ids": sorted(str(p) for p in body.person_ids)},
+    )
+    session.commit()
+    return {"removed": removed}

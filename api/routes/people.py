@@ -1,0 +1,120 @@
+"""People: admin and HR keep the register; managers read their groups' people; everyone reads themselves."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
+from kernel.auth.service import managed_groups, require_person_rights, require_role
+from kernel.directory import service as directory
+from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdate
+from kernel.errors import PermissionDenied
+from notify.outbox import enqueue
+
+router = APIRouter(prefix="/api/v1/people", tags=["people"])
+
+_PRIVILEGED = {"admin", "hr"}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
+def create_person(
+    body: PersonCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> PersonRead:
+    require_role(me, "admin", "hr")
+    if _PRIVILEGED.intersection(body.roles) and not me.has("admin"):
+        raise PermissionDenied("only an admin may grant the roles hr or admin")
+    person = directory.create_person(session=session, data=body, now=clock.now())
+    audit.log(session, action="person.create", target_type="person", target_id=person.id, after=person.snapshot())
+    session.commit()
+    return PersonRead.model_validate(person)
+
+
+@router.get("", response_model=Page[PersonRead])
+def list_people(
+    session: SessionDep,
+    me: CurrentPerson,
+    page: PageDep,
+    q: Annotated[str | None, Query(max_length=100, description="Part of a name or e-mail.")] = None,
+    group: Annotated[list[uuid.UUID] | None, Query(description="Members of these groups and their subgroups.")] = None,
+    profession: Annotated[str | None, Query(max_length=64)] = None,
+    role: Annotated[str | None, Query(pattern="^(staff|manager|hr|admin)$")] = None,
+    active: Annotated[bool | None, Query()] = True,
+) -> Page[PersonRead]:
+    within = None
+    if not me.has("admin", "hr"):
+        require_role(me, "manager")
+        within = managed_groups(session=session, principal=me)
+    people, total = directory.list_people(
+        session=session,
+        limit=page.limit,
+        offset=page.offset,
+        q=q,
+        group_ids=group,
+        profession=profession,
+        role=role,
+        active=active,
+        within=within,
+    )
+    return Page[PersonRead](
+        items=[PersonRead.model_validate(p) for p in people], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/me", response_model=PersonRead)
+def read_me(session: SessionDep, me: CurrentPerson) -> PersonRead:
+    return PersonRead.model_validate(directory.require_person(session=session, person_id=me.person_id))
+
+
+@router.get("/{person_id}", response_model=PersonRead)
+def read_person(person_id: uuid.UUID, session: SessionDep, me: CurrentPerson) -> PersonRead:
+    person = directory.require_person(session=session, person_id=person_id)
+    require_person_rights(session=session, principal=me, person_id=person_id)
+    return PersonRead.model_validate(person)
+
+
+@router.patch("/{person_id}", response_model=PersonRead)
+def update_person(
+    person_id: uuid.UUID, body: PersonUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> PersonRead:
+    require_role(me, "admin", "hr")
+    person = directory.require_person(session=session, person_id=person_id)
+    if body.roles is not None and (set(body.roles) ^ set(person.roles)) & _PRIVILEGED and not me.has("admin"):
+        raise PermissionDenied("only an admin may grant or remove the roles hr or admin")
+    before = person.snapshot()
+    directory.update_person(session=session, person=person, data=body, now=clock.now())
+    audit.log(
+        session,
+        action="person.update",
+        target_type="person",
+        target_id=person.id,
+        before=before,
+        after=person.snapshot(),
+    )
+    session.commit()
+    return PersonRead.model_validate(person)
+
+
+@router.post("/{person_id}/deactivate", response_model=PersonRead)
+def deactivate_person(
+    person_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> PersonRead:
+    """Deactivate a person: they can no longer sign in; their tokens are revoked by a job."""
+    require_role(me, "admin", "hr")
+    person = directory.require_person(session=session, person_id=person_id)
+    before = person.snapshot()
+    now = clock.now()
+    directory.deactivate_person(session=session, person=person, now=now)
+    enqueue(session, name="directory.offboard", payload={"person_id": str(person.id)}, queue="default", now=now)
+    audit.log(
+        session,
+        action="person.deactivate",
+        target_type="person",
+        target_id=person.id,
+        before=before,
+        after=person.snapshot(),
+    )
+    session.commit()
+    return PersonRead.model_validate(person)

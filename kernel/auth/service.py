@@ -1,0 +1,187 @@
+"""Authentication and authorisation.
+
+Who a request is comes from an `IdentityProvider`: today bearer tokens issued by Vila (stored as
+SHA-256 digests); an OIDC provider (the region's Entra ID) can be added beside it later, mapping
+its subject to `Person.external_id` and its app roles to Vila's roles, without touching routes.
+What a principal may do is decided here, in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kernel.auth.models import ApiToken
+from kernel.directory import service as directory
+from kernel.directory.models import ROLES, GroupMember, Person
+from kernel.errors import InvalidInput, NotFound, PermissionDenied
+
+TOKEN_PREFIX = "vila_"  # noqa: S105 - a public prefix, not a secret
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated person and the roles this credential carries."""
+
+    person_id: uuid.UUID
+    name: str
+    email: str
+    roles: frozenset[str]
+    method: str = "token"
+    token_id: uuid.UUID | None = None
+    language: str = "sv"
+    _cache: dict[str, object] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        return self.email
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+class IdentityProvider(Protocol):
+    def authenticate(self, *, session: Session, credential: str, now: datetime) -> Principal | None:
+        """Return the principal for this credential, or None when it is not one of ours or not valid."""
+        ...
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(
+    *,
+    session: Session,
+    person: Person,
+    now: datetime,
+    name: str = "api",
+    roles: Iterable[str] | None = None,
+    ttl: timedelta = timedelta(days=90),
+) -> tuple[ApiToken, str]:
+    """Create a token; the secret is returned once and only its digest is stored."""
+    scope = sorted(set(roles)) if roles is not None else None
+    if scope is not None:
+        unknown = [r for r in scope if r not in ROLES]
+        if unknown:
+            raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
+        lacking = [r for r in scope if r not in person.roles]
+        if lacking:
+            raise InvalidInput(f"{person.email} does not have the role(s) {', '.join(lacking)}")
+    if ttl <= timedelta(0):
+        raise InvalidInput("a token's lifetime must be positive")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        person_id=person.id,
+        name=name,
+        digest=digest(secret),
+        prefix=secret[:12],
+        roles=scope,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+class BearerTokenProvider:
+    def authenticate(self, *, session: Session, credential: str, now: datetime) -> Principal | None:
+        if not credential.startswith(TOKEN_PREFIX):
+            return None
+        token = session.scalar(select(ApiToken).where(ApiToken.digest == digest(credential)))
+        if token is None or token.revoked_at is not None or token.expires_at <= now:
+            return None
+        person = session.get(Person, token.person_id)
+        if person is None or not person.active:
+            return None
+        roles = set(person.roles)
+        if token.roles is not None:
+            roles &= set(token.roles)
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+            token.last_used_at = now  # coarse, so reads do not write on every request
+        return Principal(
+            person_id=person.id,
+            name=person.name,
+            email=person.email,
+            roles=frozenset(roles),
+            token_id=token.id,
+            language=person.language,
+        )
+
+
+def revoke_token(*, session: Session, token_id: uuid.UUID, by: Principal, now: datetime) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or (token.person_id != by.person_id and not by.has("admin")):
+        raise NotFound(f"no token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = now
+    session.flush()
+    return token
+
+
+def list_tokens(*, session: Session, person_id: uuid.UUID) -> list[ApiToken]:
+    stmt = select(ApiToken).where(ApiToken.person_id == person_id).order_by(ApiToken.created_at.desc())
+    return list(session.scalars(stmt).all())
+
+
+# Authorisation ----------------------------------------------------------------------------------
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if not principal.has(*roles):
+        raise PermissionDenied(
+            f"this needs the role {' or '.join(roles)}; you have {', '.join(sorted(principal.roles)) or 'none'}"
+        )
+
+
+def managed_groups(*, session: Session, principal: Principal) -> set[uuid.UUID]:
+    """The groups a manager acts on: those they manage and every subgroup. Cached per request."""
+    if not principal.has("manager"):
+        return set()
+    cached = principal._cache.get("managed")
+    if cached is None:
+        cached = directory.managed_group_ids(session=session, person_id=principal.person_id)
+        principal._cache["managed"] = cached
+    return cached if isinstance(cached, set) else set()
+
+
+def can_act_on_group(*, session: Session, principal: Principal, group_id: uuid.UUID) -> bool:
+    if principal.has("admin", "hr"):
+        return True
+    return group_id in managed_groups(session=session, principal=principal)
+
+
+def require_group_rights(*, session: Session, principal: Principal, group_id: uuid.UUID) -> None:
+    if not can_act_on_group(session=session, principal=principal, group_id=group_id):
+        raise PermissionDenied("you may act only on the groups you manage and their subgroups")
+
+
+def can_act_on_person(*, session: Session, principal: Principal, person_id: uuid.UUID) -> bool:
+    """Yourself; admin and HR on anyone; a manager on members of the groups they manage."""
+    if person_id == principal.person_id or principal.has("admin", "hr"):
+        return True
+    scope = managed_groups(session=session, principal=principal)
+    if not scope:
+        return False
+    hit = session.scalar(
+        select(GroupMember.person_id)
+        .where(GroupMember.person_id == person_id, GroupMember.group_id.in_(scope))
+        .limit(1)
+    )
+    return hit is not None
+
+
+def require_person_rights(*, session: Session, principal: Principal, person_id: uuid.UUID) -> None:
+    if not can_act_on_person(session=session, principal=principal, person_id=person_id):
+        if principal.has("manager"):
+            raise PermissionDenied("this person is not in a group you manage")
+        raise PermissionDenied("staff may act only on themselves")

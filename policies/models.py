@@ -1,0 +1,230 @@
+"""Availability facts, HR rest-time policies and the rest ledger. All instants are stored in UTC.
+
+Weekly windows (working hours, quiet hours) are stored as wall-clock times with a weekday mask
+(bit 0 is Monday) and an IANA zone, and expanded to UTC instants when read, so a window keeps its
+wall-clock meaning across daylight-saving switches.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.db import Base, UTCDateTime, json_type, new_id
+
+LEAVE_KINDS = ("vacation", "sick", "parental", "other")
+SHIFT_KINDS = ("planned", "callout")
+DND_SOURCES = ("manual", "calendar")
+
+
+class Shift(Base):
+    """A scheduled shift; `actual_end` once known (overtime or a call-out ends work later)."""
+
+    __tablename__ = "shift"
+    __table_args__ = (
+        CheckConstraint("planned_end > planned_start", name="planned_order"),
+        Index("ix_shift_person_start", "person_id", "planned_start"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    planned_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    planned_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    actual_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16), default="planned")
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def end(self) -> datetime:
+        return self.actual_end or self.planned_end
+
+
+class WorkingHours(Base):
+    """Recurring weekly working hours of a day worker (e.g. Monday-Friday 08:00-16:30)."""
+
+    __tablename__ = "working_hours"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    weekdays: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[time] = mapped_column(Time())
+    end_time: Mapped[time] = mapped_column(Time())
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QuietHours(Base):
+    """A person's weekly quiet-hours window; `end_time <= start_time` runs past midnight."""
+
+    __tablename__ = "quiet_hours"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    weekdays: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[time] = mapped_column(Time())
+    end_time: Mapped[time] = mapped_column(Time())
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DndSession(Base):
+    """Do-not-disturb ("with a patient"): from `start` until `end`, or until ended early."""
+
+    __tablename__ = "dnd_session"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="order"),
+        Index("ix_dnd_session_person_end", "person_id", "end_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def effective_end(self) -> datetime:
+        return min(self.end_at, self.ended_at) if self.ended_at else self.end_at
+
+
+class Leave(Base):
+    """Leave (vacation, sick, parental, other) from `start` to `end`."""
+
+    __tablename__ = "leave"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="order"),
+        Index("ix_leave_person_end", "person_id", "end_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OnCallSlotRow(Base):
+    """A roster slot: `jour` (at the workplace) or `beredskap` (stand-by) for a roster role."""
+
+    __tablename__ = "on_call_slot"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="order"),
+        Index("ix_on_call_slot_person_end", "person_id", "end_at"),
+        Index("ix_on_call_slot_role_end", "role", "end_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("group.id", ondelete="SET NULL"))
+    role: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RestPolicy(Base):
+    """An HR rest-time policy; its parameters live in versions."""
+
+    __tablename__ = "rest_policy"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RestPolicyVersion(Base):
+    """One version of a policy, in force from `effective_from` until a later version is."""
+
+    __tablename__ = "rest_policy_version"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "version"),
+        CheckConstraint("daily_rest_hours >= 0 AND daily_rest_hours <= 24", name="daily_rest"),
+        CheckConstraint("weekly_rest_hours >= 0 AND weekly_rest_hours <= 168", name="weekly_rest"),
+        CheckConstraint("override_weekly_cap >= 0", name="cap"),
+        CheckConstraint("compensatory_days >= 0", name="compensatory_days"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    policy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rest_policy.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    daily_rest_hours: Mapped[float] = mapped_column(Float)
+    weekly_rest_hours: Mapped[float] = mapped_column(Float)
+    working_time: Mapped[list[str]] = mapped_column(json_type())
+    hold_target: Mapped[str] = mapped_column(String(16))
+    morning_time: Mapped[time] = mapped_column(Time())
+    urgent_override_allowed: Mapped[bool] = mapped_column(Boolean)
+    override_roles: Mapped[list[str]] = mapped_column(json_type())
+    override_reason_required: Mapped[bool] = mapped_column(Boolean)
+    override_weekly_cap: Mapped[int] = mapped_column(Integer)
+    compensatory_days: Mapped[int] = mapped_column(Integer)
+    content_free_push: Mapped[bool] = mapped_column(Boolean)
+    approval_note: Mapped[str] = mapped_column(Text())
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PolicyAssignment(Base):
+    """A policy assigned to a group; a group has at most one. People inherit from the nearest."""
+
+    __tablename__ = "policy_assignment"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("group.id", ondelete="CASCADE"), primary_key=True)
+    policy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rest_policy.id", ondelete="CASCADE"), index=True)
+    assigned_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RestLedgerEntry(Base):
+    """A contact during rest, quiet hours, leave or DND, or an override: who, when, why, and
+    the compensatory rest it created."""
+
+    __tablename__ = "rest_ledger_entry"
+    __table_args__ = (Index("ix_rest_ledger_entry_person_at", "person_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16))
+    states: Mapped[list[str]] = mapped_column(json_type())
+    on_call: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))
+    rules: Mapped[list[str]] = mapped_column(json_type())
+    reason: Mapped[str | None] = mapped_column(Text())
+    sender_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    policy_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("rest_policy_version.id", ondelete="SET NULL")
+    )
+    restarts_rest: Mapped[bool] = mapped_column(Boolean, default=False)
+    compensatory_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    compensatory_due: Mapped[date | None] = mapped_column(Date())
+    granted_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    granted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,245 @@
+"""The demo region "Region Exempel": four units, about sixty people, managers, HR and an admin.
+
+Deterministic (a fixed seed), so a screenshot or a test sees the same people every time.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from kernel.auth.service import issue_token
+from kernel.directory import service as directory
+from kernel.directory.models import Person
+from kernel.directory.schemas import GroupCreate, PersonCreate, Role
+
+FIRST_NAMES = [
+    "Anna",
+    "Eva",
+    "Maria",
+    "Karin",
+    "Sara",
+    "Lena",
+    "Kerstin",
+    "Emma",
+    "Ingrid",
+    "Malin",
+    "Johanna",
+    "Linnéa",
+    "Elin",
+    "Sofia",
+    "Hanna",
+    "Ida",
+    "Frida",
+    "Maja",
+    "Astrid",
+    "Elsa",
+    "Lars",
+    "Mikael",
+    "Anders",
+    "Johan",
+    "Erik",
+    "Per",
+    "Karl",
+    "Peter",
+    "Thomas",
+    "Jan",
+    "Fredrik",
+    "Daniel",
+    "Oskar",
+    "Gustav",
+    "Nils",
+    "Viktor",
+    "Ahmed",
+    "Ali",
+    "Mohammed",
+    "Hassan",
+    "Amira",
+    "Leyla",
+    "Nadia",
+    "Zeynep",
+    "Mehmet",
+    "Juan",
+    "Aino",
+    "Mikko",
+    "Joakim",
+    "Samir",
+]
+LAST_NAMES = [
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Eriksson",
+    "Larsson",
+    "Olsson",
+    "Persson",
+    "Svensson",
+    "Gustafsson",
+    "Pettersson",
+    "Jonsson",
+    "Jansson",
+    "Hansson",
+    "Bengtsson",
+    "Jönsson",
+    "Lindberg",
+    "Jakobsson",
+    "Magnusson",
+    "Lindström",
+    "Olofsson",
+    "Lindqvist",
+    "Lindgren",
+    "Berg",
+    "Axelsson",
+    "Bergström",
+    "Lundberg",
+    "Lind",
+    "Lundgren",
+    "Mattsson",
+    "Berglund",
+    "Fredriksson",
+    "Sandberg",
+    "Henriksson",
+    "Ali",
+    "Hassan",
+    "Yilmaz",
+    "Korhonen",
+    "Öberg",
+    "Åberg",
+]
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    staff: tuple[tuple[str, int], ...]  # (profession, count)
+    manager_title: str
+
+
+UNITS = (
+    Unit(
+        "akuten",
+        "Akutmottagningen Exempelstad",
+        (("sjuksköterska", 8), ("undersköterska", 5), ("läkare", 5)),
+        "Vårdenhetschef",
+    ),
+    Unit(
+        "med12", "Medicinavdelning 12", (("sjuksköterska", 6), ("undersköterska", 7), ("läkare", 2)), "Vårdenhetschef"
+    ),
+    Unit(
+        "ambulans-norr",
+        "Ambulansstation Norr",
+        (("ambulanssjuksköterska", 7), ("specialistsjuksköterska", 2)),
+        "Stationschef",
+    ),
+    Unit(
+        "vc-bjorkhagen",
+        "Vårdcentralen Björkhagen",
+        (("distriktssköterska", 4), ("läkare", 3), ("undersköterska", 2), ("fysioterapeut", 2)),
+        "Verksamhetschef",
+    ),
+)
+
+DEMO_ROLES = {"admin": "admin", "hr": "hr", "manager": "manager", "staff": "staff"}
+TOKEN_FILE = "demo-tokens.txt"  # noqa: S105 - a file name
+
+
+def _email(first: str, last: str, taken: set[str]) -> str:
+    table = str.maketrans("åäöéü", "aaoeu")
+    base = f"{first}.{last}".lower().translate(table)
+    email, n = f"{base}@exempel.se", 2
+    while email in taken:
+        email, n = f"{base}{n}@exempel.se", n + 1
+    taken.add(email)
+    return email
+
+
+def is_loaded(session: Session) -> bool:
+    return directory.count_people(session=session) > 0
+
+
+def load(*, session: Session, now: datetime) -> dict[str, Person]:
+    """Create the region. Returns one person per demo role (for tokens). The caller commits."""
+    rng = random.Random(20261123)  # noqa: S311 - demo names, not secrets
+    taken: set[str] = set()
+    used_names: set[tuple[str, str]] = set()
+
+    def person(profession: str | None, roles: list[Role], group_ids: list[uuid.UUID]) -> Person:
+        while True:
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            if (first, last) not in used_names:
+                used_names.add((first, last))
+                break
+        data = PersonCreate(
+            name=f"{first} {last}",
+            email=_email(first, last, taken),
+            profession=profession,
+            roles=roles,
+            groups=group_ids,
+        )
+        return directory.create_person(session=session, data=data, now=now)
+
+    region = directory.create_group(
+        session=session, now=now, data=GroupCreate(name="Region Exempel", code="region-exempel", kind="region")
+    )
+    admin_group = directory.create_group(
+        session=session,
+        now=now,
+        data=GroupCreate(
+            name="Hälso- och sjukvårdsförvaltningen", code="hsf", kind="administration", parent_id=region.id
+        ),
+    )
+    people: dict[str, Person] = {}
+    for unit in UNITS:
+        group = directory.create_group(
+            session=session,
+            now=now,
+            data=GroupCreate(name=unit.name, code=unit.code, kind="unit", parent_id=admin_group.id),
+        )
+        team_ids = []
+        for label in ("Dag", "Kväll/natt"):
+            team = directory.create_group(
+                session=session,
+                now=now,
+                data=GroupCreate(
+                    name=f"{unit.name} – {label}",
+                    code=f"{unit.code}-{'dag' if label == 'Dag' else 'natt'}",
+                    kind="team",
+                    parent_id=group.id,
+                ),
+            )
+            team_ids.append(team.id)
+        manager = person(
+            "vårdenhetschef" if unit.manager_title == "Vårdenhetschef" else "chef", ["staff", "manager"], [group.id]
+        )
+        directory.add_managers(session=session, group_id=group.id, person_ids=[manager.id])
+        people.setdefault("manager", manager)
+        i = 0
+        for profession, count in unit.staff:
+            for _ in range(count):
+                member = person(profession, ["staff"], [group.id, team_ids[i % 2]])
+                people.setdefault("staff", member)
+                i += 1
+    people["hr"] = person("HR-specialist", ["staff", "hr"], [admin_group.id])
+    people["admin"] = person("IT-samordnare", ["staff", "admin"], [region.id])
+    session.flush()
+    return people
+
+
+def issue_demo_tokens(*, session: Session, people: dict[str, Person], now: datetime, data_dir: Path) -> Path:
+    """One token per demo role, written to a file only the owner can read."""
+    lines = ["# Vila demo tokens: role, person, token", ""]
+    for role, who in people.items():
+        _, secret = issue_token(session=session, person=who, now=now, name=f"demo-{role}", roles=[role])
+        lines.append(f"{role:8} {who.email:40} {secret}")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / TOKEN_FILE
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
