@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api import errors
-from api.routes import audit, groups, health, people, tokens
+from api.routes import audit, devices, groups, health, messages, people, tokens
 from kernel.audit import service as audit_log
 from kernel.audit.service import RequestMeta
 from kernel.auth.service import BearerTokenProvider, IdentityProvider
@@ -27,6 +27,7 @@ from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.settings import Settings
 from notify.jobs import registry
 from notify.outbox import JobContext, Waker, install_waker
+from notify.push import PushClient, default_transport
 
 log = logging.getLogger("vila.api")
 
@@ -40,13 +41,15 @@ def create_app(
     waker: Waker | None = None,
     run_jobs_in_process: bool | None = None,
     identity_providers: list[IdentityProvider] | None = None,
+    push: PushClient | None = None,
 ) -> FastAPI:
     """Build the API. Tests pass a settings object, a controllable clock and a waker of their own."""
     settings = settings or Settings()
     clock = clock or SystemClock()
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
-    ctx = JobContext(settings=settings, session_factory=factory, clock=clock)
+    push = push or PushClient(lambda: default_transport(settings))
+    ctx = JobContext(settings=settings, session_factory=factory, clock=clock, resources={"push": push})
     in_process = settings.embedded if run_jobs_in_process is None else run_jobs_in_process
 
     runner = None
@@ -71,6 +74,7 @@ def create_app(
         finally:
             if runner is not None:
                 runner.stop()
+            push.close()
             close = getattr(waker, "close", None)
             if callable(close):
                 close()
@@ -92,7 +96,7 @@ def create_app(
     app.state.identity_providers = identity_providers or [BearerTokenProvider()]
 
     errors.install(app)
-    for module in (health, people, groups, tokens, audit):
+    for module in (health, people, groups, tokens, audit, devices, messages):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     job_redispatch_after_s: float = Field(
         default=60.0, gt=0, description="A job still pending this long after it was queued is queued again."
     )
+    device_stale_days: int = Field(default=60, ge=1, description="Devices not seen this long go stale.")
     log_level: str = "INFO"
     log_json: bool = False
     load_demo: bool = Field(default=True, description="`vila serve` loads the demo region into an empty database.")

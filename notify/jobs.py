@@ -11,9 +11,16 @@ from typing import Any
 
 from kernel.db import unit_of_work
 from kernel.directory import service as directory
-from notify.outbox import JobContext, JobRegistry
+from notify import pipeline
+from notify.outbox import JobContext, JobRegistry, JobSpec
 
 registry = JobRegistry()
+registry.register(JobSpec("notify.fan_out", pipeline.fan_out, queue="bulk"))
+registry.register(JobSpec("notify.send", pipeline.send, queue="default"))
+registry.register(JobSpec("notify.release_holds", pipeline.release_holds, queue="default", every_s=30.0))
+registry.register(JobSpec("notify.redecide_holds", pipeline.redecide_holds, queue="default"))
+registry.register(JobSpec("notify.escalate", pipeline.escalate, queue="urgent", every_s=30.0))
+registry.register(JobSpec("notify.stale_devices", pipeline.mark_stale_devices, queue="bulk", every_s=3600.0))
 
 
 @registry.job("directory.offboard", queue="default")

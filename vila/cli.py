@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "kernel.audit.models",
     "notify.outbox",
     "policies.models",
+    "notify.models",
 )
 
 

@@ -1,0 +1,60 @@
+"""Devices: each person registers, renames, marks lost and removes their own work devices."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
+from kernel.auth.service import require_person_rights
+from notify import devices
+from notify.schemas import DeviceCreate, DeviceRead, DeviceUpdate
+
+router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+
+
+def _snapshot(d: devices.Device) -> dict[str, object]:
+    return {"name": d.name, "platform": d.platform, "provider": d.provider, "ownership": d.ownership, "state": d.state,
+            "person_id": str(d.person_id)}
+
+
+@router.post("", response_model=DeviceRead, status_code=status.HTTP_201_CREATED)
+def register(body: DeviceCreate, response: Response, session: SessionDep, me: CurrentPerson, clock: ClockDep,
+             audit: AuditDep) -> DeviceRead:
+    """Register this device for push (or refresh it). A token known for another person moves to you."""
+    device, created = devices.register(session=session, person_id=me.person_id, data=body, now=clock.now())
+    audit.log(session, action="device.register", target_type="device", target_id=device.id, after=_snapshot(device))
+    session.commit()
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return DeviceRead.model_validate(device)
+
+
+@router.get("", response_model=list[DeviceRead])
+def list_devices(session: SessionDep, me: CurrentPerson, person: uuid.UUID | None = None) -> list[DeviceRead]:
+    """Your devices; admins and managers may name a person they have rights on."""
+    person_id = person or me.person_id
+    require_person_rights(session=session, principal=me, person_id=person_id)
+    return [DeviceRead.model_validate(d) for d in devices.list_for(session=session, person_id=person_id)]
+
+
+@router.patch("/{device_id}", response_model=DeviceRead)
+def update(device_id: uuid.UUID, body: DeviceUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep,
+           audit: AuditDep) -> DeviceRead:
+    device = devices.require(session=session, device_id=device_id, person_id=None if me.has("admin") else me.person_id)
+    before = _snapshot(device)
+    devices.update_device(session=session, device=device, data=body, now=clock.now())
+    audit.log(session, action="device.update", target_type="device", target_id=device.id, before=before,
+              after=_snapshot(device))
+    session.commit()
+    return DeviceRead.model_validate(device)
+
+
+@router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove(device_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep) -> None:
+    device = devices.require(session=session, device_id=device_id, person_id=None if me.has("admin") else me.person_id)
+    before = _snapshot(device)
+    devices.remove(session=session, device=device, now=clock.now())
+    audit.log(session, action="device.remove", target_type="device", target_id=device.id, before=before)
+    session.commit()

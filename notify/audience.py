@@ -1,0 +1,92 @@
+"""Resolve an audience (groups with subgroups, people, professions, roster roles) to people."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kernel.auth.service import Principal, managed_groups
+from kernel.directory import service as directory
+from kernel.directory.models import Group, GroupMember, Person
+from kernel.errors import InvalidInput, PermissionDenied
+from notify.schemas import Audience
+from policies import service as policies
+from policies.types import OnCallSlot
+
+
+@dataclass(frozen=True)
+class Resolved:
+    person_ids: list[uuid.UUID]
+    label: str
+    role: str | None
+    cover: tuple[OnCallSlot, ...]
+
+
+def resolve(*, session: Session, audience: Audience, sender: Principal, at: datetime) -> Resolved:
+    """The active people the audience names, after checking the sender may address them."""
+    unrestricted = sender.has("admin")
+    scope = None if unrestricted else managed_groups(session=session, principal=sender)
+    if not unrestricted and not sender.has("manager"):
+        raise PermissionDenied("sending messages needs the role manager")
+
+    groups = session.scalars(select(Group).where(Group.id.in_(audience.groups))).all() if audience.groups else []
+    missing = set(audience.groups) - {g.id for g in groups}
+    if missing:
+        raise InvalidInput(f"unknown group(s): {', '.join(sorted(map(str, missing)))}")
+    if scope is not None and any(g.id not in scope for g in groups):
+        raise PermissionDenied("you may send only to the groups you manage and their subgroups")
+
+    ids: dict[uuid.UUID, None] = {}
+    if groups:
+        tree = directory.descendant_ids(session=session, group_ids=[g.id for g in groups])
+        stmt = (
+            select(Person.id)
+            .join(GroupMember, GroupMember.person_id == Person.id)
+            .where(GroupMember.group_id.in_(tree), Person.active.is_(True))
+        )
+        if audience.professions:
+            stmt = stmt.where(Person.profession.in_(audience.professions))
+        for pid in session.scalars(stmt.order_by(Person.id)):
+            ids.setdefault(pid, None)
+    if audience.people:
+        found = set(session.scalars(select(Person.id).where(Person.id.in_(audience.people), Person.active.is_(True))))
+        unknown = set(audience.people) - found
+        if unknown:
+            raise InvalidInput(f"unknown or inactive person(s): {', '.join(sorted(map(str, unknown)))}")
+        if scope is not None:
+            allowed = set(
+                session.scalars(
+                    select(GroupMember.person_id).where(
+                        GroupMember.person_id.in_(audience.people), GroupMember.group_id.in_(scope)
+                    )
+                )
+            )
+            outside = found - allowed
+            if outside:
+                raise PermissionDenied("some of the people named are not in a group you manage")
+        for pid in audience.people:
+            ids.setdefault(pid, None)
+
+    role: str | None = None
+    cover: tuple[OnCallSlot, ...] = ()
+    for role_name in audience.roles:
+        slots = policies.cover_for_role(session=session, role=role_name, at=at)
+        current = [s for s in slots if s.start <= at < s.end and s.person_id is not None]
+        if not current:
+            raise InvalidInput(f"nobody is on call for the role {role_name!r} now")
+        role, cover = role_name, slots
+        for slot in current:
+            if slot.person_id is not None:
+                ids.setdefault(slot.person_id, None)
+    if not ids:
+        raise InvalidInput("the audience has no active member")
+    parts = [g.name for g in groups]
+    if audience.people:
+        parts.append(f"{len(audience.people)} person(er)")
+    parts.extend(audience.roles)
+    label = ", ".join(parts)[:300]
+    return Resolved(person_ids=list(ids), label=label, role=role, cover=cover)

@@ -1,0 +1,113 @@
+"""Devices: a person's push endpoints. A token belongs to one person; a rejected token is pruned."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kernel.audit import service as audit
+from kernel.errors import NotFound
+from notify.models import Device
+from notify.schemas import DeviceCreate, DeviceUpdate
+
+SENDABLE = ("active",)
+
+
+def register(*, session: Session, person_id: uuid.UUID, data: DeviceCreate, now: datetime) -> tuple[Device, bool]:
+    """Register a device, or refresh it. A token registered again by another person moves to them
+    (a phone handed on). Returns the device and whether it was new to this person."""
+    device = session.scalar(select(Device).where(Device.token == data.token))
+    created = device is None or device.person_id != person_id
+    if device is None:
+        device = Device(token=data.token, person_id=person_id, created_at=now)
+        session.add(device)
+    device.person_id = person_id
+    device.platform = data.platform
+    device.provider = data.provider
+    device.ownership = data.ownership
+    device.name = data.name
+    device.app_version = data.app_version
+    device.locale = data.locale
+    device.state = "active"
+    device.state_reason = None
+    device.last_seen_at = now
+    device.updated_at = now
+    session.flush()
+    return device, created
+
+
+def require(*, session: Session, device_id: uuid.UUID, person_id: uuid.UUID | None = None) -> Device:
+    device = session.get(Device, device_id)
+    if device is None or (person_id is not None and device.person_id != person_id) or device.state == "removed":
+        raise NotFound(f"no device with id {device_id}")
+    return device
+
+
+def update_device(*, session: Session, device: Device, data: DeviceUpdate, now: datetime) -> Device:
+    changes = data.model_dump(exclude_unset=True)
+    lost = changes.pop("lost", None)
+    for key, value in changes.items():
+        if value is not None:
+            setattr(device, key, value)
+    if lost is True:
+        device.state, device.state_reason = "lost", "reported lost by its owner"
+    elif lost is False and device.state == "lost":
+        device.state, device.state_reason = "active", None
+    device.updated_at = now
+    session.flush()
+    return device
+
+
+def remove(*, session: Session, device: Device, now: datetime) -> None:
+    device.state, device.state_reason, device.updated_at = "removed", "removed by its owner", now
+    session.flush()
+
+
+def list_for(*, session: Session, person_id: uuid.UUID) -> list[Device]:
+    stmt = select(Device).where(Device.person_id == person_id, Device.state != "removed").order_by(Device.created_at)
+    return list(session.scalars(stmt).all())
+
+
+def sendable(
+    *, session: Session, person_ids: Iterable[uuid.UUID], allow_private: dict[uuid.UUID, bool] | None = None
+) -> dict[uuid.UUID, list[Device]]:
+    """Active devices per person; private devices left out where the person's policy forbids them."""
+    ids = list(person_ids)
+    result: dict[uuid.UUID, list[Device]] = defaultdict(list)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        for device in session.scalars(select(Device).where(Device.person_id.in_(chunk), Device.state.in_(SENDABLE))):
+            if device.ownership == "private" and allow_private is not None and not allow_private.get(device.person_id, True):
+                continue
+            result[device.person_id].append(device)
+    return result
+
+
+def prune(*, session: Session, device_id: uuid.UUID, reason: str, now: datetime) -> bool:
+    """The provider says the token is gone: stop sending to it at once, and record why."""
+    device = session.get(Device, device_id)
+    if device is None or device.state == "pruned":
+        return False
+    device.state, device.state_reason, device.updated_at = "pruned", reason[:200], now
+    audit.record(
+        session=session, now=now, actor_id=None, actor_label="system", action="device.prune",
+        target_type="device", target_id=device.id, meta=audit.SYSTEM,
+        after={"person_id": str(device.person_id), "reason": reason[:200]},
+    )
+    return True
+
+
+def mark_stale(*, session: Session, now: datetime, after: timedelta) -> int:
+    """Devices not seen for `after` go stale: nothing is sent to them until they check in again."""
+    result = session.execute(
+        update(Device)
+        .where(Device.state == "active", Device.last_seen_at < now - after)
+        .values(state="stale", state_reason=f"not seen for {after.days} days", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,514 @@
+"""Messages: preview, accept, decide per recipient, persist deliveries, status and inbox.
+
+The send request commits the message and its resolved audience before it answers. Small audiences
+are decided in that transaction; larger ones in chunked `notify.fan_out` jobs. Either way each
+recipient gets one `Recipient` row (the decision and its reasons) and one `Delivery` row per
+sendable device, unique per (message, device).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytz
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from kernel.auth.service import Principal, require_person_rights
+from kernel.directory.models import Person
+from kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from notify import devices as device_service
+from notify.audience import Resolved, resolve
+from notify.models import AudienceChunk, Delivery, IdempotencyRecord, Message, Recipient
+from notify.outbox import enqueue
+from notify.schemas import (
+    DecisionCounts,
+    DeliveryCounts,
+    InboxItem,
+    MessageCreate,
+    MessageRead,
+    MessageStatus,
+    Preview,
+    ReasonRead,
+    RecipientDecision,
+    RecipientStatus,
+)
+from notify.transports.mapping import check_fits
+from policies import service as policies
+from policies.engine import decide_many
+from policies.types import Decision, MessageFacts, PolicyParams
+
+INLINE_MAX = 1000  # recipients decided inside the send request; more go to fan-out jobs
+CHUNK = 2000  # recipients per fan-out job
+SEND_BATCH = 500  # deliveries per send job
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+_HOLD_LABELS = {
+    "leave": ("ledig", "on leave"),
+    "dnd": ("med patient", "with a patient"),
+    "weekly_rest": ("veckovila", "weekly rest"),
+    "daily_rest": ("dygnsvila", "daily rest"),
+    "quiet_hours": ("tysta timmar", "quiet hours"),
+    "off_duty": ("ledig från arbetet", "off duty"),
+}
+
+
+def queue_for(priority: str, recipients: int) -> str:
+    """Urgent work never waits behind a broadcast: it has a queue of its own."""
+    if priority in ("urgent", "emergency"):
+        return "urgent"
+    if priority == "info" or recipients > INLINE_MAX:
+        return "bulk"
+    return "default"
+
+
+def reasons_json(decision: Decision) -> list[dict[str, str]]:
+    return [{"rule": r.rule, "sv": r.sv, "en": r.en} for r in decision.reasons]
+
+
+def reasons_read(reasons: Iterable[Mapping[str, str]], language: str) -> list[ReasonRead]:
+    return [
+        ReasonRead(rule=r["rule"], sv=r["sv"], en=r["en"], text=r["en"] if language == "en" else r["sv"])
+        for r in reasons
+    ]
+
+
+def facts_of(
+    *, priority: str, sender_id: uuid.UUID, sender_roles: Iterable[str], override_reason: str | None,
+    expires_at: datetime | None, resolved_role: str | None = None, cover: tuple[Any, ...] = (),
+    message_id: uuid.UUID | None = None,
+) -> MessageFacts:
+    return MessageFacts(
+        priority=priority,  # type: ignore[arg-type]
+        sender_id=sender_id,
+        sender_roles=frozenset(sender_roles),
+        override_reason=override_reason,
+        expires_at=expires_at,
+        audience_role=resolved_role,
+        cover=cover,
+        message_id=message_id,
+    )
+
+
+@dataclass
+class Decided:
+    decisions: dict[uuid.UUID, Decision]
+    policies: dict[uuid.UUID, PolicyParams]
+
+
+def decide(*, session: Session, person_ids: Sequence[uuid.UUID], facts: MessageFacts, at: datetime) -> Decided:
+    """Decide for every person; a reroute brings the covering person in as a recipient too."""
+    states = policies.load_states(session=session, person_ids=person_ids, at=at)
+    pols = policies.policies_for(session=session, person_ids=person_ids, at=at)
+    decisions = decide_many(states.values(), facts, pols, at)
+    targets = {d.reroute_to for d in decisions.values() if d.kind == "reroute" and d.reroute_to} - set(decisions)
+    if targets:
+        direct = replace(facts, audience_role=None, cover=())
+        more_states = policies.load_states(session=session, person_ids=targets, at=at)
+        more_pols = policies.policies_for(session=session, person_ids=targets, at=at)
+        decisions.update(decide_many(more_states.values(), direct, more_pols, at))
+        pols.update(more_pols)
+    return Decided(decisions=decisions, policies=pols)
+
+
+def _counts(decisions: Iterable[Decision]) -> DecisionCounts:
+    c = Counter(d.kind for d in decisions)
+    return DecisionCounts(deliver=c["deliver"], hold=c["hold"], reroute=c["reroute"], drop=c["drop"])
+
+
+def _local(instant: datetime, zone: str) -> datetime:
+    return pytz.timezone(zone).normalize(instant.astimezone(pytz.timezone(zone)))
+
+
+def summary(
+    decisions: Mapping[uuid.UUID, Decision], *, language: str, zone: str, at: datetime
+) -> list[str]:
+    """Readable lines: "31 now, 12 held until 07:00 (daily rest), 2 with a patient until 14:30"."""
+    en = language == "en"
+    lines: list[str] = []
+    c = Counter(d.kind for d in decisions.values())
+    if c["deliver"]:
+        lines.append(f"{c['deliver']} {'now' if en else 'nu'}")
+    held: Counter[tuple[str, str]] = Counter()
+    for d in decisions.values():
+        if d.kind != "hold" or d.release_at is None:
+            continue
+        rule = next((r.rule for r in d.reasons if r.rule in _HOLD_LABELS), "hold")
+        label = _HOLD_LABELS.get(rule, ("väntar", "waiting"))[1 if en else 0]
+        local = _local(d.release_at, zone)
+        when = local.strftime("%H:%M") if local.date() == _local(at, zone).date() else local.strftime("%a %d %b %H:%M")
+        held[(when, label)] += 1
+    for (when, label), n in sorted(held.items(), key=lambda kv: -kv[1]):
+        lines.append(f"{n} {'held until' if en else 'väntar till'} {when} ({label})")
+    if c["reroute"]:
+        lines.append(f"{c['reroute']} {'rerouted to whoever is on call' if en else 'går till den som har jour'}")
+    if c["drop"]:
+        lines.append(f"{c['drop']} {'dropped (would expire first)' if en else 'skickas inte (går ut innan)'}")
+    return lines
+
+
+def _validate(body: MessageCreate, *, now: datetime) -> None:
+    if body.expires_at is not None and body.expires_at <= now:
+        raise InvalidInput("expires_at is in the past")
+    check_fits(title=body.title, body=body.body, data=_data(body, uuid.UUID(int=0)), now=now)
+
+
+def _data(body: MessageCreate, message_id: uuid.UUID) -> dict[str, str]:
+    data = {"message_id": str(message_id)}
+    if body.deep_link:
+        data["link"] = body.deep_link
+    if body.category:
+        data["category"] = body.category
+    return data
+
+
+def _zone_of(session: Session, person_id: uuid.UUID) -> str:
+    return session.scalar(select(Person.timezone).where(Person.id == person_id)) or "Europe/Stockholm"
+
+
+def preview(*, session: Session, body: MessageCreate, sender: Principal, at: datetime, limit: int = 500) -> Preview:
+    """What a send would do now, per recipient, without sending anything."""
+    _validate(body, now=at)
+    resolved = resolve(session=session, audience=body.audience, sender=sender, at=at)
+    facts = facts_of(
+        priority=body.priority, sender_id=sender.person_id, sender_roles=sender.roles,
+        override_reason=body.override_reason, expires_at=body.expires_at,
+        resolved_role=resolved.role, cover=resolved.cover,
+    )
+    decided = decide(session=session, person_ids=resolved.person_ids, facts=facts, at=at)
+    return _preview_of(session, decided.decisions, sender=sender, at=at, limit=limit, total=len(resolved.person_ids))
+
+
+def _preview_of(
+    session: Session, decisions: Mapping[uuid.UUID, Decision], *, sender: Principal, at: datetime, limit: int, total: int
+) -> Preview:
+    shown = list(decisions)[:limit]
+    names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(shown))).all())
+    devices = device_service.sendable(session=session, person_ids=shown)
+    order = {"hold": 0, "reroute": 1, "drop": 2, "deliver": 3}
+    recipients = [
+        RecipientDecision(
+            person_id=pid, name=names.get(pid, ""), decision=d.kind, level=d.level, release_at=d.release_at,
+            reroute_to=d.reroute_to, devices=len(devices.get(pid, [])),
+            reasons=reasons_read(reasons_json(d), sender.language),
+        )
+        for pid, d in sorted(((p, decisions[p]) for p in shown), key=lambda kv: (order[kv[1].kind], names.get(kv[0], "")))
+    ]
+    return Preview(
+        recipients_total=total,
+        counts=_counts(decisions.values()),
+        summary=summary(decisions, language=sender.language, zone=_zone_of(session, sender.person_id), at=at),
+        recipients=recipients,
+        breaks_rest=sum(1 for d in decisions.values() if d.ledger is not None and d.ledger.restarts_rest),
+    )
+
+
+def request_hash(body: MessageCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def replay(*, session: Session, sender_id: uuid.UUID, key: str, digest: str, now: datetime) -> dict[str, Any] | None:
+    """The first answer for this Idempotency-Key, or None; another body under the same key is a 409."""
+    record = session.get(IdempotencyRecord, (sender_id, key))
+    if record is None or record.created_at < now - IDEMPOTENCY_WINDOW:
+        return None
+    if record.request_hash != digest:
+        raise Conflict("this Idempotency-Key was used for a different message in the last 24 hours")
+    return record.response
+
+
+@dataclass
+class Accepted:
+    message: Message
+    decided: Decided | None
+    send_delivery_ids: list[uuid.UUID]
+    resolved: Resolved
+
+
+def accept(
+    *, session: Session, body: MessageCreate, sender: Principal, now: datetime, idempotency_key: str | None = None
+) -> Accepted:
+    """Commit-ready: the message, its audience, and (for small audiences) decisions and deliveries."""
+    _validate(body, now=now)
+    resolved = resolve(session=session, audience=body.audience, sender=sender, at=now)
+    message = Message(
+        id=uuid.uuid4(), sender_id=sender.person_id, title=body.title, body=body.body, priority=body.priority,
+        category=body.category, expires_at=body.expires_at, collapse_key=body.collapse_key,
+        deep_link=body.deep_link, requires_ack=body.requires_ack,
+        ack_timeout_s=body.ack_timeout_minutes * 60 if body.requires_ack else None, sensitive=body.sensitive,
+        override_reason=body.override_reason, audience=body.audience.model_dump(mode="json"),
+        audience_label=resolved.label, sender_roles=sorted(sender.roles), state="accepted",
+        recipients_total=len(resolved.person_ids), idempotency_key=idempotency_key, created_at=now,
+    )
+    if resolved.role:
+        message.audience = {**message.audience, "resolved_role": resolved.role}
+    session.add(message)
+    session.flush()
+    ids = resolved.person_ids
+    chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    message.chunks_total = len(chunks)
+    queue = queue_for(body.priority, len(ids))
+    if len(ids) <= INLINE_MAX:
+        session.add(AudienceChunk(message_id=message.id, chunk_no=0, person_ids=[str(p) for p in ids], done=True))
+        facts = _facts_for_message(message, resolved.role, resolved.cover)
+        decided = decide(session=session, person_ids=ids, facts=facts, at=now)
+        pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
+        message.state = "decided"
+        enqueue_sends(session=session, delivery_ids=pending, queue=queue, now=now)
+        return Accepted(message=message, decided=decided, send_delivery_ids=pending, resolved=resolved)
+    session.execute(
+        insert(AudienceChunk),
+        [{"message_id": message.id, "chunk_no": n, "person_ids": [str(p) for p in c], "done": False}
+         for n, c in enumerate(chunks)],
+    )
+    for n in range(len(chunks)):
+        enqueue(session, name="notify.fan_out", payload={"message_id": str(message.id), "chunk": n}, queue=queue, now=now)
+    return Accepted(message=message, decided=None, send_delivery_ids=[], resolved=resolved)
+
+
+def _facts_for_message(message: Message, role: str | None, cover: tuple[Any, ...]) -> MessageFacts:
+    return facts_of(
+        priority=message.priority, sender_id=message.sender_id, sender_roles=message.sender_roles,
+        override_reason=message.override_reason, expires_at=message.expires_at,
+        resolved_role=role, cover=cover, message_id=message.id,
+    )
+
+
+def facts_for_stored(*, session: Session, message: Message, at: datetime) -> MessageFacts:
+    """The engine's facts for a stored message at a later instant (a fan-out job, a release)."""
+    role = message.audience.get("resolved_role")
+    cover = policies.cover_for_role(session=session, role=role, at=at) if role else ()
+    return _facts_for_message(message, role, cover)
+
+
+def persist(
+    *, session: Session, message: Message, decided: Decided, facts: MessageFacts, now: datetime
+) -> list[uuid.UUID]:
+    """Write recipients, deliveries and ledger contacts; return the deliveries to send now."""
+    existing = set(
+        session.scalars(
+            select(Recipient.person_id).where(
+                Recipient.message_id == message.id, Recipient.person_id.in_(list(decided.decisions))
+            )
+        )
+    )
+    todo = {pid: d for pid, d in decided.decisions.items() if pid not in existing}
+    if not todo:
+        return []
+    allow_private = {pid: getattr(p, "private_devices_allowed", True) for pid, p in decided.policies.items()}
+    devices = device_service.sendable(session=session, person_ids=list(todo), allow_private=allow_private)
+    recipient_rows: list[dict[str, Any]] = []
+    delivery_rows: list[dict[str, Any]] = []
+    send_now: list[uuid.UUID] = []
+    for pid, d in todo.items():
+        rid = uuid.uuid4()
+        recipient_rows.append({
+            "id": rid, "message_id": message.id, "person_id": pid, "decision": d.kind, "level": d.level,
+            "release_at": d.release_at, "reroute_to": d.reroute_to, "reasons": reasons_json(d), "decided_at": now,
+        })
+        if d.kind not in ("deliver", "hold"):
+            continue
+        for device in devices.get(pid, []):
+            did = uuid.uuid4()
+            delivery_rows.append({
+                "id": did, "message_id": message.id, "recipient_id": rid, "person_id": pid, "device_id": device.id,
+                "kind": "message", "state": "pending" if d.kind == "deliver" else "held", "level": d.level,
+                "not_before": d.release_at if d.kind == "hold" else None, "attempts": 0,
+                "provider": device.provider, "created_at": now,
+                "content_free": message.sensitive or bool(getattr(decided.policies.get(pid), "content_free_push", False)),
+            })
+            if d.kind == "deliver":
+                send_now.append(did)
+    session.execute(insert(Recipient), recipient_rows)
+    if delivery_rows:
+        session.execute(insert(Delivery), delivery_rows)
+    for pid, d in todo.items():
+        if d.ledger is not None:
+            policy = decided.policies.get(pid)
+            if policy is not None:
+                policies.record_contact(session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now)
+    return send_now
+
+
+def enqueue_sends(
+    *, session: Session, delivery_ids: Sequence[uuid.UUID], queue: str, now: datetime, not_before: datetime | None = None
+) -> None:
+    for i in range(0, len(delivery_ids), SEND_BATCH):
+        batch = [str(d) for d in delivery_ids[i : i + SEND_BATCH]]
+        enqueue(session, name="notify.send", payload={"delivery_ids": batch}, queue=queue,  # type: ignore[arg-type]
+                now=now, not_before=not_before)
+
+
+def counts_of(decided: Decided) -> DecisionCounts:
+    return _counts(decided.decisions.values())
+
+
+# Status, for the sender ------------------------------------------------------------------------
+
+
+def require_message(*, session: Session, message_id: uuid.UUID) -> Message:
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"no message with id {message_id}")
+    return message
+
+
+def require_status_rights(*, session: Session, message: Message, principal: Principal) -> None:
+    if message.sender_id == principal.person_id or principal.has("admin"):
+        return
+    raise PermissionDenied("only the sender (or an admin) sees a message's status")
+
+
+def status(*, session: Session, message: Message, language: str, limit: int, offset: int) -> MessageStatus:
+    """Counts and per-recipient status. A read or acknowledgement made outside the recipient's
+    working time is not shown (no surveillance of rest): neither its time nor that it happened."""
+    by_decision = dict(
+        session.execute(
+            select(Recipient.decision, func.count()).where(Recipient.message_id == message.id).group_by(Recipient.decision)
+        ).all()
+    )
+    by_state = dict(
+        session.execute(
+            select(Delivery.state, func.count()).where(Delivery.message_id == message.id).group_by(Delivery.state)
+        ).all()
+    )
+    read = session.scalar(
+        select(func.count()).where(Recipient.message_id == message.id, Recipient.read_in_working_time.is_(True))
+    ) or 0
+    acked = session.scalar(
+        select(func.count()).where(Recipient.message_id == message.id, Recipient.acked_in_working_time.is_(True))
+    ) or 0
+    rows = session.execute(
+        select(Recipient, Person.name)
+        .join(Person, Person.id == Recipient.person_id)
+        .where(Recipient.message_id == message.id)
+        .order_by(Person.name)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    # Whether an urgent message was acknowledged is operational (it stops escalation); when is not.
+    urgent = message.priority in ("urgent", "emergency")
+    per: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    if rows:
+        for rid, state, n in session.execute(
+            select(Delivery.recipient_id, Delivery.state, func.count())
+            .where(Delivery.recipient_id.in_([r.id for r, _ in rows]))
+            .group_by(Delivery.recipient_id, Delivery.state)
+        ):
+            per[rid][state] = int(n)
+    recipients = [
+        RecipientStatus(
+            person_id=r.person_id, name=name, decision=r.decision, release_at=r.release_at,
+            reasons=reasons_read(r.reasons, language), deliveries=per.get(r.id, {}),
+            read=_visible(r.read_at, r.read_in_working_time), read_at=r.read_at if r.read_in_working_time else None,
+            acknowledged=(r.acked_at is not None) if urgent else _visible(r.acked_at, r.acked_in_working_time),
+            acknowledged_at=r.acked_at if r.acked_in_working_time else None,
+        )
+        for r, name in rows
+    ]
+    return MessageStatus(
+        message=MessageRead.model_validate(message),
+        decided=sum(int(v) for v in by_decision.values()),
+        counts=DecisionCounts(**{k: int(v) for k, v in by_decision.items()}),
+        deliveries=DeliveryCounts(**{k: int(v) for k, v in by_state.items() if k in DeliveryCounts.model_fields}),
+        read=int(read),
+        acknowledged=int(acked),
+        recipients=recipients,
+    )
+
+
+def _visible(at: datetime | None, in_working_time: bool | None) -> bool | None:
+    if at is None:
+        return False
+    return True if in_working_time else None
+
+
+def sent_by(*, session: Session, sender_id: uuid.UUID, limit: int, offset: int) -> tuple[list[Message], int]:
+    stmt = select(Message).where(Message.sender_id == sender_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Message.created_at.desc()).limit(limit).offset(offset)).all()
+    return list(rows), int(total)
+
+
+# Inbox, for the recipient ----------------------------------------------------------------------
+
+
+def inbox(
+    *, session: Session, person_id: uuid.UUID, language: str, unread_only: bool, limit: int, offset: int
+) -> tuple[list[InboxItem], int]:
+    """A person's messages, held ones included: reading a held message does not push it."""
+    sender = Person.__table__.alias("sender")
+    stmt = (
+        select(Recipient, Message, sender.c.name)
+        .join(Message, Message.id == Recipient.message_id)
+        .join(sender, sender.c.id == Message.sender_id)
+        .where(Recipient.person_id == person_id, Recipient.decision != "reroute")
+    )
+    if unread_only:
+        stmt = stmt.where(Recipient.read_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(stmt.order_by(Message.created_at.desc()).limit(limit).offset(offset)).all()
+    items = [
+        InboxItem(
+            message_id=m.id, title=m.title, body=m.body, priority=m.priority, category=m.category,
+            deep_link=m.deep_link, sender_id=m.sender_id, sender_name=name, audience_label=m.audience_label,
+            created_at=m.created_at, decision=r.decision,
+            held_until=r.release_at if r.decision == "hold" else None,
+            reasons=reasons_read(r.reasons, language), requires_ack=m.requires_ack,
+            read_at=r.read_at, acked_at=r.acked_at,
+        )
+        for r, m, name in rows
+    ]
+    return items, int(total)
+
+
+def _my_recipient(session: Session, *, message_id: uuid.UUID, person_id: uuid.UUID) -> Recipient:
+    row = session.scalar(select(Recipient).where(Recipient.message_id == message_id, Recipient.person_id == person_id))
+    if row is None:
+        raise NotFound(f"message {message_id} is not in your inbox")
+    return row
+
+
+def in_working_time(*, session: Session, person_id: uuid.UUID, at: datetime) -> bool:
+    """Would a normal message reach the person now? That is what counts as their working time."""
+    facts = MessageFacts(priority="normal")
+    decided = decide(session=session, person_ids=[person_id], facts=facts, at=at)
+    d = decided.decisions.get(person_id)
+    return d is not None and d.kind == "deliver"
+
+
+def mark_read(*, session: Session, message_id: uuid.UUID, principal: Principal, now: datetime) -> Recipient:
+    row = _my_recipient(session, message_id=message_id, person_id=principal.person_id)
+    if row.read_at is None:
+        row.read_at = now
+        row.read_in_working_time = in_working_time(session=session, person_id=principal.person_id, at=now)
+    session.flush()
+    return row
+
+
+def acknowledge(*, session: Session, message_id: uuid.UUID, principal: Principal, now: datetime) -> Recipient:
+    row = _my_recipient(session, message_id=message_id, person_id=principal.person_id)
+    message = require_message(session=session, message_id=message_id)
+    if not message.requires_ack:
+        raise InvalidInput("this message does not ask for an acknowledgement")
+    if row.acked_at is None:
+        row.acked_at = now
+        row.acked_in_working_time = in_working_time(session=session, person_id=principal.person_id, at=now)
+        if row.read_at is None:
+            row.read_at, row.read_in_working_time = now, row.acked_in_working_time
+    session.flush()
+    return row
+
+
+def require_recipient_rights(*, session: Session, principal: Principal, person_id: uuid.UUID) -> None:
+    require_person_rights(session=session, principal=principal, person_id=person_id)
+
+

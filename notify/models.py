@@ -1,0 +1,164 @@
+"""Devices, messages, per-recipient decisions and per-device deliveries.
+
+    Message 1--* Recipient (one decision per person) 1--* Delivery (one per device)
+
+A delivery row is unique per (message, device): the pipeline may run twice, it never sends twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.db import Base, UTCDateTime, json_type, new_id
+
+PLATFORMS = ("ios", "android", "web")
+PROVIDERS = ("fcm", "apns", "webpush")
+OWNERSHIPS = ("work", "private")
+DEVICE_STATES = ("active", "stale", "pruned", "removed", "lost")
+
+# Delivery states:
+#   pending  -> sending -> sent | failed        a push going out now
+#   held     -> digested (into a digest push) | pending (re-decided) | dropped (expired)
+#   pruned   the provider said the token is gone; the device was pruned
+DELIVERY_STATES = ("pending", "sending", "sent", "failed", "held", "digested", "dropped", "pruned")
+
+
+class Device(Base):
+    __tablename__ = "device"
+    __table_args__ = (Index("ix_device_person_state", "person_id", "state"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(8))
+    provider: Mapped[str] = mapped_column(String(8))
+    token: Mapped[str] = mapped_column(String(4096), unique=True)
+    ownership: Mapped[str] = mapped_column(String(8), default="work")
+    app_version: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(8), default="active")
+    state_reason: Mapped[str | None] = mapped_column(String(200))
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Message(Base):
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_sender_created", "sender_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    sender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    collapse_key: Mapped[str | None] = mapped_column(String(64))
+    deep_link: Mapped[str | None] = mapped_column(String(2000))
+    requires_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    ack_timeout_s: Mapped[int | None] = mapped_column(Integer)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    override_reason: Mapped[str | None] = mapped_column(String(500))
+    audience: Mapped[dict[str, Any]] = mapped_column(json_type())
+    audience_label: Mapped[str] = mapped_column(String(300))
+    sender_roles: Mapped[list[str]] = mapped_column(json_type())
+    state: Mapped[str] = mapped_column(String(16), default="accepted")  # accepted -> decided
+    recipients_total: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    escalation_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AudienceChunk(Base):
+    """The resolved audience of a message, stored with it at acceptance, in chunks for fan-out."""
+
+    __tablename__ = "audience_chunk"
+
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_ids: Mapped[list[str]] = mapped_column(json_type())
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Recipient(Base):
+    """One person's decision for one message, with its reasons; their read and acknowledgement."""
+
+    __tablename__ = "recipient"
+    __table_args__ = (
+        UniqueConstraint("message_id", "person_id"),
+        Index("ix_recipient_person_created", "person_id", "decided_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(8))
+    level: Mapped[str | None] = mapped_column(String(16))
+    release_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reroute_to: Mapped[uuid.UUID | None] = mapped_column()
+    reasons: Mapped[list[dict[str, str]]] = mapped_column(json_type())
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_in_working_time: Mapped[bool | None] = mapped_column(Boolean)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acked_in_working_time: Mapped[bool | None] = mapped_column(Boolean)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Delivery(Base):
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("message_id", "device_id"),
+        Index("ix_delivery_state_due", "state", "not_before"),
+        Index("ix_delivery_recipient", "recipient_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recipient.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8), default="message")  # message | digest
+    state: Mapped[str] = mapped_column(String(10))
+    level: Mapped[str | None] = mapped_column(String(16))
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    provider: Mapped[str] = mapped_column(String(8))
+    content_free: Mapped[bool] = mapped_column(Boolean, default=False)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(String(500))
+    digest_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Digest(Base):
+    """One push that stands for several held messages released together to one person."""
+
+    __tablename__ = "digest"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    message_ids: Mapped[list[str]] = mapped_column(json_type())
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_record"
+
+    sender_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    response: Mapped[dict[str, Any]] = mapped_column(json_type())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,309 @@
+"""Messaging end to end through the API: devices, preview, send, deliveries, holds released as one
+digest, inbox, idempotency, pruning, escalation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.main import create_app
+from kernel.clock import ManualClock
+from kernel.directory.models import Group
+from kernel.settings import Settings
+from notify.models import Delivery, Device, Digest, Recipient
+from notify.outbox import NullWaker
+from notify.push import PushClient
+from notify.transports.base import RecordingTransport, TokenInvalid
+from tests.factories import Actor, Factory
+from tests.messaging_helpers import Facts, recording_push, run_jobs, run_periodic, workday
+
+
+@pytest.fixture
+def push() -> Iterator[tuple[PushClient, RecordingTransport]]:
+    client, transport = recording_push()
+    yield client, transport
+    client.close()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: ManualClock, push: tuple[PushClient, RecordingTransport]) -> FastAPI:
+    return create_app(settings, clock=clock, waker=NullWaker(), push=push[0])
+
+
+@pytest.fixture
+def facts(session_factory: sessionmaker[Session], clock: ManualClock) -> Facts:
+    return Facts(session_factory, clock)
+
+
+class Ward:
+    def __init__(self, make: Factory, facts: Facts, clock: ManualClock) -> None:
+        self.unit: Group = make.group("Akutmottagningen")
+        self.boss: Actor = make.actor(roles=["staff", "manager"], manages=[self.unit], name="Chef Chefsson")
+        self.on_shift = make.actor(groups=[self.unit], name="Anna Andersson")
+        self.off_duty = make.actor(groups=[self.unit], name="Bo Berg")
+        start, end = workday(clock)
+        facts.shift(self.on_shift.person, start, end)
+        facts.shift(self.off_duty.person, start + timedelta(days=1), end + timedelta(days=1))  # tomorrow
+        self.tomorrow_start = start + timedelta(days=1)
+        facts.device(self.on_shift.person, platform="android")
+        facts.device(self.on_shift.person, platform="ios")
+        facts.device(self.off_duty.person, platform="android")
+
+
+@pytest.fixture
+def ward(make: Factory, facts: Facts, clock: ManualClock) -> Ward:
+    return Ward(make, facts, clock)
+
+
+def _msg(ward: Ward, **extra: object) -> dict[str, object]:
+    return {"title": "Personalmöte", "body": "Möte kl 14 i konferensrummet.", "audience": {"groups": [str(ward.unit.id)]},
+            **extra}
+
+
+def test_preview_shows_who_is_reached_now_and_who_later(client: TestClient, ward: Ward) -> None:
+    r = client.post("/api/v1/messages/preview", headers=ward.boss.headers, json=_msg(ward))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    by_person = {p["person_id"]: p for p in body["recipients"]}
+    assert by_person[str(ward.on_shift.id)]["decision"] == "deliver"
+    assert by_person[str(ward.on_shift.id)]["devices"] == 2
+    held = by_person[str(ward.off_duty.id)]
+    assert held["decision"] == "hold"
+    assert held["release_at"].startswith(ward.tomorrow_start.strftime("%Y-%m-%dT%H:%M"))
+    assert held["reasons"] and all(r["sv"] and r["en"] for r in held["reasons"])
+    assert body["counts"]["deliver"] >= 1
+    assert body["counts"]["hold"] >= 1
+    assert any("väntar till" in line for line in body["summary"])
+
+
+def test_send_delivers_now_holds_later_and_pushes_once_per_device(
+    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    r = client.post("/api/v1/messages", headers=ward.boss.headers, json=_msg(ward))
+    assert r.status_code == 202, r.text
+    accepted = r.json()
+    assert accepted["status"] == "decided"
+    assert accepted["counts"]["deliver"] >= 1 and accepted["counts"]["hold"] >= 1
+    run_jobs(settings, session_factory, clock, push[0])
+    transport = push[1]
+    tokens = {req.token for req in transport.requests}
+    with session_factory() as s:
+        on_shift_tokens = set(s.scalars(select(Device.token).where(Device.person_id == ward.on_shift.id)))
+        off_tokens = set(s.scalars(select(Device.token).where(Device.person_id == ward.off_duty.id)))
+        states = dict(s.execute(select(Delivery.device_id, Delivery.state)).all())
+    assert on_shift_tokens <= tokens
+    assert not off_tokens & tokens, "a person off duty must not be pushed a normal message"
+    assert sorted(states.values()).count("held") == 1
+    assert len(transport.requests) == 2
+    # Running the jobs again sends nothing twice.
+    run_jobs(settings, session_factory, clock, push[0])
+    assert len(transport.requests) == 2
+    status = client.get(accepted["status_url"], headers=ward.boss.headers).json()
+    assert status["deliveries"]["sent"] == 2
+    assert status["deliveries"]["held"] == 1
+
+
+def test_held_messages_are_released_as_one_digest(
+    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    for i in range(3):
+        body = _msg(ward, title=f"Nyhet {i}")
+        body["audience"] = {"people": [str(ward.off_duty.id)]}
+        assert client.post("/api/v1/messages", headers=ward.boss.headers, json=body).status_code == 202
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests == []
+    run_periodic("notify.release_holds", settings, session_factory, clock, push[0])
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests == [], "nothing is released before the shift starts"
+    clock.set(ward.tomorrow_start + timedelta(minutes=1))
+    run_periodic("notify.release_holds", settings, session_factory, clock, push[0])
+    run_jobs(settings, session_factory, clock, push[0])
+    sent = push[1].requests
+    assert len(sent) == 1, "three held messages arrive as ONE push"
+    assert sent[0].kind == "digest"
+    assert sent[0].title.startswith("3 meddelanden")
+    with session_factory() as s:
+        digest = s.scalars(select(Digest)).one()
+        assert len(digest.message_ids) == 3
+        assert {d.state for d in s.scalars(select(Delivery))} == {"sent", "digested"}
+
+
+def test_expired_held_message_is_dropped_with_a_reason(
+    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    body = _msg(ward, expires_at=(clock.now() + timedelta(days=2)).isoformat())
+    body["audience"] = {"people": [str(ward.off_duty.id)]}
+    assert client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()["counts"]["hold"] == 1
+    clock.set(ward.tomorrow_start + timedelta(days=3))
+    run_periodic("notify.release_holds", settings, session_factory, clock, push[0])
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests == []
+    with session_factory() as s:
+        rec = s.scalars(select(Recipient)).one()
+        assert rec.decision == "drop"
+        assert any(r["rule"] == "expired" for r in rec.reasons)
+        assert s.scalars(select(Delivery.state)).one() == "dropped"
+
+
+def test_inbox_shows_held_messages_without_pushing_them(
+    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    body = _msg(ward, title="Schemaändring")
+    body["audience"] = {"people": [str(ward.off_duty.id)]}
+    message_id = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()["message_id"]
+    inbox = client.get("/api/v1/inbox", headers=ward.off_duty.headers).json()
+    assert inbox["items"][0]["title"] == "Schemaändring"
+    assert inbox["items"][0]["decision"] == "hold"
+    assert inbox["items"][0]["held_until"] is not None
+    assert client.post(f"/api/v1/inbox/{message_id}/read", headers=ward.off_duty.headers).status_code == 204
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests == []
+    assert client.get("/api/v1/inbox", headers=ward.off_duty.headers, params={"unread": True}).json()["total"] == 0
+    # The sender does not learn that it was read outside working time.
+    status = client.get(f"/api/v1/messages/{message_id}", headers=ward.boss.headers).json()
+    mine = next(r for r in status["recipients"] if r["person_id"] == str(ward.off_duty.id))
+    assert mine["read"] is None and mine["read_at"] is None
+    assert status["read"] == 0
+
+
+def test_read_during_working_time_is_visible_to_the_sender(client: TestClient, ward: Ward) -> None:
+    body = _msg(ward)
+    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    message_id = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()["message_id"]
+    client.post(f"/api/v1/inbox/{message_id}/read", headers=ward.on_shift.headers)
+    status = client.get(f"/api/v1/messages/{message_id}", headers=ward.boss.headers).json()
+    assert status["read"] == 1
+    assert status["recipients"][0]["read"] is True
+
+
+def test_idempotency_key(client: TestClient, ward: Ward) -> None:
+    headers = {**ward.boss.headers, "Idempotency-Key": "broadcast-42"}
+    first = client.post("/api/v1/messages", headers=headers, json=_msg(ward))
+    again = client.post("/api/v1/messages", headers=headers, json=_msg(ward))
+    assert first.status_code == again.status_code == 202
+    assert again.json()["message_id"] == first.json()["message_id"]
+    assert again.headers.get("idempotent-replayed") == "true"
+    other = client.post("/api/v1/messages", headers=headers, json=_msg(ward, title="Något annat"))
+    assert other.status_code == 409
+    assert "Idempotency-Key" in other.json()["message"]
+    assert client.get("/api/v1/messages", headers=ward.boss.headers).json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "words"),
+    [
+        ({"priority": "emergency"}, 422, "needs a reason"),
+        ({"priority": "loud"}, 422, "priority"),
+        ({"audience": {}}, 422, "names no group"),
+        ({"body": "å" * 3000}, 413, "bytes"),
+        ({"deep_link": "javascript:alert(1)"}, 422, "deep link"),
+        ({"expires_at": "2020-01-01T00:00:00Z"}, 422, "in the past"),
+        ({"expires_at": "2030-01-01T00:00:00"}, 422, "timezone"),
+        ({"requires_ack": True}, 422, "urgent"),
+    ],
+)
+def test_invalid_messages_are_refused_up_front(
+    client: TestClient, ward: Ward, change: dict[str, object], status: int, words: str
+) -> None:
+    r = client.post("/api/v1/messages", headers=ward.boss.headers, json={**_msg(ward), **change})
+    assert r.status_code == status, r.text
+    assert words in r.json()["message"]
+    assert client.get("/api/v1/messages", headers=ward.boss.headers).json()["total"] == 0
+
+
+def test_who_may_send(client: TestClient, ward: Ward, make: Factory) -> None:
+    other_unit = make.group("Vårdcentralen")
+    r = client.post("/api/v1/messages", headers=ward.on_shift.headers, json=_msg(ward))
+    assert r.status_code == 403
+    foreign = _msg(ward)
+    foreign["audience"] = {"groups": [str(other_unit.id)]}
+    r = client.post("/api/v1/messages", headers=ward.boss.headers, json=foreign)
+    assert r.status_code == 403
+    assert "groups you manage" in r.json()["message"]
+    r = client.get("/api/v1/messages/00000000-0000-0000-0000-000000000000", headers=ward.boss.headers)
+    assert r.status_code == 404
+
+
+def test_rejected_token_prunes_the_device(
+    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    with session_factory() as s:
+        android = s.scalars(select(Device).where(Device.person_id == ward.on_shift.id, Device.platform == "android")).one()
+    push[1].script(android.token, TokenInvalid("UNREGISTERED"))
+    body = _msg(ward)
+    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
+    run_jobs(settings, session_factory, clock, push[0])
+    devices = client.get("/api/v1/devices", headers=ward.on_shift.headers).json()
+    by_platform = {d["platform"]: d for d in devices}
+    assert by_platform["android"]["state"] == "pruned"
+    assert "UNREGISTERED" in by_platform["android"]["state_reason"]
+    assert by_platform["ios"]["state"] == "active"
+    # The next message goes only to the device that is left.
+    push[1].requests.clear()
+    client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
+    run_jobs(settings, session_factory, clock, push[0])
+    assert [r.platform for r in push[1].requests] == ["ios"]
+
+
+def test_unacknowledged_urgent_message_escalates_to_the_sender(
+    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    body = _msg(ward, priority="urgent", requires_ack=True, ack_timeout_minutes=10, title="Akut: ring mig")
+    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    message_id = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()["message_id"]
+    run_jobs(settings, session_factory, clock, push[0])
+    clock.advance(timedelta(minutes=5))
+    run_periodic("notify.escalate", settings, session_factory, clock, push[0])
+    with session_factory() as s:
+        assert s.scalars(select(Recipient).where(Recipient.person_id == ward.boss.id)).first() is None
+    clock.advance(timedelta(minutes=6))
+    run_periodic("notify.escalate", settings, session_factory, clock, push[0])
+    with session_factory() as s:
+        escalated = s.scalars(select(Recipient).where(Recipient.person_id == ward.boss.id)).one()
+        assert escalated.reasons[0]["rule"] == "escalation"
+        assert "Anna Andersson" in escalated.reasons[0]["sv"]
+    # An acknowledged message does not escalate.
+    body["title"] = "Akut 2"
+    second = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()["message_id"]
+    assert client.post(f"/api/v1/inbox/{second}/ack", headers=ward.on_shift.headers).status_code == 204
+    clock.advance(timedelta(minutes=11))
+    run_periodic("notify.escalate", settings, session_factory, clock, push[0])
+    with session_factory() as s:
+        assert len(s.scalars(select(Recipient).where(Recipient.person_id == ward.boss.id)).all()) == 1
+    assert message_id != second
+
+
+def test_devices_register_move_rename_lose_remove(client: TestClient, make: Factory) -> None:
+    anna, bo = make.actor(), make.actor()
+    reg = {"platform": "android", "provider": "fcm", "token": "shared-token-123456", "name": "Lånetelefon"}
+    r = client.post("/api/v1/devices", headers=anna.headers, json=reg)
+    assert r.status_code == 201
+    device_id = r.json()["id"]
+    # The phone is handed on: the same token registered by Bo moves to Bo.
+    r = client.post("/api/v1/devices", headers=bo.headers, json=reg)
+    assert r.status_code == 201
+    assert r.json()["person_id"] == str(bo.id)
+    assert client.get("/api/v1/devices", headers=anna.headers).json() == []
+    r = client.patch(f"/api/v1/devices/{device_id}", headers=bo.headers, json={"name": "Min telefon", "lost": True})
+    assert (r.json()["name"], r.json()["state"]) == ("Min telefon", "lost")
+    assert client.patch(f"/api/v1/devices/{device_id}", headers=anna.headers, json={"name": "x"}).status_code == 404
+    assert client.delete(f"/api/v1/devices/{device_id}", headers=bo.headers).status_code == 204
+    assert client.get("/api/v1/devices", headers=bo.headers).json() == []
+    bad = client.post("/api/v1/devices", headers=bo.headers, json={**reg, "platform": "android", "provider": "apns"})
+    assert bad.status_code == 422
+    assert "apns serves only platform ios" in bad.json()["message"]
+    other = client.get("/api/v1/devices", headers=anna.headers, params={"person": str(bo.id)})
+    assert other.status_code == 403
