@@ -82,7 +82,11 @@ def sendable(
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
         for device in session.scalars(select(Device).where(Device.person_id.in_(chunk), Device.state.in_(SENDABLE))):
-            if device.ownership == "private" and allow_private is not None and not allow_private.get(device.person_id, True):
+            if (
+                device.ownership == "private"
+                and allow_private is not None
+                and not allow_private.get(device.person_id, True)
+            ):
                 continue
             result[device.person_id].append(device)
     return result
@@ -95,8 +99,14 @@ def prune(*, session: Session, device_id: uuid.UUID, reason: str, now: datetime)
         return False
     device.state, device.state_reason, device.updated_at = "pruned", reason[:200], now
     audit.record(
-        session=session, now=now, actor_id=None, actor_label="system", action="device.prune",
-        target_type="device", target_id=device.id, meta=audit.SYSTEM,
+        session=session,
+        now=now,
+        actor_id=None,
+        actor_label="system",
+        action="device.prune",
+        target_type="device",
+        target_id=device.id,
+        meta=audit.SYSTEM,
         after={"person_id": str(device.person_id), "reason": reason[:200]},
     )
     return True

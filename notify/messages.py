@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from kernel.auth.service import Principal, require_person_rights
 from kernel.directory.models import Person
 from kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from kernel.settings import Queue
 from notify import devices as device_service
 from notify.audience import Resolved, resolve
 from notify.models import AudienceChunk, Delivery, IdempotencyRecord, Message, Recipient
@@ -45,8 +46,8 @@ from policies import service as policies
 from policies.engine import decide_many
 from policies.types import Decision, MessageFacts, PolicyParams
 
-INLINE_MAX = 1000  # recipients decided inside the send request; more go to fan-out jobs
-CHUNK = 2000  # recipients per fan-out job
+INLINE_MAX = 1000  # default: recipients decided inside the send request; more go to fan-out jobs
+CHUNK = 2000  # default: recipients per fan-out job
 SEND_BATCH = 500  # deliveries per send job
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -60,7 +61,7 @@ _HOLD_LABELS = {
 }
 
 
-def queue_for(priority: str, recipients: int) -> str:
+def queue_for(priority: str, recipients: int) -> Queue:
     """Urgent work never waits behind a broadcast: it has a queue of its own."""
     if priority in ("urgent", "emergency"):
         return "urgent"
@@ -81,8 +82,14 @@ def reasons_read(reasons: Iterable[Mapping[str, str]], language: str) -> list[Re
 
 
 def facts_of(
-    *, priority: str, sender_id: uuid.UUID, sender_roles: Iterable[str], override_reason: str | None,
-    expires_at: datetime | None, resolved_role: str | None = None, cover: tuple[Any, ...] = (),
+    *,
+    priority: str,
+    sender_id: uuid.UUID,
+    sender_roles: Iterable[str],
+    override_reason: str | None,
+    expires_at: datetime | None,
+    resolved_role: str | None = None,
+    cover: tuple[Any, ...] = (),
     message_id: uuid.UUID | None = None,
 ) -> MessageFacts:
     return MessageFacts(
@@ -127,9 +134,7 @@ def _local(instant: datetime, zone: str) -> datetime:
     return pytz.timezone(zone).normalize(instant.astimezone(pytz.timezone(zone)))
 
 
-def summary(
-    decisions: Mapping[uuid.UUID, Decision], *, language: str, zone: str, at: datetime
-) -> list[str]:
+def summary(decisions: Mapping[uuid.UUID, Decision], *, language: str, zone: str, at: datetime) -> list[str]:
     """Readable lines: "31 now, 12 held until 07:00 (daily rest), 2 with a patient until 14:30"."""
     en = language == "en"
     lines: list[str] = []
@@ -178,16 +183,26 @@ def preview(*, session: Session, body: MessageCreate, sender: Principal, at: dat
     _validate(body, now=at)
     resolved = resolve(session=session, audience=body.audience, sender=sender, at=at)
     facts = facts_of(
-        priority=body.priority, sender_id=sender.person_id, sender_roles=sender.roles,
-        override_reason=body.override_reason, expires_at=body.expires_at,
-        resolved_role=resolved.role, cover=resolved.cover,
+        priority=body.priority,
+        sender_id=sender.person_id,
+        sender_roles=sender.roles,
+        override_reason=body.override_reason,
+        expires_at=body.expires_at,
+        resolved_role=resolved.role,
+        cover=resolved.cover,
     )
     decided = decide(session=session, person_ids=resolved.person_ids, facts=facts, at=at)
     return _preview_of(session, decided.decisions, sender=sender, at=at, limit=limit, total=len(resolved.person_ids))
 
 
 def _preview_of(
-    session: Session, decisions: Mapping[uuid.UUID, Decision], *, sender: Principal, at: datetime, limit: int, total: int
+    session: Session,
+    decisions: Mapping[uuid.UUID, Decision],
+    *,
+    sender: Principal,
+    at: datetime,
+    limit: int,
+    total: int,
 ) -> Preview:
     shown = list(decisions)[:limit]
     names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(shown))).all())
@@ -195,11 +210,18 @@ def _preview_of(
     order = {"hold": 0, "reroute": 1, "drop": 2, "deliver": 3}
     recipients = [
         RecipientDecision(
-            person_id=pid, name=names.get(pid, ""), decision=d.kind, level=d.level, release_at=d.release_at,
-            reroute_to=d.reroute_to, devices=len(devices.get(pid, [])),
+            person_id=pid,
+            name=names.get(pid, ""),
+            decision=d.kind,
+            level=d.level,
+            release_at=d.release_at,
+            reroute_to=d.reroute_to,
+            devices=len(devices.get(pid, [])),
             reasons=reasons_read(reasons_json(d), sender.language),
         )
-        for pid, d in sorted(((p, decisions[p]) for p in shown), key=lambda kv: (order[kv[1].kind], names.get(kv[0], "")))
+        for pid, d in sorted(
+            ((p, decisions[p]) for p in shown), key=lambda kv: (order[kv[1].kind], names.get(kv[0], ""))
+        )
     ]
     return Preview(
         recipients_total=total,
@@ -234,29 +256,49 @@ class Accepted:
 
 
 def accept(
-    *, session: Session, body: MessageCreate, sender: Principal, now: datetime, idempotency_key: str | None = None
+    *,
+    session: Session,
+    body: MessageCreate,
+    sender: Principal,
+    now: datetime,
+    idempotency_key: str | None = None,
+    inline_max: int = INLINE_MAX,
+    chunk_size: int = CHUNK,
 ) -> Accepted:
     """Commit-ready: the message, its audience, and (for small audiences) decisions and deliveries."""
     _validate(body, now=now)
     resolved = resolve(session=session, audience=body.audience, sender=sender, at=now)
     message = Message(
-        id=uuid.uuid4(), sender_id=sender.person_id, title=body.title, body=body.body, priority=body.priority,
-        category=body.category, expires_at=body.expires_at, collapse_key=body.collapse_key,
-        deep_link=body.deep_link, requires_ack=body.requires_ack,
-        ack_timeout_s=body.ack_timeout_minutes * 60 if body.requires_ack else None, sensitive=body.sensitive,
-        override_reason=body.override_reason, audience=body.audience.model_dump(mode="json"),
-        audience_label=resolved.label, sender_roles=sorted(sender.roles), state="accepted",
-        recipients_total=len(resolved.person_ids), idempotency_key=idempotency_key, created_at=now,
+        id=uuid.uuid4(),
+        sender_id=sender.person_id,
+        title=body.title,
+        body=body.body,
+        priority=body.priority,
+        category=body.category,
+        expires_at=body.expires_at,
+        collapse_key=body.collapse_key,
+        deep_link=body.deep_link,
+        requires_ack=body.requires_ack,
+        ack_timeout_s=body.ack_timeout_minutes * 60 if body.requires_ack else None,
+        sensitive=body.sensitive,
+        override_reason=body.override_reason,
+        audience=body.audience.model_dump(mode="json"),
+        audience_label=resolved.label,
+        sender_roles=sorted(sender.roles),
+        state="accepted",
+        recipients_total=len(resolved.person_ids),
+        idempotency_key=idempotency_key,
+        created_at=now,
     )
     if resolved.role:
         message.audience = {**message.audience, "resolved_role": resolved.role}
     session.add(message)
     session.flush()
     ids = resolved.person_ids
-    chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     message.chunks_total = len(chunks)
     queue = queue_for(body.priority, len(ids))
-    if len(ids) <= INLINE_MAX:
+    if len(ids) <= inline_max:
         session.add(AudienceChunk(message_id=message.id, chunk_no=0, person_ids=[str(p) for p in ids], done=True))
         facts = _facts_for_message(message, resolved.role, resolved.cover)
         decided = decide(session=session, person_ids=ids, facts=facts, at=now)
@@ -266,19 +308,28 @@ def accept(
         return Accepted(message=message, decided=decided, send_delivery_ids=pending, resolved=resolved)
     session.execute(
         insert(AudienceChunk),
-        [{"message_id": message.id, "chunk_no": n, "person_ids": [str(p) for p in c], "done": False}
-         for n, c in enumerate(chunks)],
+        [
+            {"message_id": message.id, "chunk_no": n, "person_ids": [str(p) for p in c], "done": False}
+            for n, c in enumerate(chunks)
+        ],
     )
     for n in range(len(chunks)):
-        enqueue(session, name="notify.fan_out", payload={"message_id": str(message.id), "chunk": n}, queue=queue, now=now)
+        enqueue(
+            session, name="notify.fan_out", payload={"message_id": str(message.id), "chunk": n}, queue=queue, now=now
+        )
     return Accepted(message=message, decided=None, send_delivery_ids=[], resolved=resolved)
 
 
 def _facts_for_message(message: Message, role: str | None, cover: tuple[Any, ...]) -> MessageFacts:
     return facts_of(
-        priority=message.priority, sender_id=message.sender_id, sender_roles=message.sender_roles,
-        override_reason=message.override_reason, expires_at=message.expires_at,
-        resolved_role=role, cover=cover, message_id=message.id,
+        priority=message.priority,
+        sender_id=message.sender_id,
+        sender_roles=message.sender_roles,
+        override_reason=message.override_reason,
+        expires_at=message.expires_at,
+        resolved_role=role,
+        cover=cover,
+        message_id=message.id,
     )
 
 
@@ -310,21 +361,41 @@ def persist(
     send_now: list[uuid.UUID] = []
     for pid, d in todo.items():
         rid = uuid.uuid4()
-        recipient_rows.append({
-            "id": rid, "message_id": message.id, "person_id": pid, "decision": d.kind, "level": d.level,
-            "release_at": d.release_at, "reroute_to": d.reroute_to, "reasons": reasons_json(d), "decided_at": now,
-        })
+        recipient_rows.append(
+            {
+                "id": rid,
+                "message_id": message.id,
+                "person_id": pid,
+                "decision": d.kind,
+                "level": d.level,
+                "release_at": d.release_at,
+                "reroute_to": d.reroute_to,
+                "reasons": reasons_json(d),
+                "decided_at": now,
+            }
+        )
         if d.kind not in ("deliver", "hold"):
             continue
         for device in devices.get(pid, []):
             did = uuid.uuid4()
-            delivery_rows.append({
-                "id": did, "message_id": message.id, "recipient_id": rid, "person_id": pid, "device_id": device.id,
-                "kind": "message", "state": "pending" if d.kind == "deliver" else "held", "level": d.level,
-                "not_before": d.release_at if d.kind == "hold" else None, "attempts": 0,
-                "provider": device.provider, "created_at": now,
-                "content_free": message.sensitive or bool(getattr(decided.policies.get(pid), "content_free_push", False)),
-            })
+            delivery_rows.append(
+                {
+                    "id": did,
+                    "message_id": message.id,
+                    "recipient_id": rid,
+                    "person_id": pid,
+                    "device_id": device.id,
+                    "kind": "message",
+                    "state": "pending" if d.kind == "deliver" else "held",
+                    "level": d.level,
+                    "not_before": d.release_at if d.kind == "hold" else None,
+                    "attempts": 0,
+                    "provider": device.provider,
+                    "created_at": now,
+                    "content_free": message.sensitive
+                    or bool(getattr(decided.policies.get(pid), "content_free_push", False)),
+                }
+            )
             if d.kind == "deliver":
                 send_now.append(did)
     session.execute(insert(Recipient), recipient_rows)
@@ -334,17 +405,30 @@ def persist(
         if d.ledger is not None:
             policy = decided.policies.get(pid)
             if policy is not None:
-                policies.record_contact(session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now)
+                policies.record_contact(
+                    session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now
+                )
     return send_now
 
 
 def enqueue_sends(
-    *, session: Session, delivery_ids: Sequence[uuid.UUID], queue: str, now: datetime, not_before: datetime | None = None
+    *,
+    session: Session,
+    delivery_ids: Sequence[uuid.UUID],
+    queue: Queue,
+    now: datetime,
+    not_before: datetime | None = None,
 ) -> None:
     for i in range(0, len(delivery_ids), SEND_BATCH):
         batch = [str(d) for d in delivery_ids[i : i + SEND_BATCH]]
-        enqueue(session, name="notify.send", payload={"delivery_ids": batch}, queue=queue,  # type: ignore[arg-type]
-                now=now, not_before=not_before)
+        enqueue(
+            session,
+            name="notify.send",
+            payload={"delivery_ids": batch},
+            queue=queue,
+            now=now,
+            not_before=not_before,
+        )
 
 
 def counts_of(decided: Decided) -> DecisionCounts:
@@ -372,7 +456,9 @@ def status(*, session: Session, message: Message, language: str, limit: int, off
     working time is not shown (no surveillance of rest): neither its time nor that it happened."""
     by_decision = dict(
         session.execute(
-            select(Recipient.decision, func.count()).where(Recipient.message_id == message.id).group_by(Recipient.decision)
+            select(Recipient.decision, func.count())
+            .where(Recipient.message_id == message.id)
+            .group_by(Recipient.decision)
         ).all()
     )
     by_state = dict(
@@ -380,12 +466,18 @@ def status(*, session: Session, message: Message, language: str, limit: int, off
             select(Delivery.state, func.count()).where(Delivery.message_id == message.id).group_by(Delivery.state)
         ).all()
     )
-    read = session.scalar(
-        select(func.count()).where(Recipient.message_id == message.id, Recipient.read_in_working_time.is_(True))
-    ) or 0
-    acked = session.scalar(
-        select(func.count()).where(Recipient.message_id == message.id, Recipient.acked_in_working_time.is_(True))
-    ) or 0
+    read = (
+        session.scalar(
+            select(func.count()).where(Recipient.message_id == message.id, Recipient.read_in_working_time.is_(True))
+        )
+        or 0
+    )
+    acked = (
+        session.scalar(
+            select(func.count()).where(Recipient.message_id == message.id, Recipient.acked_in_working_time.is_(True))
+        )
+        or 0
+    )
     rows = session.execute(
         select(Recipient, Person.name)
         .join(Person, Person.id == Recipient.person_id)
@@ -406,9 +498,14 @@ def status(*, session: Session, message: Message, language: str, limit: int, off
             per[rid][state] = int(n)
     recipients = [
         RecipientStatus(
-            person_id=r.person_id, name=name, decision=r.decision, release_at=r.release_at,
-            reasons=reasons_read(r.reasons, language), deliveries=per.get(r.id, {}),
-            read=_visible(r.read_at, r.read_in_working_time), read_at=r.read_at if r.read_in_working_time else None,
+            person_id=r.person_id,
+            name=name,
+            decision=r.decision,
+            release_at=r.release_at,
+            reasons=reasons_read(r.reasons, language),
+            deliveries=per.get(r.id, {}),
+            read=_visible(r.read_at, r.read_in_working_time),
+            read_at=r.read_at if r.read_in_working_time else None,
             acknowledged=(r.acked_at is not None) if urgent else _visible(r.acked_at, r.acked_in_working_time),
             acknowledged_at=r.acked_at if r.acked_in_working_time else None,
         )
@@ -458,12 +555,22 @@ def inbox(
     rows = session.execute(stmt.order_by(Message.created_at.desc()).limit(limit).offset(offset)).all()
     items = [
         InboxItem(
-            message_id=m.id, title=m.title, body=m.body, priority=m.priority, category=m.category,
-            deep_link=m.deep_link, sender_id=m.sender_id, sender_name=name, audience_label=m.audience_label,
-            created_at=m.created_at, decision=r.decision,
+            message_id=m.id,
+            title=m.title,
+            body=m.body,
+            priority=m.priority,
+            category=m.category,
+            deep_link=m.deep_link,
+            sender_id=m.sender_id,
+            sender_name=name,
+            audience_label=m.audience_label,
+            created_at=m.created_at,
+            decision=r.decision,
             held_until=r.release_at if r.decision == "hold" else None,
-            reasons=reasons_read(r.reasons, language), requires_ack=m.requires_ack,
-            read_at=r.read_at, acked_at=r.acked_at,
+            reasons=reasons_read(r.reasons, language),
+            requires_ack=m.requires_ack,
+            read_at=r.read_at,
+            acked_at=r.acked_at,
         )
         for r, m, name in rows
     ]
@@ -510,5 +617,3 @@ def acknowledge(*, session: Session, message_id: uuid.UUID, principal: Principal
 
 def require_recipient_rights(*, session: Session, principal: Principal, person_id: uuid.UUID) -> None:
     require_person_rights(session=session, principal=principal, person_id=person_id)
-
-

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from kernel.db import is_postgres, unit_of_work
 from kernel.directory.models import Person
+from kernel.settings import Queue
 from notify import devices as device_service
 from notify.messages import (
     Decided,
@@ -68,7 +69,9 @@ def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
         decided = decide(session=session, person_ids=ids, facts=facts, at=now)
         pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
         chunk.done = True
-        enqueue_sends(session=session, delivery_ids=pending, queue=queue_for(message.priority, message.recipients_total), now=now)
+        enqueue_sends(
+            session=session, delivery_ids=pending, queue=queue_for(message.priority, message.recipients_total), now=now
+        )
     with unit_of_work(ctx.session_factory) as session:
         session.execute(
             update(Message)
@@ -138,7 +141,7 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
             PushRequest(
                 delivery_id=delivery.id,
                 provider=delivery.provider,  # type: ignore[arg-type]
-                platform=platform,
+                platform=platform,  # type: ignore[arg-type]
                 token=token,
                 priority=message.priority,  # type: ignore[arg-type]
                 kind="digest" if digest else "message",
@@ -169,7 +172,9 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
         requests, unserved = _requests(session, claimed)
         for delivery_id, reason in unserved:
             session.execute(
-                update(Delivery).where(Delivery.id == delivery_id).values(state="failed", error=reason, lease_until=None)
+                update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(state="failed", error=reason, lease_until=None)
             )
     results = _push(ctx).send(requests) if requests else []
     record_results(ctx, requests, results)
@@ -180,11 +185,13 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
     retry: dict[datetime, list[uuid.UUID]] = defaultdict(list)
     sent = pruned = failed = 0
     with unit_of_work(ctx.session_factory) as session:
-        queues: dict[uuid.UUID, str] = {}
+        queues: dict[uuid.UUID, Queue] = {}
         for request, result in zip(requests, results, strict=True):
             values: dict[str, Any] = {"lease_until": None}
             if isinstance(result, Sent):
-                values.update(state="sent", provider_message_id=result.provider_message_id[:200], sent_at=now, error=None)
+                values.update(
+                    state="sent", provider_message_id=result.provider_message_id[:200], sent_at=now, error=None
+                )
                 sent += 1
             elif isinstance(result, TransientFailure):
                 delay = max(result.retry_after_s or 0.0, backoff(1, base_s=5.0, cap_s=300.0))
@@ -289,9 +296,18 @@ def _release(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: da
                     d.state, d.error = "dropped", "rerouted at release"
                 recipient.decision, recipient.reroute_to = "reroute", decision.reroute_to
                 recipient.reasons = reasons_json(decision)
-                target = {decision.reroute_to: decided.decisions[decision.reroute_to]} if decision.reroute_to in decided.decisions else {}
+                target = (
+                    {decision.reroute_to: decided.decisions[decision.reroute_to]}
+                    if decision.reroute_to in decided.decisions
+                    else {}
+                )
                 if not target:
-                    more = decide(session=session, person_ids=[decision.reroute_to], facts=replace(facts, audience_role=None, cover=()), at=now)
+                    more = decide(
+                        session=session,
+                        person_ids=[decision.reroute_to],
+                        facts=replace(facts, audience_role=None, cover=()),
+                        at=now,
+                    )
                     target, pols = more.decisions, more.policies
                 else:
                     pols = decided.policies
@@ -302,8 +318,14 @@ def _release(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: da
                 recipient.decision = "deliver"
                 recipient.reasons = [*recipient.reasons, *reasons_json(Decision("deliver", (_RELEASED,)))]
                 if decision.ledger is not None and pid in decided.policies:
-                    policies.record_contact(session=session, person_id=pid, decision=decision, message=facts,
-                                            policy=decided.policies[pid], at=now)
+                    policies.record_contact(
+                        session=session,
+                        person_id=pid,
+                        decision=decision,
+                        message=facts,
+                        policy=decided.policies[pid],
+                        at=now,
+                    )
     to_send: list[uuid.UUID] = []
     languages = dict(session.execute(select(Person.id, Person.language).where(Person.id.in_(list(deliverable)))).all())
     for pid, decisions in deliverable.items():
@@ -316,8 +338,14 @@ def _release(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: da
             continue
         ordered = sorted(decisions, key=lambda m: messages[m].created_at)
         title, body = _digest_text([messages[m] for m in ordered], languages.get(pid, "sv"))
-        digest = Digest(id=uuid.uuid4(), person_id=pid, message_ids=[str(m) for m in ordered], title=title, body=body,
-                        created_at=now)
+        digest = Digest(
+            id=uuid.uuid4(),
+            person_id=pid,
+            message_ids=[str(m) for m in ordered],
+            title=title,
+            body=body,
+            created_at=now,
+        )
         session.add(digest)
         per_device: dict[uuid.UUID, list[Delivery]] = defaultdict(list)
         for d in mine:
@@ -385,9 +413,7 @@ def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
             facts = replace(facts_for_stored(session=session, message=message, at=now), audience_role=None, cover=())
             decided = decide(session=session, person_ids=[target], facts=facts, at=now)
             reason = _escalation_reason(name, int(timeout.total_seconds() // 60))
-            decided.decisions = {
-                pid: replace(d, reasons=(reason, *d.reasons)) for pid, d in decided.decisions.items()
-            }
+            decided.decisions = {pid: replace(d, reasons=(reason, *d.reasons)) for pid, d in decided.decisions.items()}
             pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
             enqueue_sends(session=session, delivery_ids=pending, queue="urgent", now=now)
             _log(message.id, "escalated from %s to %s", recipient.person_id, target)
@@ -408,6 +434,8 @@ def _escalation_target(session: Session, message: Message, person_id: uuid.UUID,
 
 def mark_stale_devices(ctx: JobContext, payload: dict[str, Any]) -> None:
     with unit_of_work(ctx.session_factory) as session:
-        n = device_service.mark_stale(session=session, now=ctx.clock.now(), after=timedelta(days=ctx.settings.device_stale_days))
+        n = device_service.mark_stale(
+            session=session, now=ctx.clock.now(), after=timedelta(days=ctx.settings.device_stale_days)
+        )
     if n:
         log.info("%d device(s) went stale", n)

@@ -28,24 +28,47 @@ class Facts:
     def shift(self, person: Person, start: datetime, end: datetime) -> None:
         with unit_of_work(self.session_factory) as s:
             now = self.clock.now()
-            s.add(Shift(person_id=person.id, planned_start=start, planned_end=end, kind="planned",
-                        created_at=now, updated_at=now))
+            s.add(
+                Shift(
+                    person_id=person.id,
+                    planned_start=start,
+                    planned_end=end,
+                    kind="planned",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
 
     def dnd(self, person: Person, start: datetime, end: datetime) -> None:
         with unit_of_work(self.session_factory) as s:
-            s.add(DndSession(person_id=person.id, start_at=start, end_at=end, source="manual",
-                             created_at=self.clock.now()))
+            s.add(
+                DndSession(
+                    person_id=person.id, start_at=start, end_at=end, source="manual", created_at=self.clock.now()
+                )
+            )
 
-    def device(self, person: Person, *, platform: str = "android", token: str | None = None,
-               ownership: str = "work") -> Device:
+    def device(
+        self, person: Person, *, platform: str = "android", token: str | None = None, ownership: str = "work"
+    ) -> Device:
         now = self.clock.now()
         provider = "apns" if platform == "ios" else "fcm"
         with unit_of_work(self.session_factory) as s:
             device = Device(
-                person_id=person.id, name=f"{platform} device", platform=platform, provider=provider,
-                token=token or (f"{person.id.hex}{platform}".ljust(64, "0")[:64] if platform == "ios"
-                                else f"fcm-{person.id.hex}-{platform}"),
-                ownership=ownership, state="active", last_seen_at=now, created_at=now, updated_at=now,
+                person_id=person.id,
+                name=f"{platform} device",
+                platform=platform,
+                provider=provider,
+                token=token
+                or (
+                    f"{person.id.hex}{platform}".ljust(64, "0")[:64]
+                    if platform == "ios"
+                    else f"fcm-{person.id.hex}-{platform}"
+                ),
+                ownership=ownership,
+                state="active",
+                last_seen_at=now,
+                created_at=now,
+                updated_at=now,
             )
             s.add(device)
             return device
@@ -61,8 +84,9 @@ def run_jobs(settings: Settings, session_factory: sessionmaker[Session], clock: 
     return run_due(ctx, registry)
 
 
-def run_periodic(name: str, settings: Settings, session_factory: sessionmaker[Session], clock: Clock,
-                 push: PushClient) -> None:
+def run_periodic(
+    name: str, settings: Settings, session_factory: sessionmaker[Session], clock: Clock, push: PushClient
+) -> None:
     spec = registry.get(name)
     assert spec is not None
     ctx = JobContext(settings=settings, session_factory=session_factory, clock=clock, resources={"push": push})
@@ -73,5 +97,3 @@ def workday(clock: Clock, start_h: int = 6, end_h: int = 15) -> tuple[datetime, 
     """Today's shift in UTC around the test clock (10:00 Stockholm on a Monday)."""
     day = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     return day + timedelta(hours=start_h), day + timedelta(hours=end_h)
-
-

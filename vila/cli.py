@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from datetime import timedelta
 
 import click
@@ -39,12 +37,9 @@ def _settings() -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from kernel.logs import configure
+
+    configure(settings)
 
 
 def _migrate(settings: Settings) -> None:

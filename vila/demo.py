@@ -17,6 +17,8 @@ from kernel.auth.service import issue_token
 from kernel.directory import service as directory
 from kernel.directory.models import Person
 from kernel.directory.schemas import GroupCreate, PersonCreate, Role
+from notify import devices
+from notify.schemas import DeviceCreate
 
 FIRST_NAMES = [
     "Anna",
@@ -183,7 +185,28 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
             roles=roles,
             groups=group_ids,
         )
-        return directory.create_person(session=session, data=data, now=now)
+        created = directory.create_person(session=session, data=data, now=now)
+        _device(created)
+        return created
+
+    kinds = [("android", "Arbetstelefon"), ("ios", "Arbetstelefon"), ("ios", "Surfplatta"), ("android", "Surfplatta")]
+
+    def _device(owner: Person) -> None:
+        """Every demo person has one work device: half phones, half tablets, both platforms."""
+        platform, label = kinds[len(used_names) % len(kinds)]
+        token = f"{rng.getrandbits(256):064x}" if platform == "ios" else f"demo-fcm-{rng.getrandbits(128):032x}"
+        devices.register(
+            session=session,
+            person_id=owner.id,
+            now=now,
+            data=DeviceCreate(
+                platform=platform,
+                provider="apns" if platform == "ios" else "fcm",
+                token=token,
+                name=label,
+                ownership="work",
+            ),
+        )
 
     region = directory.create_group(
         session=session, now=now, data=GroupCreate(name="Region Exempel", code="region-exempel", kind="region")

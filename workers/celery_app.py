@@ -24,6 +24,7 @@ from kernel.settings import QUEUES, Settings
 from notify.celery_waker import RUN_JOB_TASK
 from notify.jobs import registry
 from notify.outbox import JobContext, install_waker, run_job, sweep
+from notify.push import PushClient, default_transport
 
 log = logging.getLogger("vila.worker")
 
@@ -50,7 +51,10 @@ class _WorkerState:
             engine = make_engine(self.settings.resolved_database_url, pool_size=4)
             factory = make_session_factory(engine)
             install_waker(factory, _AppWaker(self.app))
-            self._ctx = JobContext(settings=self.settings, session_factory=factory, clock=SystemClock())
+            push = PushClient(lambda: default_transport(self.settings))
+            self._ctx = JobContext(
+                settings=self.settings, session_factory=factory, clock=SystemClock(), resources={"push": push}
+            )
             self._pid = os.getpid()
         return self._ctx
 

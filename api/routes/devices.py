@@ -9,19 +9,27 @@ from fastapi import APIRouter, Response, status
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
 from kernel.auth.service import require_person_rights
 from notify import devices
+from notify.models import Device
 from notify.schemas import DeviceCreate, DeviceRead, DeviceUpdate
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 
-def _snapshot(d: devices.Device) -> dict[str, object]:
-    return {"name": d.name, "platform": d.platform, "provider": d.provider, "ownership": d.ownership, "state": d.state,
-            "person_id": str(d.person_id)}
+def _snapshot(d: Device) -> dict[str, object]:
+    return {
+        "name": d.name,
+        "platform": d.platform,
+        "provider": d.provider,
+        "ownership": d.ownership,
+        "state": d.state,
+        "person_id": str(d.person_id),
+    }
 
 
 @router.post("", response_model=DeviceRead, status_code=status.HTTP_201_CREATED)
-def register(body: DeviceCreate, response: Response, session: SessionDep, me: CurrentPerson, clock: ClockDep,
-             audit: AuditDep) -> DeviceRead:
+def register(
+    body: DeviceCreate, response: Response, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> DeviceRead:
     """Register this device for push (or refresh it). A token known for another person moves to you."""
     device, created = devices.register(session=session, person_id=me.person_id, data=body, now=clock.now())
     audit.log(session, action="device.register", target_type="device", target_id=device.id, after=_snapshot(device))
@@ -40,13 +48,20 @@ def list_devices(session: SessionDep, me: CurrentPerson, person: uuid.UUID | Non
 
 
 @router.patch("/{device_id}", response_model=DeviceRead)
-def update(device_id: uuid.UUID, body: DeviceUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep,
-           audit: AuditDep) -> DeviceRead:
+def update(
+    device_id: uuid.UUID, body: DeviceUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> DeviceRead:
     device = devices.require(session=session, device_id=device_id, person_id=None if me.has("admin") else me.person_id)
     before = _snapshot(device)
     devices.update_device(session=session, device=device, data=body, now=clock.now())
-    audit.log(session, action="device.update", target_type="device", target_id=device.id, before=before,
-              after=_snapshot(device))
+    audit.log(
+        session,
+        action="device.update",
+        target_type="device",
+        target_id=device.id,
+        before=before,
+        after=_snapshot(device),
+    )
     session.commit()
     return DeviceRead.model_validate(device)
 

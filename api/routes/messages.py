@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep
 from kernel.directory.schemas import Page
 from notify import messages
 from notify.models import IdempotencyRecord
@@ -17,7 +17,8 @@ from notify.schemas import InboxItem, MessageCreate, MessageRead, MessageStatus,
 router = APIRouter(prefix="/api/v1", tags=["messages"])
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=200, description="Same key and body within 24 h: same answer.")
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200, description="Same key and body within 24 h: same answer."),
 ]
 
 
@@ -29,7 +30,13 @@ def preview(body: MessageCreate, session: SessionDep, me: CurrentPerson, clock: 
 
 @router.post("/messages", response_model=SendAccepted, status_code=status.HTTP_202_ACCEPTED)
 def send(
-    body: MessageCreate, request: Request, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep,
+    body: MessageCreate,
+    request: Request,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Accept a message. It is stored before this answers; delivery follows in workers."""
@@ -39,24 +46,52 @@ def send(
         first = messages.replay(session=session, sender_id=me.person_id, key=idempotency_key, digest=digest, now=now)
         if first is not None:
             return JSONResponse(first, status_code=status.HTTP_202_ACCEPTED, headers={"Idempotent-Replayed": "true"})
-    accepted = messages.accept(session=session, body=body, sender=me, now=now, idempotency_key=idempotency_key)
+    accepted = messages.accept(
+        session=session,
+        body=body,
+        sender=me,
+        now=now,
+        idempotency_key=idempotency_key,
+        inline_max=settings.fanout_inline_max,
+        chunk_size=settings.fanout_chunk,
+    )
     message = accepted.message
     result = SendAccepted(
         message_id=message.id,
         status="decided" if accepted.decided else "deciding",
         recipients_total=message.recipients_total,
         counts=messages.counts_of(accepted.decided) if accepted.decided else None,
-        summary=messages.summary(accepted.decided.decisions, language=me.language,
-                                 zone=messages._zone_of(session, me.person_id), at=now) if accepted.decided else [],
+        summary=messages.summary(
+            accepted.decided.decisions, language=me.language, zone=messages._zone_of(session, me.person_id), at=now
+        )
+        if accepted.decided
+        else [],
         status_url=str(request.url_for("message_status", message_id=message.id)),
     )
     payload = result.model_dump(mode="json")
     if idempotency_key:
-        session.merge(IdempotencyRecord(sender_id=me.person_id, key=idempotency_key, request_hash=digest,
-                                        message_id=message.id, response=payload, created_at=now))
-    audit.log(session, action="message.send", target_type="message", target_id=message.id,
-              after={"priority": message.priority, "audience": message.audience_label,
-                     "recipients": message.recipients_total, "override_reason": message.override_reason})
+        session.merge(
+            IdempotencyRecord(
+                sender_id=me.person_id,
+                key=idempotency_key,
+                request_hash=digest,
+                message_id=message.id,
+                response=payload,
+                created_at=now,
+            )
+        )
+    audit.log(
+        session,
+        action="message.send",
+        target_type="message",
+        target_id=message.id,
+        after={
+            "priority": message.priority,
+            "audience": message.audience_label,
+            "recipients": message.recipients_total,
+            "override_reason": message.override_reason,
+        },
+    )
     session.commit()
     return JSONResponse(payload, status_code=status.HTTP_202_ACCEPTED)
 
@@ -65,8 +100,9 @@ def send(
 def history(session: SessionDep, me: CurrentPerson, page: PageDep) -> Page[MessageRead]:
     """Messages you have sent, newest first."""
     rows, total = messages.sent_by(session=session, sender_id=me.person_id, limit=page.limit, offset=page.offset)
-    return Page[MessageRead](items=[MessageRead.model_validate(m) for m in rows], total=total, limit=page.limit,
-                             offset=page.offset)
+    return Page[MessageRead](
+        items=[MessageRead.model_validate(m) for m in rows], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.get("/messages/{message_id}", response_model=MessageStatus, name="message_status")
@@ -79,12 +115,20 @@ def message_status(message_id: uuid.UUID, session: SessionDep, me: CurrentPerson
 
 @router.get("/inbox", response_model=Page[InboxItem])
 def inbox(
-    session: SessionDep, me: CurrentPerson, page: PageDep,
+    session: SessionDep,
+    me: CurrentPerson,
+    page: PageDep,
     unread: Annotated[bool, Query(description="Only unread messages.")] = False,
 ) -> Page[InboxItem]:
     """Your messages, held ones included: reading a held message here does not push it."""
-    items, total = messages.inbox(session=session, person_id=me.person_id, language=me.language, unread_only=unread,
-                                  limit=page.limit, offset=page.offset)
+    items, total = messages.inbox(
+        session=session,
+        person_id=me.person_id,
+        language=me.language,
+        unread_only=unread,
+        limit=page.limit,
+        offset=page.offset,
+    )
     return Page[InboxItem](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -96,9 +140,9 @@ def read(message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: C
 
 
 @router.post("/inbox/{message_id}/ack", status_code=status.HTTP_204_NO_CONTENT)
-def acknowledge(message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep) -> None:
+def acknowledge(
+    message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> None:
     messages.acknowledge(session=session, message_id=message_id, principal=me, now=clock.now())
     audit.exempt()
     session.commit()
-
-

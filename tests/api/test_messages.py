@@ -62,8 +62,12 @@ def ward(make: Factory, facts: Facts, clock: ManualClock) -> Ward:
 
 
 def _msg(ward: Ward, **extra: object) -> dict[str, object]:
-    return {"title": "Personalmöte", "body": "Möte kl 14 i konferensrummet.", "audience": {"groups": [str(ward.unit.id)]},
-            **extra}
+    return {
+        "title": "Personalmöte",
+        "body": "Möte kl 14 i konferensrummet.",
+        "audience": {"groups": [str(ward.unit.id)]},
+        **extra,
+    }
 
 
 def test_preview_shows_who_is_reached_now_and_who_later(client: TestClient, ward: Ward) -> None:
@@ -83,7 +87,11 @@ def test_preview_shows_who_is_reached_now_and_who_later(client: TestClient, ward
 
 
 def test_send_delivers_now_holds_later_and_pushes_once_per_device(
-    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
     r = client.post("/api/v1/messages", headers=ward.boss.headers, json=_msg(ward))
@@ -111,7 +119,11 @@ def test_send_delivers_now_holds_later_and_pushes_once_per_device(
 
 
 def test_held_messages_are_released_as_one_digest(
-    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
     for i in range(3):
@@ -137,7 +149,11 @@ def test_held_messages_are_released_as_one_digest(
 
 
 def test_expired_held_message_is_dropped_with_a_reason(
-    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
     body = _msg(ward, expires_at=(clock.now() + timedelta(days=2)).isoformat())
@@ -155,7 +171,11 @@ def test_expired_held_message_is_dropped_with_a_reason(
 
 
 def test_inbox_shows_held_messages_without_pushing_them(
-    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
     body = _msg(ward, title="Schemaändring")
@@ -235,11 +255,17 @@ def test_who_may_send(client: TestClient, ward: Ward, make: Factory) -> None:
 
 
 def test_rejected_token_prunes_the_device(
-    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
     with session_factory() as s:
-        android = s.scalars(select(Device).where(Device.person_id == ward.on_shift.id, Device.platform == "android")).one()
+        android = s.scalars(
+            select(Device).where(Device.person_id == ward.on_shift.id, Device.platform == "android")
+        ).one()
     push[1].script(android.token, TokenInvalid("UNREGISTERED"))
     body = _msg(ward)
     body["audience"] = {"people": [str(ward.on_shift.id)]}
@@ -258,7 +284,11 @@ def test_rejected_token_prunes_the_device(
 
 
 def test_unacknowledged_urgent_message_escalates_to_the_sender(
-    client: TestClient, ward: Ward, settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock,
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
     body = _msg(ward, priority="urgent", requires_ack=True, ack_timeout_minutes=10, title="Akut: ring mig")

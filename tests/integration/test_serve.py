@@ -65,6 +65,15 @@ def test_serve_loads_the_demo_and_a_demo_token_works(served: tuple[str, Path, di
     assert units["total"] >= 4
     assert "Akutmottagningen Exempelstad" in {g["name"] for g in units["items"]}
     assert httpx.get(f"{base}/docs").status_code == 200
+    # Every demo person has a work device: phones and tablets, on both platforms.
+    devices = [
+        httpx.get(f"{base}/api/v1/devices", headers=admin, params={"person": p["id"]}).json() for p in people["items"]
+    ]
+    assert all(len(d) == 1 for d in devices)
+    names = {d[0]["name"] for d in devices}
+    platforms = {d[0]["platform"] for d in devices}
+    assert names == {"Arbetstelefon", "Surfplatta"}
+    assert platforms == {"ios", "android"}
     staff = {"Authorization": f"Bearer {tokens['staff']}"}
     assert httpx.get(f"{base}/api/v1/people/me", headers=staff).status_code == 200
     assert httpx.get(f"{base}/api/v1/audit", headers=staff).status_code == 403
