@@ -1,0 +1,284 @@
+"""The pipeline with real Celery workers on Redis: a broadcast is decided, persisted and pushed to
+the FCM stand-in; a worker killed (SIGKILL) in the middle of a fan-out loses nothing and sends
+nothing twice beyond its in-flight batch; a flushed broker loses nothing either."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.main import create_app
+from kernel.clock import SystemClock
+from kernel.db import unit_of_work
+from kernel.directory.models import GroupMember, Person
+from kernel.settings import Settings
+from notify.celery_waker import CeleryWaker
+from notify.emulators.fcm import FcmEmulator
+from notify.models import AudienceChunk, Delivery, Device, Message, Recipient
+from notify.outbox import JobContext, sweep
+from policies.models import Shift
+from tests.factories import Factory
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+BROKER = os.environ.get("VILA_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def fcm() -> Iterator[FcmEmulator]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    emulator = FcmEmulator()
+    asyncio.run_coroutine_threadsafe(emulator.start(), loop).result(10)
+    yield emulator
+    asyncio.run_coroutine_threadsafe(emulator.stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+@pytest.fixture
+def broker() -> Iterator[str]:
+    client = redis.Redis.from_url(BROKER)
+    client.flushdb()
+    yield BROKER
+    client.flushdb()
+    client.close()
+
+
+class Workers:
+    def __init__(self, env: dict[str, str], tmp: Path) -> None:
+        self.env, self.tmp = env, tmp
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.logs: list[BinaryIO] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = (self.tmp / f"worker{len(self.procs)}.log").open("wb")
+        self.logs.append(log)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vila.cli", "worker", "-Q", "urgent,default,bulk", "-c", "2"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(10)
+        for log in self.logs:
+            log.close()
+
+
+@pytest.fixture
+def workers(db_url: str, broker: str, fcm: FcmEmulator, tmp_path: Path) -> Iterator[Workers]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("VILA_")},
+        "VILA_DATABASE_URL": db_url,
+        "VILA_BROKER_URL": broker,
+        "VILA_DATA_DIR": str(tmp_path),
+        "VILA_FCM_ENDPOINT": fcm.url,
+        "VILA_FANOUT_INLINE_MAX": "100",
+        "VILA_FANOUT_CHUNK": "250",
+        "VILA_JOB_LEASE_S": "4",
+    }
+    w = Workers(env, tmp_path)
+    yield w
+    w.stop_all()
+
+
+def _seed(session_factory: sessionmaker[Session], make: Factory, n: int) -> tuple[Factory, object, object]:
+    """A unit of n people on shift now, each with one Android work phone."""
+    unit = make.group("Storenheten")
+    boss = make.actor(roles=["staff", "manager"], manages=[unit])
+    now = datetime.now(UTC)
+    people = [
+        {
+            "id": uuid.uuid4(),
+            "name": f"Person {i}",
+            "email": f"p{i}.{uuid.uuid4().hex[:6]}@exempel.se",
+            "timezone": "Europe/Stockholm",
+            "profession": "undersköterska",
+            "language": "sv",
+            "roles": ["staff"],
+            "active": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(n)
+    ]
+    with unit_of_work(session_factory) as s:
+        s.execute(insert(Person), people)
+        s.execute(insert(GroupMember), [{"group_id": unit.id, "person_id": p["id"]} for p in people])
+        s.execute(
+            insert(Shift),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "person_id": p["id"],
+                    "planned_start": now - timedelta(hours=2),
+                    "planned_end": now + timedelta(hours=6),
+                    "kind": "planned",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for p in people
+            ],
+        )
+        s.execute(
+            insert(Device),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "person_id": p["id"],
+                    "name": "Arbetstelefon",
+                    "platform": "android",
+                    "provider": "fcm",
+                    "token": f"tok-{p['id'].hex}",
+                    "ownership": "work",
+                    "state": "active",
+                    "last_seen_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for p in people
+            ],
+        )
+    return make, unit, boss
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, tick: Callable[[], None] | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if tick:
+            tick()
+        time.sleep(0.5)
+    return False
+
+
+def _count(session_factory: sessionmaker[Session], stmt: object) -> int:
+    with session_factory() as s:
+        return int(s.scalar(stmt) or 0)  # type: ignore[call-overload]
+
+
+def _send(settings: Settings, broker: str, unit: object, boss: object) -> str:
+    app = create_app(
+        settings.model_copy(update={"broker_url": broker, "fanout_inline_max": 100, "fanout_chunk": 250}),
+        clock=SystemClock(),
+    )
+    with TestClient(app) as client:
+        r = client.post(
+            "/api/v1/messages",
+            headers=boss.headers,  # type: ignore[attr-defined]
+            json={"title": "Viktigt", "body": "Läs detta.", "audience": {"groups": [str(unit.id)]}},
+        )  # type: ignore[attr-defined]
+        assert r.status_code == 202, r.text
+        assert r.json()["status"] == "deciding"
+        return str(r.json()["message_id"])
+
+
+@pytest.fixture
+def sweeper(settings: Settings, session_factory: sessionmaker[Session], broker: str) -> Iterator[Callable[[], None]]:
+    """What `vila beat` does in production: wake jobs whose broker message was lost or whose worker died."""
+    ctx = JobContext(
+        settings=settings.model_copy(update={"job_redispatch_after_s": 2.0}),
+        session_factory=session_factory,
+        clock=SystemClock(),
+    )
+    waker = CeleryWaker(broker)
+    yield lambda: (sweep(ctx, waker), None)[1]
+    waker.close()
+
+
+def test_killed_worker_mid_fan_out_loses_nothing(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    make: Factory,
+    broker: str,
+    workers: Workers,
+    fcm: FcmEmulator,
+    sweeper: Callable[[], None],
+) -> None:
+    n = 3000
+    _, unit, boss = _seed(session_factory, make, n)
+    first = workers.start()
+    message_id = uuid.UUID(_send(settings, broker, unit, boss))
+    done_chunks = select(func.count()).where(AudienceChunk.message_id == message_id, AudienceChunk.done.is_(True))
+    assert _wait(lambda: _count(session_factory, done_chunks) >= 2, 90), "the first worker made no progress"
+    workers.kill(first)  # SIGKILL, mid-fan-out: some chunks done, some claimed, some not started
+    assert _count(session_factory, done_chunks) < 12, "the fan-out finished before the kill; nothing was tested"
+    workers.start()
+    sent = select(func.count()).where(Delivery.message_id == message_id, Delivery.state == "sent")
+    assert _wait(lambda: _count(session_factory, sent) == n, 180, sweeper), (
+        f"only {_count(session_factory, sent)} of {n} sent"
+    )
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).where(Recipient.message_id == message_id)) == n
+        assert s.scalar(select(func.count()).where(Delivery.message_id == message_id)) == n
+        assert s.scalar(select(Message.state).where(Message.id == message_id)) == "decided"
+        resent = s.scalar(select(func.count()).where(Delivery.message_id == message_id, Delivery.attempts > 1)) or 0
+    received = Counter(r.token for r in fcm.recorder.accepted())
+    assert set(received) == {f"tok-{pid.hex}" for pid in _people(session_factory, message_id)}
+    twice = sum(1 for c in received.values() if c > 1)
+    assert twice <= 500, f"{twice} phones got the message twice; at most the in-flight batch may"
+    assert twice <= resent
+
+
+def _people(session_factory: sessionmaker[Session], message_id: uuid.UUID) -> list[uuid.UUID]:
+    with session_factory() as s:
+        return list(s.scalars(select(Recipient.person_id).where(Recipient.message_id == message_id)))
+
+
+def test_flushed_broker_loses_no_broadcast(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    make: Factory,
+    broker: str,
+    workers: Workers,
+    fcm: FcmEmulator,
+    sweeper: Callable[[], None],
+) -> None:
+    n = 600
+    _, unit, boss = _seed(session_factory, make, n)
+    message_id = uuid.UUID(_send(settings, broker, unit, boss))  # no worker yet: the wake-ups wait in Redis
+    flusher = redis.Redis.from_url(broker)
+    flusher.flushdb()  # ... and are lost
+    flusher.close()
+    workers.start()
+    sent = select(func.count()).where(Delivery.message_id == message_id, Delivery.state == "sent")
+    time.sleep(3)
+    assert _count(session_factory, sent) == 0
+    assert _wait(lambda: _count(session_factory, sent) == n, 120, sweeper)
+    assert len(fcm.recorder.accepted()) == n
