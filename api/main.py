@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api import errors
-from api.routes import audit, groups, health, people, tokens
+from api.routes import audit, availability, groups, health, people, policies, tokens
 from kernel.audit import service as audit_log
 from kernel.audit.service import RequestMeta
 from kernel.auth.service import BearerTokenProvider, IdentityProvider
@@ -92,7 +92,7 @@ def create_app(
     app.state.identity_providers = identity_providers or [BearerTokenProvider()]
 
     errors.install(app)
-    for module in (health, people, groups, tokens, audit):
+    for module in (health, people, groups, tokens, audit, availability, policies):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -852,3 +852,10 @@ def member_ids(*, session: Session, group_ids: Iterable[uuid.UUID]) -> set[uuid.
 
 def today(zone: str, at: datetime) -> date:
     return local_date(zone, at)
+
+
+def roles_of(*, session: Session, person_id: uuid.UUID) -> list[str]:
+    roles = session.scalar(select(Person.roles).where(Person.id == person_id))
+    if roles is None:
+        raise NotFound("no such sender")
+    return list(roles)
