@@ -28,7 +28,7 @@ ACUTE = PolicyParams(urgent_override_allowed=True, override_roles=frozenset({"ma
 
 
 def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
-    return TZ.localize(datetime(y, m, d, hh, mm), is_dst=None).astimezone(UTC)
+    return TZ.localize(datetime(y, m, d, hh, mm), is_dst=None).astimezone(UTC)  # noqa: DTZ001 - pytz localize
 
 
 def day_shift(day: date, start: time = time(7, 0), end: time = time(16, 0)) -> Interval:
@@ -80,7 +80,7 @@ def test_daily_rest_counts_from_the_actual_end_of_work() -> None:
 
 def test_weekly_rest_when_the_gap_is_36_hours() -> None:
     at = local(2026, 3, 14, 10)  # Saturday after a Monday-Friday week
-    d = decide(state(at, shifts=WEEK_SHIFTS + (day_shift(date(2026, 3, 16)),)), msg("urgent"), DEFAULT_POLICY, at)
+    d = decide(state(at, shifts=(*WEEK_SHIFTS, day_shift(date(2026, 3, 16)))), msg("urgent"), DEFAULT_POLICY, at)
     assert d.kind == "hold" and d.rules[0] == "weekly_rest"
     assert d.release_at == local(2026, 3, 16, 7)
 
@@ -88,7 +88,7 @@ def test_weekly_rest_when_the_gap_is_36_hours() -> None:
 def test_stand_by_breaks_weekly_rest() -> None:
     slot = OnCallSlot(local(2026, 3, 14, 8), local(2026, 3, 14, 20), "beredskap", "ssk-beredskap")
     at = local(2026, 3, 15, 10)
-    facts = {"shifts": WEEK_SHIFTS + (day_shift(date(2026, 3, 16)),), "on_call": (slot,)}
+    facts = {"shifts": (*WEEK_SHIFTS, day_shift(date(2026, 3, 16))), "on_call": (slot,)}
     d = decide(state(at, **facts), msg(), DEFAULT_POLICY, at)
     assert "weekly_rest" not in d.rules  # Sat 20:00 -> Mon 07:00 is only 35 h
 
@@ -252,7 +252,7 @@ def test_quiet_hours_across_the_spring_switch_are_one_hour_shorter() -> None:
 def test_quiet_hours_across_the_autumn_switch_are_one_hour_longer() -> None:
     quiet = expand_weekly(ZONE, ALL_DAYS, time(22), time(7), date(2026, 10, 24), date(2026, 10, 24))
     assert quiet[0].end - quiet[0].start == timedelta(hours=10)
-    at = TZ.localize(datetime(2026, 10, 25, 2, 30), is_dst=False).astimezone(UTC)  # the second 02:30
+    at = TZ.localize(datetime(2026, 10, 25, 2, 30), is_dst=False).astimezone(UTC)  # noqa: DTZ001 - the second 02:30
     d = decide(state(at, quiet=quiet), msg(), DEFAULT_POLICY, at)
     assert d.rules[0] == "quiet_hours"
 
