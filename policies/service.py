@@ -492,7 +492,7 @@ def policies_for(*, session: Session, person_ids: Iterable[uuid.UUID], at: datet
     """
     ids = list(dict.fromkeys(person_ids))
     out: dict[uuid.UUID, PolicyParams] = dict.fromkeys(ids, DEFAULT_POLICY)
-    assignments = dict(session.execute(select(PolicyAssignment.group_id, PolicyAssignment.policy_id)).tuples().all())
+    assignments = dict(session.execute(select(PolicyAssignment.group_id, PolicyAssignment.policy_id)).all())
     if not assignments or not ids:
         return out
     in_force: dict[uuid.UUID, RestPolicyVersion] = {}
@@ -504,7 +504,7 @@ def policies_for(*, session: Session, person_ids: Iterable[uuid.UUID], at: datet
         latest = in_force.get(version.policy_id)
         if latest is None or (version.effective_from, version.version) > (latest.effective_from, latest.version):
             in_force[version.policy_id] = version
-    names = dict(session.execute(select(RestPolicy.id, RestPolicy.name)).tuples().all())
+    names = dict(session.execute(select(RestPolicy.id, RestPolicy.name)).all())
     params = {pid: params_of(v, names.get(pid, "")) for pid, v in in_force.items()}
 
     groups = {
