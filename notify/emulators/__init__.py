@@ -1,0 +1,15 @@
+"""Local stand-ins for FCM and APNs: for tests, the demo and the embedded mode."""
+
+from notify.emulators.apns import ApnsEmulator
+from notify.emulators.faults import FaultPlan, Received
+from notify.emulators.fcm import FcmEmulator
+from notify.emulators.server import Emulators, serve_emulators
+
+__all__ = [
+    "ApnsEmulator",
+    "Emulators",
+    "FaultPlan",
+    "FcmEmulator",
+    "Received",
+    "serve_emulators",
+]

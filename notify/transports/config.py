@@ -1,0 +1,105 @@
+"""Provider settings (`VILA_FCM_...`, `VILA_APNS_...`).
+
+Built by the composition root (`vila serve`, worker start, the bench), never at import. The
+defaults point at the local stand-ins that `vila emulate` and the embedded mode start, so a laptop
+runs with no configuration; production sets the endpoints, credentials and CA to the real ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from notify.transports.retry import RetryPolicy
+
+FCM_EMULATOR_PORT = 9310
+APNS_EMULATOR_PORT = 9320
+EMULATOR_CONTROL_PORT = 9330
+
+APPLE_HOSTS = {
+    "production": "api.push.apple.com",
+    "sandbox": "api.sandbox.push.apple.com",
+}
+
+
+class _RetrySettings(BaseSettings):
+    retry_max_attempts: int = Field(default=5, ge=1, le=20)
+    retry_base_delay_s: float = Field(default=0.2, gt=0)
+    retry_max_delay_s: float = Field(default=10.0, gt=0)
+    retry_max_retry_after_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Wait in-process for a provider's Retry-After up to this long; longer waits "
+        "go back to the pipeline as a transient failure that carries the Retry-After.",
+    )
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.retry_max_attempts,
+            base_delay_s=self.retry_base_delay_s,
+            max_delay_s=self.retry_max_delay_s,
+            max_retry_after_s=self.retry_max_retry_after_s,
+        )
+
+
+class FcmSettings(_RetrySettings):
+    model_config = SettingsConfigDict(env_prefix="VILA_FCM_", env_file=None, extra="ignore")
+
+    endpoint: str = Field(
+        default=f"http://127.0.0.1:{FCM_EMULATOR_PORT}",
+        description="Base URL of the FCM HTTP v1 API; https://fcm.googleapis.com in production.",
+    )
+    project_id: str = Field(
+        default="vila-local",
+        description="Firebase project; empty takes it from the service-account file.",
+    )
+    credentials: Literal["emulator", "service_account", "application_default"] = "emulator"
+    credentials_file: Path | None = Field(default=None, description="Service-account JSON.")
+    ca_file: Path | None = Field(
+        default=None, description="Extra CA to trust (a stand-in's); empty: the system's."
+    )
+    connections: int = Field(default=16, ge=1, le=512, description="HTTP/1.1 keep-alive pool.")
+    timeout_s: float = Field(default=10.0, gt=0)
+    critical_alerts_entitled: bool = Field(
+        default=False, description="The iOS app holds Apple's critical-alert entitlement."
+    )
+
+
+class ApnsSettings(_RetrySettings):
+    model_config = SettingsConfigDict(env_prefix="VILA_APNS_", env_file=None, extra="ignore")
+
+    environment: Literal["production", "sandbox"] = "sandbox"
+    host: str = Field(
+        default="127.0.0.1",
+        description="Server to connect to; empty: Apple's host for the environment.",
+    )
+    port: int = Field(default=APNS_EMULATOR_PORT, ge=1, le=65535)
+    ca_file: Path | None = Field(
+        default=None, description="Extra CA to trust (a stand-in's); empty: the system's."
+    )
+    auth: Literal["token", "certificate", "emulator"] = Field(
+        default="emulator",
+        description="token: a .p8 key (JWT); certificate: a client certificate; emulator: a key "
+        "made up at start, which only a stand-in accepts.",
+    )
+    key_file: Path | None = None
+    key_id: str = ""
+    team_id: str = ""
+    cert_file: Path | None = None
+    topic: str = Field(default="se.vila.app", description="The app's bundle id.")
+    connections: int = Field(default=2, ge=1, le=64)
+    streams_per_connection: int = Field(
+        default=100, ge=1, le=1000, description="Requests in flight per HTTP/2 connection."
+    )
+    timeout_s: float = Field(default=10.0, gt=0)
+    critical_alerts_entitled: bool = Field(
+        default=False, description="The iOS app holds Apple's critical-alert entitlement."
+    )
+
+    @property
+    def resolved_host(self) -> str:
+        return self.host or APPLE_HOSTS[self.environment]

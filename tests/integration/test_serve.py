@@ -1,0 +1,99 @@
+"""`vila serve` on a fresh data directory: migrates, loads the demo region, serves the API and /docs,
+and a demo token works; `vila token create` issues a working token."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VILA_")}
+    env["VILA_DATA_DIR"] = str(tmp_path / "var")
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vila.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            raise AssertionError((tmp_path / "serve.log").read_text())
+        yield base, tmp_path / "var", env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def test_serve_loads_the_demo_and_a_demo_token_works(served: tuple[str, Path, dict[str, str]]) -> None:
+    base, data_dir, env = served
+    tokens = {
+        line.split()[0]: line.split()[2]
+        for line in (data_dir / "demo-tokens.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert set(tokens) == {"admin", "hr", "manager", "staff"}
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    people = httpx.get(f"{base}/api/v1/people", headers=admin, params={"limit": 500}).json()
+    assert 55 <= people["total"] <= 70
+    professions = {p["profession"] for p in people["items"]}
+    assert {"sjuksköterska", "undersköterska", "läkare", "ambulanssjuksköterska"} <= professions
+    units = httpx.get(f"{base}/api/v1/groups", headers=admin, params={"kind": "unit"}).json()
+    assert units["total"] >= 4
+    assert "Akutmottagningen Exempelstad" in {g["name"] for g in units["items"]}
+    assert httpx.get(f"{base}/docs").status_code == 200
+    staff = {"Authorization": f"Bearer {tokens['staff']}"}
+    assert httpx.get(f"{base}/api/v1/people/me", headers=staff).status_code == 200
+    assert httpx.get(f"{base}/api/v1/audit", headers=staff).status_code == 403
+
+    # An operator issues a token from the command line; it works at once.
+    manager_email = httpx.get(
+        f"{base}/api/v1/people/me", headers={"Authorization": f"Bearer {tokens['manager']}"}
+    ).json()["email"]
+    out = subprocess.run(
+        [sys.executable, "-m", "vila.cli", "token", "create", "--person", manager_email, "--role", "manager"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    fresh = out.stdout.strip().splitlines()[-1]
+    me = httpx.get(f"{base}/api/v1/people/me", headers={"Authorization": f"Bearer {fresh}"})
+    assert me.json()["email"] == manager_email
+
+
+def test_token_create_for_unknown_person_says_so(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VILA_")}
+    env["VILA_DATA_DIR"] = str(tmp_path)
+    subprocess.run([sys.executable, "-m", "vila.cli", "migrate"], env=env, check=True, capture_output=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "vila.cli", "token", "create", "--person", "nobody@exempel.se"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "no person with e-mail nobody@exempel.se" in out.stderr
