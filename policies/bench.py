@@ -189,10 +189,11 @@ def run_engine(recipients: int, *, seed: int = 7) -> dict[str, Any]:
 
 
 def run_preview(database_url: str, recipients: int = 10_000) -> dict[str, Any]:
-    """Write `recipients` people with schedules to the database, then time load + decide."""
+    """Write `recipients` people with schedules to a database of its own, then time load + decide."""
     from policies.bench_db import preview
 
-    return preview(database_url, recipients, at=bench_instant())
+    result: dict[str, Any] = preview(database_url, recipients, at=bench_instant())
+    return result
 
 
 def run(recipients: int = 100_000, *, database_url: str | None = None) -> dict[str, Any]:

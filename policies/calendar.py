@@ -102,9 +102,7 @@ def _remember(intervals: tuple[Interval, ...]) -> tuple[Interval, ...]:
 
 
 @lru_cache(maxsize=1024)
-def day_edges(
-    zone_name: str, first: int, last: int, hour: int, minute: int
-) -> tuple[tuple[float, float, float], ...]:
+def day_edges(zone_name: str, first: int, last: int, hour: int, minute: int) -> tuple[tuple[float, float, float], ...]:
     """For each local date (ordinals first..last): its start, its end and the wall time
     hour:minute on it, as POSIX seconds."""
     out = []

@@ -326,9 +326,7 @@ def _timeline(state: RecipientState, policy: PolicyParams) -> _Timeline:
     return timeline
 
 
-def prepare(
-    states: Iterable[RecipientState], policies: Mapping[UUID, PolicyParams] | PolicyParams
-) -> None:
+def prepare(states: Iterable[RecipientState], policies: Mapping[UUID, PolicyParams] | PolicyParams) -> None:
     """Compile each state's timeline for its policy ahead of the decisions (optional)."""
     for state in states:
         if isinstance(policies, PolicyParams):
@@ -409,9 +407,7 @@ def _drop(flags: int, extra: Reason | None) -> Decision:
 
 def _reroute(flags: int, person: UUID) -> Decision:
     key = ("reroute", flags & BLOCKS_NORMAL, person)
-    return _intern(
-        key, lambda: Decision("reroute", (*_state_reasons(flags), _R_REROUTE), reroute_to=person)
-    )
+    return _intern(key, lambda: Decision("reroute", (*_state_reasons(flags), _R_REROUTE), reroute_to=person))
 
 
 def _contact(
@@ -475,9 +471,7 @@ def _cover(state: RecipientState, message: MessageFacts, at: datetime) -> UUID |
     return None
 
 
-def _override_refusal(
-    state: RecipientState, message: MessageFacts, policy: PolicyParams
-) -> Reason | None:
+def _override_refusal(state: RecipientState, message: MessageFacts, policy: PolicyParams) -> Reason | None:
     if not policy.urgent_override_allowed:
         return OVERRIDE_NOT_ALLOWED
     if not message.sender_roles & policy.override_roles:
@@ -489,9 +483,7 @@ def _override_refusal(
     return None
 
 
-def _decide(
-    tl: _Timeline, state: RecipientState, message: MessageFacts, ts: float, at: datetime
-) -> Decision:
+def _decide(tl: _Timeline, state: RecipientState, message: MessageFacts, ts: float, at: datetime) -> Decision:
     """Apply `PRECEDENCE` top to bottom; the numbers are the rows of the table."""
     # 1. expired
     expires = message.expires_ts
@@ -565,9 +557,7 @@ def _decide(
     return _hold(release, tl.end, flags, extra)
 
 
-def decide(
-    state: RecipientState, message: MessageFacts, policy: PolicyParams, at: datetime
-) -> Decision:
+def decide(state: RecipientState, message: MessageFacts, policy: PolicyParams, at: datetime) -> Decision:
     """Decide what happens to `message` for the recipient described by `state` at `at`."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("at must be a timezone-aware instant")

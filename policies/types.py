@@ -88,8 +88,8 @@ class RecipientState:
     _memo: list[Any] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _require_utc("horizon.start", self.horizon.start)
-        _require_utc("horizon.end", self.horizon.end)
+        if self.horizon.start.tzinfo is None or self.horizon.end.tzinfo is None:
+            raise ValueError("horizon must be given as timezone-aware instants")
         if self.horizon.end <= self.horizon.start:
             raise ValueError("horizon must end after it starts")
 

@@ -1,0 +1,374 @@
+"""Pydantic shapes of availability, policies, the rest ledger and decisions, in and out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from kernel.timezones import validate_timezone
+from policies.types import HoldTarget, Priority, WorkSource
+
+LeaveKind = Literal["vacation", "sick", "parental", "other"]
+OnCallKindIn = Literal["jour", "beredskap"]
+ShiftKind = Literal["planned", "callout"]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+_MAX_SHIFT = timedelta(hours=36)
+RoleName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _zone(value: str | None) -> str | None:
+    return validate_timezone(value) if value is not None else None
+
+
+# Weekly windows --------------------------------------------------------------------------------
+
+
+class WeeklyWindow(_Strict):
+    """A weekly window: ISO weekdays (1 = Monday ... 7 = Sunday) and wall-clock times.
+    An end at or before the start runs past midnight into the next day."""
+
+    days: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7)
+    start: time
+    end: time
+
+    @field_validator("days")
+    @classmethod
+    def _unique(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("each weekday may appear once")
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _length(self) -> WeeklyWindow:
+        if self.start == self.end:
+            raise ValueError("start and end must differ (a window cannot be empty)")
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("give wall-clock times without an offset; the zone says where")
+        return self
+
+    @property
+    def mask(self) -> int:
+        return sum(1 << (day - 1) for day in self.days)
+
+
+class WeeklyWindowsUpdate(_Strict):
+    """Replace all windows. `timezone` defaults to the person's zone."""
+
+    windows: list[WeeklyWindow] = Field(max_length=21)
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _zone(value)
+
+
+class WeeklyWindowRead(BaseModel):
+    id: uuid.UUID
+    days: list[int]
+    start: time
+    end: time
+    timezone: str
+
+
+class WeeklyWindowsRead(BaseModel):
+    person_id: uuid.UUID
+    windows: list[WeeklyWindowRead]
+
+
+# Shifts -----------------------------------------------------------------------------------------
+
+
+class ShiftCreate(_Strict):
+    planned_start: AwareDatetime
+    planned_end: AwareDatetime
+    actual_end: AwareDatetime | None = None
+    kind: ShiftKind = "planned"
+    note: Text200 | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> ShiftCreate:
+        if self.planned_end <= self.planned_start:
+            raise ValueError("planned_end must be after planned_start")
+        if self.actual_end is not None and self.actual_end <= self.planned_start:
+            raise ValueError("actual_end must be after planned_start")
+        if self.planned_end - self.planned_start > _MAX_SHIFT:
+            raise ValueError("a shift cannot be longer than 36 hours")
+        return self
+
+
+class ShiftUpdate(_Strict):
+    actual_end: AwareDatetime | None = None
+    note: Text200 | None = None
+
+
+class ShiftRead(_Read):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    planned_start: datetime
+    planned_end: datetime
+    actual_end: datetime | None
+    kind: str
+    note: str | None
+
+
+# DND, leave, on-call ----------------------------------------------------------------------------
+
+
+class DndStart(_Strict):
+    """Start do-not-disturb for `minutes`, or until an instant. It ends by itself."""
+
+    minutes: int | None = Field(default=None, ge=1, le=12 * 60)
+    until: AwareDatetime | None = None
+    note: Text200 | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> DndStart:
+        if (self.minutes is None) == (self.until is None):
+            raise ValueError("give either minutes or until")
+        return self
+
+
+class DndRead(_Read):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    start_at: datetime
+    end_at: datetime
+    ended_at: datetime | None
+    source: str
+    note: str | None
+
+
+class LeaveCreate(_Strict):
+    kind: LeaveKind
+    start: AwareDatetime
+    end: AwareDatetime
+    note: Text200 | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> LeaveCreate:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class LeaveRead(_Read):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    kind: str
+    start_at: datetime
+    end_at: datetime
+    note: str | None
+
+
+class OnCallSlotCreate(_Strict):
+    person_id: uuid.UUID
+    role: RoleName
+    kind: OnCallKindIn
+    start: AwareDatetime
+    end: AwareDatetime
+    group_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> OnCallSlotCreate:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class OnCallSlotRead(_Read):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    group_id: uuid.UUID | None
+    role: str
+    kind: str
+    start_at: datetime
+    end_at: datetime
+
+
+# Availability -----------------------------------------------------------------------------------
+
+
+class AvailabilityIntervalRead(BaseModel):
+    start: datetime
+    end: datetime
+    status: Literal["reachable", "on_call", "held"]
+    states: list[str]
+    held_until: datetime | None
+    on_call: str | None
+    role: str | None
+
+
+class AvailabilityRead(BaseModel):
+    person_id: uuid.UUID
+    at: datetime
+    timezone: str
+    policy: str
+    now: AvailabilityIntervalRead
+    intervals: list[AvailabilityIntervalRead]
+
+
+# Policies ---------------------------------------------------------------------------------------
+
+
+class PolicyParamsIn(_Strict):
+    """The parameters of a policy version; the defaults follow ATL and AB."""
+
+    daily_rest_hours: float = Field(default=11.0, ge=0, le=24)
+    weekly_rest_hours: float = Field(default=36.0, ge=0, le=168)
+    working_time: list[WorkSource] = Field(default_factory=lambda: list[WorkSource](["shift", "weekly_hours", "jour"]))
+    hold_target: HoldTarget = "next_shift"
+    morning_time: time = time(7, 0)
+    urgent_override_allowed: bool = False
+    override_roles: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=lambda: ["manager"], max_length=20
+    )
+    override_reason_required: bool = True
+    override_weekly_cap: int = Field(default=2, ge=0, le=100)
+    compensatory_days: int = Field(default=14, ge=0, le=365)
+    content_free_push: bool = False
+
+    @field_validator("working_time")
+    @classmethod
+    def _unique(cls, value: list[WorkSource]) -> list[WorkSource]:
+        return sorted(set(value))
+
+
+class PolicyVersionCreate(PolicyParamsIn):
+    effective_from: AwareDatetime
+    approval_note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class PolicyCreate(PolicyVersionCreate):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class PolicyVersionRead(_Read):
+    id: uuid.UUID
+    policy_id: uuid.UUID
+    version: int
+    effective_from: datetime
+    daily_rest_hours: float
+    weekly_rest_hours: float
+    working_time: list[str]
+    hold_target: str
+    morning_time: time
+    urgent_override_allowed: bool
+    override_roles: list[str]
+    override_reason_required: bool
+    override_weekly_cap: int
+    compensatory_days: int
+    content_free_push: bool
+    approval_note: str
+    author_id: uuid.UUID | None
+    created_at: datetime
+
+
+class PolicyRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    versions: list[PolicyVersionRead]
+    groups: list[uuid.UUID]
+
+
+class PolicyAssign(_Strict):
+    group_id: uuid.UUID
+
+
+class PolicyInForce(BaseModel):
+    person_id: uuid.UUID
+    policy_id: uuid.UUID | None
+    name: str
+    version: int
+    version_id: uuid.UUID | None
+
+
+# Ledger and decisions ---------------------------------------------------------------------------
+
+
+class LedgerEntryRead(_Read):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    at: datetime
+    kind: str
+    states: list[str]
+    on_call: str | None
+    priority: str
+    rules: list[str]
+    reason: str | None
+    sender_id: uuid.UUID | None
+    message_id: uuid.UUID | None
+    restarts_rest: bool
+    compensatory_minutes: int
+    compensatory_due: date | None
+    granted_minutes: int
+    granted_at: datetime | None
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntryRead]
+    total: int
+    owed_minutes: int
+    granted_minutes: int
+
+
+class GrantCreate(_Strict):
+    minutes: int = Field(ge=1, le=7 * 24 * 60)
+
+
+class ExplainRequest(_Strict):
+    """Would a message of this priority from this sender reach the person at this instant?"""
+
+    priority: Priority
+    at: AwareDatetime | None = None
+    sender_id: uuid.UUID | None = None
+    override_reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    audience_role: RoleName | None = None
+    expires_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _emergency(self) -> ExplainRequest:
+        if self.priority == "emergency" and not (self.override_reason or "").strip():
+            raise ValueError("an emergency needs a stated reason (override_reason)")
+        return self
+
+
+class ReasonRead(BaseModel):
+    rule: str
+    sv: str
+    en: str
+
+
+class LedgerNoteRead(BaseModel):
+    kind: str
+    states: list[str]
+    on_call: str | None
+    restarts_rest: bool
+    compensatory_minutes: int
+    compensatory_due: date | None
+
+
+class DecisionRead(BaseModel):
+    person_id: uuid.UUID
+    at: datetime
+    kind: Literal["deliver", "hold", "reroute", "drop"]
+    level: str | None
+    release_at: datetime | None
+    reroute_to: uuid.UUID | None
+    reasons: list[ReasonRead]
+    ledger: LedgerNoteRead | None
+    policy: str
+    policy_version: int
