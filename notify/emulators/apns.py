@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import ssl
 import time
@@ -36,8 +37,19 @@ from h2.settings import SettingCodes
 from notify.emulators.faults import Fault, FaultPlan, Received, Recorder
 
 TOKEN_RE = re.compile(r"^(?:[0-9a-fA-F]{2}){32,100}$")
-PUSH_TYPES = {"alert", "background", "voip", "complication", "fileprovider", "mdm",
-              "liveactivity", "location", "pushtotalk", "widgets", "controls"}
+PUSH_TYPES = {
+    "alert",
+    "background",
+    "voip",
+    "complication",
+    "fileprovider",
+    "mdm",
+    "liveactivity",
+    "location",
+    "pushtotalk",
+    "widgets",
+    "controls",
+}
 PAYLOAD_LIMIT = 4096
 TOKEN_MAX_AGE_S = 3600
 TOKEN_UPDATE_MIN_INTERVAL_S = 20 * 60
@@ -81,9 +93,7 @@ class ApnsEmulator:
 
     async def start(self, host: str, port: int, ssl_context: ssl.SSLContext) -> str:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _ApnsServerProtocol(self), host, port, ssl=ssl_context
-        )
+        self._server = await loop.create_server(lambda: _ApnsServerProtocol(self), host, port, ssl=ssl_context)
         bound = self._server.sockets[0].getsockname()[1]
         self.url = f"https://{host}:{bound}"
         return self.url
@@ -133,8 +143,7 @@ class ApnsEmulator:
             if not topic:
                 raise _Reject(400, "MissingTopic")
             if topic != self.topic:
-                raise _Reject(400, "DeviceTokenNotForTopic" if client_topic is None
-                              else "TopicDisallowed")
+                raise _Reject(400, "DeviceTokenNotForTopic" if client_topic is None else "TopicDisallowed")
             if not TOKEN_RE.match(token):
                 raise _Reject(400, "BadDeviceToken")
             push_type = headers.get("apns-push-type")
@@ -184,7 +193,8 @@ class ApnsEmulator:
         if header.get("alg") != "ES256" or not header.get("kid") or not claims.get("iss"):
             raise _Reject(403, "InvalidProviderToken")
         issued = float(claims.get("iat", 0))
-        if issued < self.tokens_not_before or issued < time.time() - TOKEN_MAX_AGE_S:
+        # iat has whole seconds: a token from the second of the expiry call counts as new.
+        if issued < math.floor(self.tokens_not_before) or issued < time.time() - TOKEN_MAX_AGE_S:
             raise _Reject(403, "ExpiredProviderToken")
         if token not in self.provider_tokens:
             self.provider_tokens.append(token)
@@ -229,8 +239,13 @@ class _ApnsServerProtocol(asyncio.Protocol):
                         self.client_topic = value
         self.conn.initiate_connection()
         self.conn.update_settings(
-            {SettingCodes.MAX_CONCURRENT_STREAMS: self.emulator.max_concurrent_streams}
+            {
+                SettingCodes.MAX_CONCURRENT_STREAMS: self.emulator.max_concurrent_streams,
+                SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20,
+            }
         )
+        # Like APNs, a large connection window: many pushes in flight at once.
+        self.conn.increment_flow_control_window(1 << 24)
         self.flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -278,17 +293,11 @@ class _ApnsServerProtocol(asyncio.Protocol):
         limit = self.emulator.faults.goaway_after
         if limit is not None and self.handled >= limit:
             self.draining = True
-        status, reason, apns_id, token, payload = self.emulator.answer(
-            headers, bytes(body), self.client_topic
-        )
-        self.emulator.recorder.add(
-            Received(token, status, reason, headers, payload, key=apns_id.lower())
-        )
+        status, reason, apns_id, token, payload = self.emulator.answer(headers, bytes(body), self.client_topic)
+        self.emulator.recorder.add(Received(token, status, reason, headers, payload, key=apns_id.lower()))
         latency = self.emulator.faults.latency_s
         if latency:
-            asyncio.get_running_loop().call_later(
-                latency, self.respond, stream_id, status, reason, apns_id
-            )
+            asyncio.get_running_loop().call_later(latency, self.respond, stream_id, status, reason, apns_id)
         else:
             self.respond(stream_id, status, reason, apns_id)
 
@@ -305,8 +314,7 @@ class _ApnsServerProtocol(asyncio.Protocol):
                 if status == 410:
                     data["timestamp"] = int(time.time() * 1000)
                 body = json.dumps(data).encode()
-                headers += [("content-type", "application/json"),
-                            ("content-length", str(len(body)))]
+                headers += [("content-type", "application/json"), ("content-length", str(len(body)))]
                 self.conn.send_headers(stream_id, headers)
                 self.conn.send_data(stream_id, body, end_stream=True)
         except ProtocolError:

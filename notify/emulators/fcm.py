@@ -53,9 +53,7 @@ class _Reject(Exception):
 def error_body(status: int, grpc_status: str, fcm_code: str | None, message: str) -> bytes:
     error: dict[str, Any] = {"code": status, "message": message, "status": grpc_status}
     if fcm_code:
-        error["details"] = [
-            {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm_code}
-        ]
+        error["details"] = [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm_code}]
     return json.dumps({"error": error}).encode()
 
 
@@ -79,9 +77,7 @@ class FcmEmulator:
         app.router.add_post("/v1/projects/{project}/messages:send", self._send)
         return app
 
-    async def start(
-        self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
-    ) -> str:
+    async def start(self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None) -> str:
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
@@ -117,15 +113,11 @@ class FcmEmulator:
         if not claims.get("iss") or ("firebase" not in scope and "cloud-platform" not in scope):
             return web.json_response({"error": "invalid_scope"}, status=400)
         if float(claims.get("exp", 0)) < time.time():
-            return web.json_response(
-                {"error": "invalid_grant", "error_description": "expired"}, status=400
-            )
+            return web.json_response({"error": "invalid_grant", "error_description": "expired"}, status=400)
         token = f"ya29.emulator-{secrets.token_urlsafe(16)}"
         self.access_tokens.add(token)
         self.token_requests += 1
-        return web.json_response(
-            {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
-        )
+        return web.json_response({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
     # -- messages:send ---------------------------------------------------------------------
 
@@ -146,8 +138,7 @@ class FcmEmulator:
         try:
             self._check_auth(headers)
             if request.match_info["project"] != self.project_id:
-                raise _Reject(403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH",
-                              "Permission denied on the project")
+                raise _Reject(403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH", "Permission denied on the project")
             payload = _parse(raw)
             token = _validate(payload)
             fault = plan.decide(token)
@@ -157,12 +148,12 @@ class FcmEmulator:
                 status, grpc_status, code = _STATUS[fault]
                 raise _Reject(status, grpc_status, code, f"Injected fault: {fault}")
         except _Reject as rejected:
-            self.recorder.add(Received(token, rejected.status, rejected.fcm_code or
-                                       rejected.grpc_status, headers, payload, key=token))
+            self.recorder.add(
+                Received(token, rejected.status, rejected.fcm_code or rejected.grpc_status, headers, payload, key=token)
+            )
             response = web.Response(
                 status=rejected.status,
-                body=error_body(rejected.status, rejected.grpc_status, rejected.fcm_code,
-                                rejected.message),
+                body=error_body(rejected.status, rejected.grpc_status, rejected.fcm_code, rejected.message),
                 content_type="application/json",
             )
             if rejected.status in (429, 503) and plan.retry_after_s is not None:
@@ -183,8 +174,7 @@ class FcmEmulator:
     def _check_auth(self, headers: dict[str, str]) -> None:
         auth = headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.access_tokens:
-            raise _Reject(401, "UNAUTHENTICATED", None,
-                          "Request had invalid authentication credentials.")
+            raise _Reject(401, "UNAUTHENTICATED", None, "Request had invalid authentication credentials.")
 
 
 def _seconds(value: float) -> str:
@@ -214,9 +204,7 @@ def _validate(body: dict[str, Any]) -> str:
     if targets[0] in ("token", "fid") and not TOKEN_RE.match(token):
         raise _invalid("The registration token is not a valid FCM registration token")
     data = message.get("data") or {}
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise _invalid("data must map strings to strings")
     for key in data:
         if key in RESERVED_DATA_KEYS or key.startswith(("google.", "gcm.")):

@@ -1,12 +1,12 @@
 """Start the stand-ins in the running event loop: `vila emulate` and the embedded mode use this.
 
-    FCM      http://HOST:FCM_PORT         OAuth `/token`, `/v1/projects/{p}/messages:send`
-    APNs     https://HOST:APNS_PORT       HTTP/2, certificate from a CA made at start
-    control  http://HOST:CONTROL_PORT     GET  /{fcm|apns}/received       what arrived
-                                          GET  /{fcm|apns}/summary        counts, duplicates
-                                          GET|PUT /{fcm|apns}/faults      the FaultPlan as JSON
-                                          POST /{fcm|apns}/reset          forget records, faults
-                                          POST /apns/expire-provider-tokens
+FCM      http://HOST:FCM_PORT         OAuth `/token`, `/v1/projects/{p}/messages:send`
+APNs     https://HOST:APNS_PORT       HTTP/2, certificate from a CA made at start
+control  http://HOST:CONTROL_PORT     GET  /{fcm|apns}/received       what arrived
+                                      GET  /{fcm|apns}/summary        counts, duplicates
+                                      GET|PUT /{fcm|apns}/faults      the FaultPlan as JSON
+                                      POST /{fcm|apns}/reset          forget records, faults
+                                      POST /apns/expire-provider-tokens
 """
 
 from __future__ import annotations

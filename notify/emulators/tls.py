@@ -110,8 +110,7 @@ def make_local_ca(directory: Path) -> LocalCa:
     result.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     _write_key(ca_key, result.ca_key_file)
     result.server_cert_file.write_bytes(
-        server_cert.public_bytes(serialization.Encoding.PEM)
-        + ca_cert.public_bytes(serialization.Encoding.PEM)
+        server_cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
     )
     _write_key(server_key, result.server_key_file)
     return result

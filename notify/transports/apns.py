@@ -65,9 +65,7 @@ _TRANSIENT_STATUSES = {"429", "500", "503"}
 class SharedJwt(AuthorizationHeaderProvider):
     """The provider token for all connections of a pool."""
 
-    def __init__(
-        self, key: str, key_id: str, team_id: str, *, monotonic: Any = time.monotonic
-    ) -> None:
+    def __init__(self, key: str, key_id: str, team_id: str, *, monotonic: Any = time.monotonic) -> None:
         self._key, self._key_id, self._team_id = key, key_id, team_id
         self._monotonic = monotonic
         self._header: str | None = None
@@ -246,9 +244,7 @@ class ApnsTransport:
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        if settings.auth == "token" and not (
-            settings.key_file and settings.key_id and settings.team_id
-        ):
+        if settings.auth == "token" and not (settings.key_file and settings.key_id and settings.team_id):
             raise ValueError("token auth needs VILA_APNS_KEY_FILE, _KEY_ID and _TEAM_ID")
         if settings.auth == "certificate" and not settings.cert_file:
             raise ValueError("certificate auth needs VILA_APNS_CERT_FILE")
@@ -328,9 +324,7 @@ class ApnsTransport:
         notifications = {id(r): self.notification(r) for r in batch}
 
         async def attempt(items: Sequence[PushRequest]) -> list[PushResult]:
-            return list(
-                await asyncio.gather(*(self._send_one(notifications[id(r)]) for r in items))
-            )
+            return list(await asyncio.gather(*(self._send_one(notifications[id(r)]) for r in items)))
 
         return await send_with_retries(
             batch, attempt, policy=self._policy, stats=self.stats, provider="apns", rng=self._rng

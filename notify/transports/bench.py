@@ -97,11 +97,7 @@ async def nginx_stand_in(directory: Path) -> AsyncIterator[StandIn]:
     ca = make_local_ca(directory / "tls")
     port = _free_port()
     conf = directory / "nginx.conf"
-    conf.write_text(
-        NGINX_CONF.format(
-            dir=directory, port=port, cert=ca.server_cert_file, key=ca.server_key_file
-        )
-    )
+    conf.write_text(NGINX_CONF.format(dir=directory, port=port, cert=ca.server_cert_file, key=ca.server_key_file))
     process = subprocess.Popen(  # noqa: S603 - fixed arguments, our own config
         [nginx, "-p", str(directory), "-c", str(conf)],
         stdout=subprocess.DEVNULL,
@@ -135,9 +131,7 @@ async def python_stand_in() -> AsyncIterator[StandIn]:
         await emulators.stop()
 
 
-def requests_for(
-    provider: str, n: int, *, seed: int = 1, devices_per_message: int = 1
-) -> list[PushRequest]:
+def requests_for(provider: str, n: int, *, seed: int = 1, devices_per_message: int = 1) -> list[PushRequest]:
     """`n` deliveries: messages of the four priorities, each to `devices_per_message` devices."""
     rng = random.Random(seed)  # noqa: S311 - test data
     priorities = ("info", "normal", "urgent", "emergency")
@@ -146,8 +140,10 @@ def requests_for(
     for i in range(n):
         if i % devices_per_message == 0:
             message_id = str(uuid.UUID(int=rng.getrandbits(128)))
-        token = f"{rng.getrandbits(256):064x}" if provider == "apns" else (
-            f"bench{i:07d}:APA91b{rng.getrandbits(300):076x}"
+        token = (
+            f"{rng.getrandbits(256):064x}"
+            if provider == "apns"
+            else (f"bench{i:07d}:APA91b{rng.getrandbits(300):076x}")
         )
         result.append(
             PushRequest(
@@ -197,8 +193,7 @@ async def baseline_send_each_async(stand_in: StandIn, batch: Sequence[PushReques
         )
         clock = SystemClock()
         messages = [
-            mapping.fcm_message(r, mapping.wire(r, now=clock.now(), critical_alerts_entitled=False))
-            for r in batch
+            mapping.fcm_message(r, mapping.wire(r, now=clock.now(), critical_alerts_entitled=False)) for r in batch
         ]
         start = time.perf_counter()
         failures = 0
@@ -287,9 +282,7 @@ async def fault_run(messages: int, *, seed: int = 3) -> dict[str, Any]:
         emulators.apns.faults = FaultPlan(**plan, seed=seed)  # type: ignore[arg-type]
         fcm = FcmTransport(FcmSettings(endpoint=emulators.fcm_url))
         apns = ApnsTransport(
-            ApnsSettings(
-                host=emulators.apns_host, port=emulators.apns_port, ca_file=emulators.ca.ca_file
-            )
+            ApnsSettings(host=emulators.apns_host, port=emulators.apns_port, ca_file=emulators.ca.ca_file)
         )
         for name, transport, emulator in (
             ("fcm", fcm, emulators.fcm),
@@ -311,10 +304,31 @@ async def fault_run(messages: int, *, seed: int = 3) -> dict[str, Any]:
                 "accepted_twice": len(summary["accepted_twice"]),
                 "retries": transport.stats.retries,
                 "retried_reasons": dict(transport.stats.retried_reasons),
-                "ok": sent + pruned == messages
-                and summary["accepted"] == sent
-                and not summary["accepted_twice"],
+                "ok": sent + pruned == messages and summary["accepted"] == sent and not summary["accepted_twice"],
             }
     finally:
         await emulators.stop()
     return report
+
+
+def describe(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"stand-in: {result['stand_in']}, {result['messages']} messages per run, "
+        f"{result['devices_per_message']} devices per message",
+        f"  fcm transport            {result['fcm_per_s']:>7} msg/s",
+        f"  fcm, all messages differ {result['fcm_distinct_per_s']:>7} msg/s",
+        f"  apns transport           {result['apns_per_s']:>7} msg/s",
+        f"  send_each_async          {result['baseline_send_each_async_per_s']:>7} msg/s",
+        f"  fcm / send_each_async    {result['fcm_vs_baseline']:>7}x",
+    ]
+    if "note" in result:
+        lines.append(f"  note: {result['note']}")
+    for provider in ("fcm", "apns"):
+        run = result.get("faults", {}).get(provider)
+        if run:
+            lines.append(
+                f"faults {provider}: sent {run['sent']}, pruned {run['pruned']}, other {run['other']}, "
+                f"accepted twice {run['accepted_twice']}, retries {run['retries']} "
+                f"in {run['seconds']} s: {'ok' if run['ok'] else 'FAILED'}"
+            )
+    return lines

@@ -59,9 +59,7 @@ class FcmSettings(_RetrySettings):
     )
     credentials: Literal["emulator", "service_account", "application_default"] = "emulator"
     credentials_file: Path | None = Field(default=None, description="Service-account JSON.")
-    ca_file: Path | None = Field(
-        default=None, description="Extra CA to trust (a stand-in's); empty: the system's."
-    )
+    ca_file: Path | None = Field(default=None, description="Extra CA to trust (a stand-in's); empty: the system's.")
     connections: int = Field(default=16, ge=1, le=512, description="HTTP/1.1 keep-alive pool.")
     timeout_s: float = Field(default=10.0, gt=0)
     critical_alerts_entitled: bool = Field(
@@ -78,9 +76,7 @@ class ApnsSettings(_RetrySettings):
         description="Server to connect to; empty: Apple's host for the environment.",
     )
     port: int = Field(default=APNS_EMULATOR_PORT, ge=1, le=65535)
-    ca_file: Path | None = Field(
-        default=None, description="Extra CA to trust (a stand-in's); empty: the system's."
-    )
+    ca_file: Path | None = Field(default=None, description="Extra CA to trust (a stand-in's); empty: the system's.")
     auth: Literal["token", "certificate", "emulator"] = Field(
         default="emulator",
         description="token: a .p8 key (JWT); certificate: a client certificate; emulator: a key "

@@ -94,16 +94,12 @@ def parse_retry_after(value: str | None, *, clock: Clock) -> float | None:
     return max(0.0, (when - clock.now()).total_seconds())
 
 
-def classify_error(
-    status: int, headers: Mapping[str, str], body: bytes, *, url: str, clock: Clock
-) -> PushResult:
+def classify_error(status: int, headers: Mapping[str, str], body: bytes, *, url: str, clock: Clock) -> PushResult:
     """Map an FCM error response to a result through firebase-admin's own error mapping."""
     request = httpx.Request("POST", url)
     response = httpx.Response(status, headers=list(headers.items()), content=body, request=request)
     error = httpx.HTTPStatusError(f"HTTP {status}", request=request, response=response)
-    exc = firebase_utils.handle_platform_error_from_httpx(
-        error, messaging._MessagingService._build_fcm_error_httpx
-    )
+    exc = firebase_utils.handle_platform_error_from_httpx(error, messaging._MessagingService._build_fcm_error_httpx)
     reason = f"{_fcm_error_code(body) or exc.code}: {str(exc)[:200]}"
     if isinstance(exc, messaging.UnregisteredError):
         return TokenInvalid(reason)
@@ -159,15 +155,27 @@ class FcmTransport:
             now=self._clock.now(),
             critical_alerts_entitled=self._settings.critical_alerts_entitled,
         )
-        key = (request.platform, w.level, w.apns_priority, w.fcm_priority, w.channel, w.ttl_s,
-               w.collapse_key, w.title, w.body, tuple(w.data.items()), w.thread_id, w.badge,
-               w.sensitive)
+        key = (
+            request.platform,
+            w.level,
+            w.apns_priority,
+            w.fcm_priority,
+            w.channel,
+            w.ttl_s,
+            w.collapse_key,
+            w.title,
+            w.body,
+            tuple(w.data.items()),
+            w.thread_id,
+            w.badge,
+            w.sensitive,
+        )
         template = self._templates.get(key)
         if template is None:
             placeholder = replace(request, token=_PLACEHOLDER_TOKEN)
             body = mapping.fcm_body(mapping.fcm_message(placeholder, w))
-            prefix, _, suffix = json.dumps(body, separators=(",", ":")).encode().partition(
-                f'"{_PLACEHOLDER_TOKEN}"'.encode()
+            prefix, _, suffix = (
+                json.dumps(body, separators=(",", ":")).encode().partition(f'"{_PLACEHOLDER_TOKEN}"'.encode())
             )
             template = (prefix, suffix)
             if len(self._templates) >= _TEMPLATE_CACHE_SIZE:
@@ -224,17 +232,13 @@ class FcmTransport:
         await asyncio.gather(*(worker() for _ in range(workers)))
         return results
 
-    async def _post(
-        self, session: aiohttp.ClientSession, body: bytes, headers: dict[str, str]
-    ) -> PushResult:
+    async def _post(self, session: aiohttp.ClientSession, body: bytes, headers: dict[str, str]) -> PushResult:
         try:
             async with session.post(self._yarl_url, data=body, headers=headers) as response:
                 raw = await response.read()
                 if response.status == 200:
                     return Sent(str(json.loads(raw).get("name", "")))
-                result = classify_error(
-                    response.status, response.headers, raw, url=self.url, clock=self._clock
-                )
+                result = classify_error(response.status, response.headers, raw, url=self.url, clock=self._clock)
                 if response.status == 401:
                     self._token_stale = True
                 return result
@@ -275,9 +279,7 @@ class FcmTransport:
             credential: Any = self._credential
             if self._token_stale or not credential.valid:
                 # google-auth refreshes synchronously over `requests`; keep it off the loop.
-                await asyncio.to_thread(
-                    credential.refresh, google.auth.transport.requests.Request()
-                )
+                await asyncio.to_thread(credential.refresh, google.auth.transport.requests.Request())
                 self._token_stale = False
             return str(credential.token)
 

@@ -245,9 +245,7 @@ def _json_size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
-def payload_sizes(
-    request: PushRequest, *, now: datetime, critical_alerts_entitled: bool = True
-) -> dict[str, int]:
+def payload_sizes(request: PushRequest, *, now: datetime, critical_alerts_entitled: bool = True) -> dict[str, int]:
     """Bytes each provider counts against its 4 KB limit: the APNs JSON payload; for FCM the
     notification and data (what the device receives)."""
     w = wire(request, now=now, critical_alerts_entitled=critical_alerts_entitled)

@@ -128,7 +128,10 @@ async def send_with_retries(
                 stats.transient += 1
                 logger.warning(
                     "%s delivery %s still failing after %d attempts: %s",
-                    provider, request.delivery_id, tries[i], answer.reason,
+                    provider,
+                    request.delivery_id,
+                    tries[i],
+                    answer.reason,
                 )
             elif isinstance(answer, Sent):
                 stats.sent += 1
@@ -136,13 +139,17 @@ async def send_with_retries(
                 stats.pruned += 1
                 logger.info(
                     "%s token of delivery %s is invalid (%s): prune the device",
-                    provider, request.delivery_id, answer.reason,
+                    provider,
+                    request.delivery_id,
+                    answer.reason,
                 )
             elif isinstance(answer, PermanentFailure):
                 stats.permanent += 1
                 logger.error(
                     "%s rejected delivery %s for good: %s",
-                    provider, request.delivery_id, answer.reason,
+                    provider,
+                    request.delivery_id,
+                    answer.reason,
                 )
             final[i] = replace(answer, attempts=tries[i])
     return [r for r in final if r is not None]
