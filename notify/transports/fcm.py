@@ -1,15 +1,17 @@
 """FCM HTTP v1 transport: firebase-admin for credentials, message model, encoding and error types;
 aiohttp for the wire.
 
-Why not `messaging.send_each_async`: it sends through an `httpx.AsyncClient` with HTTP/2 and
-firebase-admin's retrying transport, so every message of a batch becomes a stream on one
-connection, multiplexed by httpcore's pure-Python HTTP/2 state machine. With hundreds of requests
-queued, httpcore's pool re-scans its queue for every request it assigns and every stream pays
-h2 framing, flow-control and per-stream locking in Python; the loop spends its time there, not
-on the network (about 740 msg/s on the reference 2-core machine, see docs/benchmarks.md). It
-also sends at most 500 messages per call and breaks on a server that closes HTTP/2 connections
-after N requests (GOAWAY), which FCM does. HTTP/1.1 keep-alive over a sized pool of connections,
-one request in flight per connection, costs far less per message.
+Why not `messaging.send_each_async` (about 500-740 msg/s here; docs/benchmarks.md has the profile):
+it sends each message as its own request through httpx with HTTP/2, and per message pays
+- httpcore's `current_async_library()`, which tries `import sniffio` for every lock it makes; with
+  no sniffio installed (anyio 4 no longer needs it) each failed import walks sys.path again;
+- httpcore's pool, which re-scans its whole request queue each time it assigns one request: with
+  500 queued, quadratic work per batch;
+- a deep copy of firebase-admin's retry configuration, an auth flow, and pure-Python HTTP/2
+  (h2/hpack) framing, all funnelled through one connection;
+and it takes at most 500 messages per call. HTTP/1.1 keep-alive over a sized aiohttp pool, one
+request in flight per connection, costs a fraction of that per message, and a server closing
+connections (FCM does) costs one reconnect instead of failing streams.
 """
 
 from __future__ import annotations

@@ -67,3 +67,15 @@ async def test_benchmark_runs_end_to_end_on_the_python_stand_ins() -> None:
     faults = await bench.fault_run(400)
     assert faults["fcm"]["ok"] and faults["apns"]["ok"]
     assert faults["fcm"]["retries"] > 0
+
+
+async def test_embedded_wiring_reaches_both_stand_ins(emulators: Emulators) -> None:
+    from notify.transports.apns import ApnsTransport
+    from notify.transports.base import Router
+    from notify.transports.fcm import FcmTransport
+
+    fcm_settings, apns_settings = emulators.transport_settings()
+    router = Router({"fcm": FcmTransport(fcm_settings), "apns": ApnsTransport(apns_settings)})
+    results = await router.send([push("apns", apns_token(1)), push("fcm", fcm_token(1))])
+    await router.aclose()
+    assert [type(r) for r in results] == [Sent, Sent]
