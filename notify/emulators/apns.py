@@ -18,7 +18,7 @@ import re
 import ssl
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import jwt
 from h2.config import H2Configuration
@@ -226,9 +226,8 @@ class _ApnsServerProtocol(asyncio.Protocol):
         self.last_stream = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not isinstance(transport, asyncio.Transport):
-            raise TypeError("a stream transport is expected")
-        self.transport = transport
+        # A stream transport; uvloop's do not subclass asyncio.Transport, so no isinstance check.
+        self.transport = cast(asyncio.Transport, transport)
         self.emulator._protocols.add(self)
         self.emulator.connections_opened += 1
         peer = transport.get_extra_info("peercert")
