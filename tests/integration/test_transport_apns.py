@@ -99,14 +99,16 @@ async def test_other_400s_and_auth_errors_are_permanent(emulators: Emulators) ->
 
 
 async def test_too_many_requests_and_unavailable_are_retried(emulators: Emulators) -> None:
-    emulators.apns.faults = FaultPlan(token_rules={"^0+7$": "quota", "^0+8$": "unavailable"})
+    emulators.apns.faults = FaultPlan(token_rules={"^0+7$": "quota", "^0+8$": "unavailable", "^0+9$": "internal"})
     transport = apns_transport(emulators)
-    results = await transport.send([push("apns", apns_token(7)), push("apns", apns_token(8))])
+    results = await transport.send([push("apns", apns_token(i)) for i in (7, 8, 9)])
     await transport.aclose()
     assert results == [
         TransientFailure("429 TooManyRequests", attempts=4),
         TransientFailure("503 ServiceUnavailable", attempts=4),
+        TransientFailure("500 InternalServerError", attempts=4),
     ]
+    assert len(emulators.apns.recorder.received) == 12
 
 
 async def test_goaway_mid_batch_loses_nothing_and_sends_nothing_twice(emulators: Emulators) -> None:
