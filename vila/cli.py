@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from datetime import timedelta
 
 import click
@@ -322,6 +324,61 @@ def bench_policy(recipients: int, database_url: str | None, as_json: bool) -> No
                 f"decide {preview['decide_seconds']:.3f} s)"
             )
     click.echo(json.dumps(result, sort_keys=True))
+
+
+@bench.command("transport")
+@click.option("--messages", default=20_000, show_default=True, help="Messages per transport.")
+@click.option("--faults", is_flag=True, help="Also run 2% 429, 1% 503, 3% unregistered.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON line.")
+def bench_transport(messages: int, faults: bool, as_json: bool) -> None:
+    """Push transports (FCM, APNs) against a local stand-in, and firebase-admin's send_each_async."""
+    import asyncio
+    import json
+
+    from notify.transports import bench as transport_bench
+
+    logging.basicConfig(level=logging.ERROR)
+    result = asyncio.run(transport_bench.throughput(messages))
+    if faults:
+        result["faults"] = asyncio.run(transport_bench.fault_run(messages))
+    if not as_json:
+        for line in transport_bench.describe(result):
+            click.echo(line)
+    click.echo(json.dumps(result))
+    if faults and not all(result["faults"][p]["ok"] for p in ("fcm", "apns")):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--fcm-port", default=9310, show_default=True)
+@click.option("--apns-port", default=9320, show_default=True)
+@click.option("--control-port", default=9330, show_default=True)
+def emulate(host: str, fcm_port: int, apns_port: int, control_port: int) -> None:
+    """Run the FCM and APNs stand-ins (with fault injection) until interrupted."""
+    import asyncio
+
+    from notify.emulators import serve_emulators
+
+    async def run() -> None:
+        settings = _settings()
+        emulators = await serve_emulators(
+            host=host,
+            fcm_port=fcm_port,
+            apns_port=apns_port,
+            control_port=control_port,
+            state_dir=settings.data_dir / "emulators",
+        )
+        for name, value in emulators.describe().items():
+            click.echo(f"{name:8} {value}")
+        click.echo(f"Point Vila at them: VILA_APNS_CA_FILE={emulators.ca.ca_file}")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await emulators.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
 
 
 if __name__ == "__main__":

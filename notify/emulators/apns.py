@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import ssl
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import jwt
 from h2.config import H2Configuration
@@ -192,7 +193,8 @@ class ApnsEmulator:
         if header.get("alg") != "ES256" or not header.get("kid") or not claims.get("iss"):
             raise _Reject(403, "InvalidProviderToken")
         issued = float(claims.get("iat", 0))
-        if issued < self.tokens_not_before or issued < time.time() - TOKEN_MAX_AGE_S:
+        # iat has whole seconds: a token from the second of the expiry call counts as new.
+        if issued < math.floor(self.tokens_not_before) or issued < time.time() - TOKEN_MAX_AGE_S:
             raise _Reject(403, "ExpiredProviderToken")
         if token not in self.provider_tokens:
             self.provider_tokens.append(token)
@@ -224,9 +226,8 @@ class _ApnsServerProtocol(asyncio.Protocol):
         self.last_stream = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not isinstance(transport, asyncio.Transport):
-            raise TypeError("a stream transport is expected")
-        self.transport = transport
+        # A stream transport; uvloop's do not subclass asyncio.Transport, so no isinstance check.
+        self.transport = cast(asyncio.Transport, transport)
         self.emulator._protocols.add(self)
         self.emulator.connections_opened += 1
         peer = transport.get_extra_info("peercert")
@@ -236,7 +237,14 @@ class _ApnsServerProtocol(asyncio.Protocol):
                     if key == "userId":
                         self.client_topic = value
         self.conn.initiate_connection()
-        self.conn.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: self.emulator.max_concurrent_streams})
+        self.conn.update_settings(
+            {
+                SettingCodes.MAX_CONCURRENT_STREAMS: self.emulator.max_concurrent_streams,
+                SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20,
+            }
+        )
+        # Like APNs, a large connection window: many pushes in flight at once.
+        self.conn.increment_flow_control_window(1 << 24)
         self.flush()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -23,6 +23,7 @@ from notify.emulators.apns import ApnsEmulator
 from notify.emulators.faults import FaultPlan
 from notify.emulators.fcm import FcmEmulator
 from notify.emulators.tls import LocalCa, make_local_ca
+from notify.transports.config import ApnsSettings, FcmSettings
 
 
 def server_ssl_context(ca: LocalCa, *, alpn: list[str] | None = None) -> ssl.SSLContext:
@@ -62,6 +63,14 @@ class Emulators:
             "control": self.control_url,
             "ca_file": str(self.ca.ca_file),
         }
+
+    def transport_settings(self) -> tuple[FcmSettings, ApnsSettings]:
+        """Settings for transports that talk to these stand-ins (the embedded mode's wiring)."""
+        fcm = FcmSettings(endpoint=self.fcm_url, project_id=self.fcm.project_id, credentials="emulator")
+        apns = ApnsSettings(
+            host=self.apns_host, port=self.apns_port, ca_file=self.ca.ca_file, auth="emulator", topic=self.apns.topic
+        )
+        return fcm, apns
 
     async def stop(self) -> None:
         await self.fcm.stop()

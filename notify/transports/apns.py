@@ -41,7 +41,7 @@ from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.events import ConnectionTerminated
 from h2.exceptions import FlowControlError, NoAvailableStreamIDError
-from hpack import Encoder
+from hpack import Encoder, NeverIndexedHeaderTuple
 
 from kernel.clock import Clock, SystemClock
 from notify.transports import mapping
@@ -104,8 +104,15 @@ class _PlainEncoder(Encoder):
     """HPACK without Huffman coding. Huffman-coding the :path and apns-id that every push has anew
     is the largest CPU cost of a push in pure-Python hpack; literals cost a few bytes more."""
 
+    # Values new on every push: kept out of the dynamic table, which would otherwise churn and
+    # grow every later lookup.
+    _UNIQUE = frozenset({b":path", b"apns-id", b"apns-expiration", ":path", "apns-id", "apns-expiration"})
+
     def encode(self, headers: Any, huffman: bool = False) -> bytes:
-        encoded: bytes = super().encode(headers, huffman=False)
+        marked = [
+            NeverIndexedHeaderTuple(name, value) if name in self._UNIQUE else (name, value) for name, value in headers
+        ]
+        encoded: bytes = super().encode(marked, huffman=False)
         return encoded
 
 
@@ -127,6 +134,19 @@ class _ClientProtocol(APNsTLSClientProtocol):
             )
         )
         self.conn.encoder = _PlainEncoder()
+        self._flush_pending = False
+
+    def flush(self) -> None:
+        # aioapns writes (and re-arms its idle timer) once per push; gather everything written
+        # during one turn of the loop into one write: far fewer system calls and timers.
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_pending = False
+        if self.transport is not None and not self.transport.is_closing():
+            super().flush()
 
     @property
     def is_busy(self) -> bool:

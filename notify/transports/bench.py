@@ -237,6 +237,8 @@ async def throughput(
                     host=stand_in.apns_host,
                     port=stand_in.apns_port,
                     ca_file=stand_in.ca.ca_file,
+                    connections=1,  # one process, one loop: one HTTP/2 connection is the fastest
+                    streams_per_connection=100,
                 )
             )
             try:
@@ -309,3 +311,26 @@ async def fault_run(messages: int, *, seed: int = 3) -> dict[str, Any]:
     finally:
         await emulators.stop()
     return report
+
+
+def describe(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"stand-in: {result['stand_in']}, {result['messages']} messages per run, "
+        f"{result['devices_per_message']} devices per message",
+        f"  fcm transport            {result['fcm_per_s']:>7} msg/s",
+        f"  fcm, all messages differ {result['fcm_distinct_per_s']:>7} msg/s",
+        f"  apns transport           {result['apns_per_s']:>7} msg/s",
+        f"  send_each_async          {result['baseline_send_each_async_per_s']:>7} msg/s",
+        f"  fcm / send_each_async    {result['fcm_vs_baseline']:>7}x",
+    ]
+    if "note" in result:
+        lines.append(f"  note: {result['note']}")
+    for provider in ("fcm", "apns"):
+        run = result.get("faults", {}).get(provider)
+        if run:
+            lines.append(
+                f"faults {provider}: sent {run['sent']}, pruned {run['pruned']}, other {run['other']}, "
+                f"accepted twice {run['accepted_twice']}, retries {run['retries']} "
+                f"in {run['seconds']} s: {'ok' if run['ok'] else 'FAILED'}"
+            )
+    return lines

@@ -1,15 +1,17 @@
 """FCM HTTP v1 transport: firebase-admin for credentials, message model, encoding and error types;
-aiohttp for the wire.
+a lean HTTP/1.1 keep-alive client (`http1.py`) for the wire.
 
-Why not `messaging.send_each_async`: it sends through an `httpx.AsyncClient` with HTTP/2 and
-firebase-admin's retrying transport, so every message of a batch becomes a stream on one
-connection, multiplexed by httpcore's pure-Python HTTP/2 state machine. With hundreds of requests
-queued, httpcore's pool re-scans its queue for every request it assigns and every stream pays
-h2 framing, flow-control and per-stream locking in Python; the loop spends its time there, not
-on the network (about 740 msg/s on the reference 2-core machine, see docs/benchmarks.md). It
-also sends at most 500 messages per call and breaks on a server that closes HTTP/2 connections
-after N requests (GOAWAY), which FCM does. HTTP/1.1 keep-alive over a sized pool of connections,
-one request in flight per connection, costs far less per message.
+Why not `messaging.send_each_async` (about 500-740 msg/s here; docs/benchmarks.md has the profile):
+it sends each message as its own request through httpx with HTTP/2, and per message pays
+- httpcore's `current_async_library()`, which tries `import sniffio` for every lock it makes; with
+  no sniffio installed (anyio 4 no longer needs it) each failed import walks sys.path again;
+- httpcore's pool, which re-scans its whole request queue each time it assigns one request: with
+  500 queued, quadratic work per batch;
+- a deep copy of firebase-admin's retry configuration, an auth flow, and pure-Python HTTP/2
+  (h2/hpack) framing, all funnelled through one connection;
+and it takes at most 500 messages per call. HTTP/1.1 keep-alive over a sized set of connections,
+one request in flight per connection, costs a fraction of that per message, and a server closing
+connections (FCM does) costs one reconnect instead of failing streams.
 """
 
 from __future__ import annotations
@@ -22,13 +24,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
 import firebase_admin
 import google.auth.credentials
 import google.auth.transport.requests
 import httpx
-import yarl
 from firebase_admin import _utils as firebase_utils
 from firebase_admin import credentials as firebase_credentials
 from firebase_admin import exceptions as firebase_exceptions
@@ -45,6 +46,7 @@ from notify.transports.base import (
     TransientFailure,
 )
 from notify.transports.config import FcmSettings
+from notify.transports.http1 import ConnectFailed, Disconnected, Http1Client, ResponseError
 from notify.transports.retry import RetryStats, send_with_retries
 
 _TRANSIENT_ERRORS = (
@@ -104,7 +106,8 @@ def classify_error(status: int, headers: Mapping[str, str], body: bytes, *, url:
     if isinstance(exc, messaging.UnregisteredError):
         return TokenInvalid(reason)
     if isinstance(exc, _TRANSIENT_ERRORS) or status >= 500:
-        return TransientFailure(reason, parse_retry_after(headers.get("Retry-After"), clock=clock))
+        retry_after = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+        return TransientFailure(reason, parse_retry_after(retry_after, clock=clock))
     return PermanentFailure(reason)
 
 
@@ -133,9 +136,10 @@ class FcmTransport:
         self._policy = settings.retry_policy
         self._credential, project_id = load_credential(settings)
         self.url = f"{settings.endpoint.rstrip('/')}/v1/projects/{project_id}/messages:send"
-        self._yarl_url = yarl.URL(self.url)
+        self._path = urlsplit(self.url).path
         self.stats = RetryStats()
-        self._session: aiohttp.ClientSession | None = None
+        self._client: Http1Client | None = None
+        self._free_slots: asyncio.Queue[int] | None = None
         self._token_lock: asyncio.Lock | None = None
         self._token_stale = False
         self._closed = False
@@ -214,63 +218,59 @@ class FcmTransport:
         return [r if r is not None else next(sent) for r in results]
 
     async def _attempt(self, bodies: Sequence[bytes]) -> list[PushResult]:
-        session = self._ensure_session()
+        client, free_slots = self._ensure_client()
         headers = {
             "Authorization": f"Bearer {await self._access_token()}",
             "Content-Type": "application/json; charset=UTF-8",
             "X-GOOG-API-FORMAT-VERSION": "2",
             "X-FIREBASE-CLIENT": f"fire-admin-python/{firebase_admin.__version__}",
         }
+        head = client.request_head("POST", self._path, headers)
         results: list[PushResult] = [TransientFailure("not attempted")] * len(bodies)
         positions = iter(range(len(bodies)))
 
         async def worker() -> None:
-            for i in positions:
-                results[i] = await self._post(session, bodies[i], headers)
+            slot = await free_slots.get()  # a connection of our own while this worker runs
+            try:
+                for i in positions:
+                    results[i] = await self._post(client, slot, client.with_body(head, bodies[i]))
+            finally:
+                free_slots.put_nowait(slot)
 
         workers = min(len(bodies), self._settings.connections)
         await asyncio.gather(*(worker() for _ in range(workers)))
         return results
 
-    async def _post(self, session: aiohttp.ClientSession, body: bytes, headers: dict[str, str]) -> PushResult:
+    async def _post(self, client: Http1Client, slot: int, data: bytes) -> PushResult:
         try:
-            async with session.post(self._yarl_url, data=body, headers=headers) as response:
-                raw = await response.read()
-                if response.status == 200:
-                    return Sent(str(json.loads(raw).get("name", "")))
-                result = classify_error(response.status, response.headers, raw, url=self.url, clock=self._clock)
-                if response.status == 401:
-                    self._token_stale = True
-                return result
+            response = await client.request(slot, data, timeout=self._settings.timeout_s)
         except TimeoutError:
             return TransientFailure("DEADLINE_EXCEEDED: no answer in time")
-        except aiohttp.ClientConnectorError as exc:
-            return TransientFailure(f"UNAVAILABLE: cannot connect ({exc.os_error})")
-        except aiohttp.ServerDisconnectedError:
-            return TransientFailure("UNAVAILABLE: connection closed by the server")
-        except aiohttp.ClientError as exc:
-            return TransientFailure(f"UNAVAILABLE: {type(exc).__name__}: {exc}")
+        except ConnectFailed as exc:
+            return TransientFailure(f"UNAVAILABLE: {exc}")
+        except Disconnected as exc:
+            return TransientFailure(f"UNAVAILABLE: {exc}")
+        except ResponseError as exc:
+            return TransientFailure(f"UNKNOWN: {exc}")
+        if response.status == 200:
+            try:
+                return Sent(str(json.loads(response.body).get("name", "")))
+            except (ValueError, AttributeError):
+                return Sent("")
+        if response.status == 401:
+            self._token_stale = True
+        return classify_error(response.status, response.headers, response.body, url=self.url, clock=self._clock)
 
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            ssl_option: ssl.SSLContext | bool = True
+    def _ensure_client(self) -> tuple[Http1Client, asyncio.Queue[int]]:
+        if self._client is None or self._free_slots is None:
+            context = None
             if self._settings.ca_file is not None:
-                ssl_option = ssl.create_default_context(cafile=str(self._settings.ca_file))
-            connector = aiohttp.TCPConnector(
-                limit=self._settings.connections,
-                limit_per_host=self._settings.connections,
-                ssl=ssl_option,
-                keepalive_timeout=30,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self._settings.timeout_s),
-                # Each of these costs per request and FCM needs none of them.
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
-            )
-        return self._session
+                context = ssl.create_default_context(cafile=str(self._settings.ca_file))
+            self._client = Http1Client(self.url, slots=self._settings.connections, ssl_context=context)
+            self._free_slots = asyncio.Queue()
+            for slot in range(self._settings.connections):
+                self._free_slots.put_nowait(slot)
+        return self._client, self._free_slots
 
     async def _access_token(self) -> str:
         if self._token_lock is None:
@@ -285,6 +285,6 @@ class FcmTransport:
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
