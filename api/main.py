@@ -62,7 +62,7 @@ def create_app(
         else:
             from notify.celery_waker import CeleryWaker
 
-            waker = CeleryWaker(settings.broker_url)
+            waker = CeleryWaker(settings.broker_url, settings.broker_transport_options)
     install_waker(factory, waker)
 
     @asynccontextmanager

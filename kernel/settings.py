@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         default="",
         description="Celery broker (redis://, amqp://). Empty: the in-process runner.",
     )
+    broker_namespace: str = Field(
+        default="", description="A prefix for every broker key, so several Vila installations can share one Redis."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = Field(default="", description="The URL people use; shown in links.")
@@ -61,6 +64,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'vila.db').resolve()}"
+
+    @property
+    def broker_transport_options(self) -> dict[str, object]:
+        options: dict[str, object] = {"visibility_timeout": 3600}
+        if self.broker_namespace and self.broker_url.startswith(("redis://", "rediss://")):
+            options["global_keyprefix"] = f"{self.broker_namespace}:"
+        return options
 
     @property
     def embedded(self) -> bool:

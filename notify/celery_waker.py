@@ -9,11 +9,12 @@ RUN_JOB_TASK = "vila.run_job"
 
 
 class CeleryWaker:
-    def __init__(self, broker_url: str) -> None:
+    def __init__(self, broker_url: str, transport_options: dict[str, object] | None = None) -> None:
         from celery import Celery
 
         self._app: Any = Celery("vila-producer", broker=broker_url)
         self._app.conf.broker_connection_retry_on_startup = True
+        self._app.conf.broker_transport_options = transport_options or {}
 
     def wake(self, job_id: uuid.UUID, queue: str) -> None:
         self._app.send_task(RUN_JOB_TASK, args=[str(job_id)], queue=queue)

@@ -27,6 +27,21 @@ from tests.factories import Factory
 PG_ADMIN_URL = os.environ.get("VILA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b.strip() for b in os.environ.get("VILA_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Stockholm
+BROKER_URL = os.environ.get("VILA_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+# Broker keys of this test session carry their own prefix, so parallel runs on one Redis never share work.
+BROKER_NAMESPACE = f"vila-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def flush_broker() -> None:
+    """Lose every broker message of this test session (and only of this session)."""
+    import redis
+
+    client = redis.Redis.from_url(BROKER_URL)
+    try:
+        for key in client.scan_iter(f"{BROKER_NAMESPACE}:*"):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +117,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, data_dir=tmp_path, broker_url="", load_demo=False)
+    return Settings(
+        database_url=db_url, data_dir=tmp_path, broker_url="", broker_namespace=BROKER_NAMESPACE, load_demo=False
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,20 +20,17 @@ from kernel.auth.models import ApiToken
 from kernel.clock import ManualClock
 from kernel.settings import Settings
 from notify.celery_waker import CeleryWaker
+from tests.conftest import BROKER_NAMESPACE, BROKER_URL, flush_broker
 from tests.factories import Factory
 
 pytestmark = pytest.mark.redis
 
-BROKER = os.environ.get("VILA_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
-
 
 @pytest.fixture
 def broker() -> Iterator[str]:
-    client = redis.Redis.from_url(BROKER)
-    client.flushdb()
-    yield BROKER
-    client.flushdb()
-    client.close()
+    flush_broker()
+    yield BROKER_URL
+    flush_broker()
 
 
 @pytest.fixture
@@ -43,6 +39,7 @@ def worker(db_url: str, broker: str, tmp_path: Path) -> Iterator[subprocess.Pope
         **os.environ,
         "VILA_DATABASE_URL": db_url,
         "VILA_BROKER_URL": broker,
+        "VILA_BROKER_NAMESPACE": BROKER_NAMESPACE,
         "VILA_DATA_DIR": str(tmp_path),
         "VILA_LOG_LEVEL": "INFO",
     }
@@ -119,11 +116,11 @@ def test_a_flushed_broker_loses_nothing(
             queue="default",
             now=SystemClock().now(),
         )
-    redis.Redis.from_url(broker).flushdb()
+    flush_broker()
     time.sleep(1.0)
     assert not _revoked(session_factory, leaver.id)
     # Beat's sweeper (here with a zero grace period) finds the job and wakes the worker.
-    waker = CeleryWaker(broker)
+    waker = CeleryWaker(broker, settings.model_copy(update={"broker_url": broker}).broker_transport_options)
     try:
         from notify.outbox import JobContext, sweep
 

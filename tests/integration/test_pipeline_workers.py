@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,11 +33,10 @@ from notify.emulators.fcm import FcmEmulator
 from notify.models import AudienceChunk, Delivery, Device, Message, Recipient
 from notify.outbox import JobContext, sweep
 from policies.models import Shift
+from tests.conftest import BROKER_NAMESPACE, BROKER_URL, flush_broker
 from tests.factories import Factory
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-BROKER = os.environ.get("VILA_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
 @pytest.fixture
@@ -57,11 +55,9 @@ def fcm() -> Iterator[FcmEmulator]:
 
 @pytest.fixture
 def broker() -> Iterator[str]:
-    client = redis.Redis.from_url(BROKER)
-    client.flushdb()
-    yield BROKER
-    client.flushdb()
-    client.close()
+    flush_broker()
+    yield BROKER_URL
+    flush_broker()
 
 
 class Workers:
@@ -106,6 +102,7 @@ def workers(db_url: str, broker: str, fcm: FcmEmulator, tmp_path: Path) -> Itera
         **{k: v for k, v in os.environ.items() if not k.startswith("VILA_")},
         "VILA_DATABASE_URL": db_url,
         "VILA_BROKER_URL": broker,
+        "VILA_BROKER_NAMESPACE": BROKER_NAMESPACE,
         "VILA_DATA_DIR": str(tmp_path),
         "VILA_FCM_ENDPOINT": fcm.url,
         "VILA_FANOUT_INLINE_MAX": "100",
@@ -217,7 +214,7 @@ def sweeper(settings: Settings, session_factory: sessionmaker[Session], broker: 
         session_factory=session_factory,
         clock=SystemClock(),
     )
-    waker = CeleryWaker(broker)
+    waker = CeleryWaker(broker, settings.model_copy(update={"broker_url": broker}).broker_transport_options)
     yield lambda: (sweep(ctx, waker), None)[1]
     waker.close()
 
@@ -273,9 +270,7 @@ def test_flushed_broker_loses_no_broadcast(
     n = 600
     _, unit, boss = _seed(session_factory, make, n)
     message_id = uuid.UUID(_send(settings, broker, unit, boss))  # no worker yet: the wake-ups wait in Redis
-    flusher = redis.Redis.from_url(broker)
-    flusher.flushdb()  # ... and are lost
-    flusher.close()
+    flush_broker()  # ... and are lost
     workers.start()
     sent = select(func.count()).where(Delivery.message_id == message_id, Delivery.state == "sent")
     time.sleep(3)
