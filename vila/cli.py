@@ -8,6 +8,7 @@
     vila migrate      upgrade the database schema
     vila demo         load (or reset) the demo region
     vila token create issue an API token
+    vila emulate      local FCM and APNs stand-ins, with fault injection
     vila bench ...    benchmarks that print figures
 """
 

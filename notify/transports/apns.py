@@ -344,7 +344,17 @@ class ApnsTransport:
         notifications = {id(r): self.notification(r) for r in batch}
 
         async def attempt(items: Sequence[PushRequest]) -> list[PushResult]:
-            return list(await asyncio.gather(*(self._send_one(notifications[id(r)]) for r in items)))
+            # As many workers as streams may be in flight, rather than a task per push.
+            results: list[PushResult] = [TransientFailure("not attempted")] * len(items)
+            positions = iter(range(len(items)))
+
+            async def worker() -> None:
+                for i in positions:
+                    results[i] = await self._send_one(notifications[id(items[i])])
+
+            s = self._settings
+            await asyncio.gather(*(worker() for _ in range(min(len(items), s.connections * s.streams_per_connection))))
+            return results
 
         return await send_with_retries(
             batch, attempt, policy=self._policy, stats=self.stats, provider="apns", rng=self._rng
@@ -355,9 +365,8 @@ class ApnsTransport:
         async with self._in_flight_limit():
             header = self.jwt.get_header() if self.jwt is not None else None
             try:
-                result: NotificationResult = await asyncio.wait_for(
-                    self._on_connection(pool, notification), self._settings.timeout_s
-                )
+                async with asyncio.timeout(self._settings.timeout_s):
+                    result: NotificationResult = await self._on_connection(pool, notification)
             except TimeoutError:
                 return TransientFailure("timeout")
             except ConnectFailed as exc:

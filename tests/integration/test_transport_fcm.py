@@ -159,7 +159,7 @@ async def test_connections_closed_mid_batch_lose_nothing_and_send_nothing_twice(
     assert summary["accepted"] == 120 and summary["accepted_twice"] == []
 
 
-async def test_service_account_credentials_get_an_oauth_token(emulators: Emulators, tmp_path: Path) -> None:
+def service_account_file(emulators: Emulators, tmp_path: Path) -> Path:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     account = {
         "type": "service_account",
@@ -174,6 +174,22 @@ async def test_service_account_credentials_get_an_oauth_token(emulators: Emulato
     }
     path = tmp_path / "service-account.json"
     path.write_text(json.dumps(account))
+    return path
+
+
+async def test_application_default_credentials(
+    emulators: Emulators, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(service_account_file(emulators, tmp_path)))
+    transport = fcm_transport(emulators, credentials="application_default", project_id="")
+    (result,) = await transport.send([push("fcm", fcm_token(1))])
+    await transport.aclose()
+    assert isinstance(result, Sent)
+    assert emulators.fcm.token_requests == 1
+
+
+async def test_service_account_credentials_get_an_oauth_token(emulators: Emulators, tmp_path: Path) -> None:
+    path = service_account_file(emulators, tmp_path)
     transport = fcm_transport(emulators, credentials="service_account", credentials_file=path, project_id="")
     results = await transport.send([push("fcm", fcm_token(i)) for i in range(3)])
     assert all(isinstance(r, Sent) for r in results)
