@@ -8,7 +8,7 @@
     ├── InvalidInput       422     well-formed but wrong: unknown zone, inverted window, ...
     └── PayloadTooLarge    413     a message that cannot fit in a push payload
 
-Delivery errors (transient or permanent) have their own tree in `notify.transports.errors`.
+Delivery results (sent, transient, permanent, token invalid) have their own tree in `notify.transports.base`.
 """
 
 from __future__ import annotations
