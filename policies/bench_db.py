@@ -138,6 +138,7 @@ def _populate(session: Any, count: int, at: datetime) -> list[uuid.UUID]:
                 "override_weekly_cap": 2,
                 "compensatory_days": 14,
                 "content_free_push": False,
+                "private_devices_allowed": True,
                 "approval_note": "Bench",
                 "author_id": None,
                 "created_at": now,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
@@ -184,6 +185,7 @@ class RestPolicyVersion(Base):
     override_weekly_cap: Mapped[int] = mapped_column(Integer)
     compensatory_days: Mapped[int] = mapped_column(Integer)
     content_free_push: Mapped[bool] = mapped_column(Boolean)
+    private_devices_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     approval_note: Mapped[str] = mapped_column(Text())
     author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

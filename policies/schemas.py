@@ -238,6 +238,7 @@ class PolicyParamsIn(_Strict):
     override_weekly_cap: int = Field(default=2, ge=0, le=100)
     compensatory_days: int = Field(default=14, ge=0, le=365)
     content_free_push: bool = False
+    private_devices_allowed: bool = Field(default=True, description="Whether pushes may go to privately owned devices.")
 
     @field_validator("working_time")
     @classmethod
@@ -271,6 +272,7 @@ class PolicyVersionRead(_Read):
     override_weekly_cap: int
     compensatory_days: int
     content_free_push: bool
+    private_devices_allowed: bool
     approval_note: str
     author_id: uuid.UUID | None
     created_at: datetime

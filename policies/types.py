@@ -144,6 +144,7 @@ class PolicyParams:
     override_weekly_cap: int = 2
     compensatory_days: int = 14
     content_free_push: bool = False
+    private_devices_allowed: bool = True
     policy_id: UUID | None = None
     version_id: UUID | None = None
     version: int = 0

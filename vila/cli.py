@@ -62,7 +62,13 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to listen on (default VILA_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default VILA_PORT or 8000).")
 @click.option("--demo/--no-demo", default=None, help="Load the demo region into an empty database (default on).")
-def serve(host: str | None, port: int | None, demo: bool | None) -> None:
+@click.option(
+    "--emulators/--no-emulators",
+    default=True,
+    show_default=True,
+    help="Send pushes to built-in FCM and APNs stand-ins (off: use VILA_FCM_... and VILA_APNS_... settings).",
+)
+def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool) -> None:
     """Run all of Vila in one process: API, jobs and sweeper, on a SQLite file by default."""
     settings = _settings()
     updates: dict[str, object] = {}
@@ -79,7 +85,12 @@ def serve(host: str | None, port: int | None, demo: bool | None) -> None:
 
     from api.main import create_app
 
-    app = create_app(settings)
+    providers = None
+    if emulators:
+        from vila.embedded import EmbeddedProviders
+
+        providers = EmbeddedProviders(settings.data_dir / "emulators")
+    app = create_app(settings, push=providers.push if providers else None)
     tokens = settings.data_dir / "demo-tokens.txt"
     click.echo("")
     click.echo(f"Vila is running at {settings.base_url}  (API documentation: {settings.base_url}/docs)")
@@ -90,7 +101,16 @@ def serve(host: str | None, port: int | None, demo: bool | None) -> None:
         click.echo(f"  e.g. curl -H 'Authorization: Bearer <token>' {settings.base_url}/api/v1/people/me")
     else:
         click.echo("Create a token with: vila token create --person EMAIL --role admin")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    if providers is not None:
+        control = providers.emulators.control_url
+        click.echo(
+            f"Pushes go to built-in stand-ins; see what arrived: {control}/fcm/received and {control}/apns/received"
+        )
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    finally:
+        if providers is not None:
+            providers.close()
 
 
 @main.command()

@@ -8,17 +8,21 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+import pytz
 from sqlalchemy.orm import Session
 
 from kernel.auth.service import issue_token
 from kernel.directory import service as directory
 from kernel.directory.models import Person
 from kernel.directory.schemas import GroupCreate, PersonCreate, Role
+from kernel.timezones import local_instant
 from notify import devices
 from notify.schemas import DeviceCreate
+from policies import service as policy_service
+from policies.schemas import OnCallSlotCreate, PolicyCreate, ShiftCreate, WeeklyWindow
 
 FIRST_NAMES = [
     "Anna",
@@ -242,17 +246,104 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
             "vårdenhetschef" if unit.manager_title == "Vårdenhetschef" else "chef", ["staff", "manager"], [group.id]
         )
         directory.add_managers(session=session, group_id=group.id, person_ids=[manager.id])
+        _day_worker(session, manager, now)
         people.setdefault("manager", manager)
         i = 0
         for profession, count in unit.staff:
             for _ in range(count):
                 member = person(profession, ["staff"], [group.id, team_ids[i % 2]])
                 people.setdefault("staff", member)
+                if unit.code == "vc-bjorkhagen":
+                    _day_worker(session, member, now)
+                else:
+                    _shifts(session, member, now, night=i % 2 == 1, offset=i)
+                if i % 5 == 0:
+                    _quiet_hours(session, member, now)
                 i += 1
+        if unit.code == "ambulans-norr":
+            standby = person("ambulanssjuksköterska", ["staff"], [group.id])
+            _standby(session, standby, group.id, now)
     people["hr"] = person("HR-specialist", ["staff", "hr"], [admin_group.id])
     people["admin"] = person("IT-samordnare", ["staff", "admin"], [region.id])
+    for who in (people["hr"], people["admin"]):
+        _day_worker(session, who, now)
+    _policy(session, region.id, people["hr"].id, now)
     session.flush()
     return people
+
+
+ZONE = "Europe/Stockholm"
+
+
+def _local(day: date, hour: int, minute: int = 0) -> datetime:
+    return local_instant(ZONE, day, time(hour, minute))
+
+
+def _day_worker(session: Session, who: Person, now: datetime) -> None:
+    """Monday to Friday 08:00-17:00, as at a primary-care centre or an office."""
+    window = WeeklyWindow(days=[1, 2, 3, 4, 5], start=time(8, 0), end=time(17, 0))
+    policy_service.replace_working_hours(session=session, person_id=who.id, windows=[window], timezone=ZONE, now=now)
+
+
+def _shifts(session: Session, who: Person, now: datetime, *, night: bool, offset: int) -> None:
+    """Two weeks of a rotating schedule, starting yesterday: day shifts, or evenings and nights."""
+    today = now.astimezone(pytz.timezone(ZONE)).date()
+    for n in range(-1, 14):
+        day = today + timedelta(days=n)
+        if (n + offset) % 7 in (5, 6):  # two days off a week, staggered across the team
+            continue
+        if night:
+            start, end = (
+                (_local(day, 21, 30), _local(day + timedelta(days=1), 7, 30))
+                if n % 2
+                else (_local(day, 14, 30), _local(day, 22, 0))
+            )
+        else:
+            start, end = _local(day, 6, 45), _local(day, 16, 0)
+        policy_service.create_shift(
+            session=session, person_id=who.id, now=now, data=ShiftCreate(planned_start=start, planned_end=end)
+        )
+
+
+def _quiet_hours(session: Session, who: Person, now: datetime) -> None:
+    window = WeeklyWindow(days=[1, 2, 3, 4, 5, 6, 7], start=time(21, 0), end=time(7, 0))
+    policy_service.replace_quiet_hours(session=session, person_id=who.id, windows=[window], timezone=ZONE, now=now)
+
+
+def _standby(session: Session, who: Person, group_id: uuid.UUID, now: datetime) -> None:
+    """A week of stand-by (beredskap) for the ambulance station's role."""
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    policy_service.create_on_call_slot(
+        session=session,
+        now=now,
+        data=OnCallSlotCreate(
+            person_id=who.id,
+            role="Beredskap ambulans",
+            kind="beredskap",
+            start=start,
+            end=start + timedelta(days=7),
+            group_id=group_id,
+        ),
+    )
+
+
+def _policy(session: Session, group_id: uuid.UUID, author: uuid.UUID, now: datetime) -> None:
+    """The region's rest-time policy: the law and AB's defaults; managers may override urgently, with a reason."""
+    policy, _ = policy_service.create_policy(
+        session=session,
+        author_id=author,
+        now=now,
+        data=PolicyCreate(
+            name="Allmänna bestämmelser (AB)",
+            description="Dygnsvila 11 h, veckovila 36 h.",
+            effective_from=now - timedelta(days=30),
+            approval_note="Fastställd av HR i samverkan.",
+            urgent_override_allowed=True,
+            override_roles=["manager"],
+            override_weekly_cap=2,
+        ),
+    )
+    policy_service.assign_policy(session=session, policy=policy, group_id=group_id, by=author, now=now)
 
 
 def issue_demo_tokens(*, session: Session, people: dict[str, Person], now: datetime, data_dir: Path) -> Path:

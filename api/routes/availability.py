@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
+from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, SessionDep
 from kernel.auth.service import Principal, require_person_rights
 from kernel.errors import InvalidInput, NotFound, PermissionDenied
+from notify.outbox import enqueue
 from policies import service
 from policies.engine import AvailabilityInterval
 from policies.models import QuietHours, WorkingHours
@@ -52,6 +53,17 @@ def _target(ref: str, me: Principal) -> uuid.UUID:
         return uuid.UUID(ref)
     except ValueError as exc:
         raise NotFound("no such person; use a person id or 'me'") from exc
+
+
+def _redecide_holds(session: Any, person_id: uuid.UUID, audit: Auditor) -> None:
+    """The person's availability changed: their held messages are decided again, now."""
+    enqueue(
+        session,
+        name="notify.redecide_holds",
+        payload={"person_id": str(person_id)},
+        queue="default",
+        now=audit.clock.now(),
+    )
 
 
 def _readable(session: Any, me: Principal, ref: str) -> uuid.UUID:
@@ -120,6 +132,7 @@ def replace_quiet_hours(
         before=before.model_dump(mode="json"),
         after=after.model_dump(mode="json"),
     )
+    _redecide_holds(session, person_id, audit)
     session.commit()
     return after
 
@@ -154,6 +167,7 @@ def replace_working_hours(
         before=before.model_dump(mode="json"),
         after=after.model_dump(mode="json"),
     )
+    _redecide_holds(session, person_id, audit)
     session.commit()
     return after
 
@@ -172,6 +186,7 @@ def create_shift(
     audit.log(
         session, action="shift.create", target_type="shift", target_id=shift.id, after=read.model_dump(mode="json")
     )
+    _redecide_holds(session, person_id, audit)
     session.commit()
     return read
 
@@ -208,6 +223,7 @@ def update_shift(
         before=before,
         after=read.model_dump(mode="json"),
     )
+    _redecide_holds(session, shift.person_id, audit)
     session.commit()
     return read
 
@@ -219,6 +235,7 @@ def delete_shift(shift_id: uuid.UUID, session: SessionDep, me: CurrentPerson, au
     before = ShiftRead.model_validate(shift).model_dump(mode="json")
     session.delete(shift)
     audit.log(session, action="shift.delete", target_type="shift", target_id=shift_id, before=before)
+    _redecide_holds(session, shift.person_id, audit)
     session.commit()
 
 
@@ -255,6 +272,7 @@ def end_dnd(person: PersonRef, session: SessionDep, me: CurrentPerson, clock: Cl
         raise NotFound("no do-not-disturb is running")
     read = DndRead.model_validate(dnd)
     audit.log(session, action="dnd.end", target_type="person", target_id=person_id, after=read.model_dump(mode="json"))
+    _redecide_holds(session, person_id, audit)
     session.commit()
     return read
 
@@ -274,6 +292,7 @@ def create_leave(
     audit.log(
         session, action="leave.create", target_type="leave", target_id=leave.id, after=read.model_dump(mode="json")
     )
+    _redecide_holds(session, person_id, audit)
     session.commit()
     return read
 
@@ -293,6 +312,7 @@ def delete_leave(leave_id: uuid.UUID, session: SessionDep, me: CurrentPerson, au
     before = LeaveRead.model_validate(leave).model_dump(mode="json")
     session.delete(leave)
     audit.log(session, action="leave.delete", target_type="leave", target_id=leave_id, before=before)
+    _redecide_holds(session, leave.person_id, audit)
     session.commit()
 
 

@@ -3,6 +3,7 @@ digest, inbox, idempotency, pruning, escalation."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -337,3 +338,85 @@ def test_devices_register_move_rename_lose_remove(client: TestClient, make: Fact
     assert "apns serves only platform ios" in bad.json()["message"]
     other = client.get("/api/v1/devices", headers=anna.headers, params={"person": str(bo.id)})
     assert other.status_code == 403
+
+
+def test_ending_dnd_early_releases_held_messages_at_once(
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    r = client.post("/api/v1/people/me/dnd", headers=ward.on_shift.headers, json={"minutes": 60})
+    assert r.status_code == 201, r.text
+    body = _msg(ward, title="Rond flyttad")
+    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    accepted = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()
+    assert accepted["counts"]["hold"] == 1
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests == []
+    clock.advance(timedelta(minutes=10))
+    assert client.post("/api/v1/people/me/dnd/end", headers=ward.on_shift.headers).status_code == 200
+    run_jobs(settings, session_factory, clock, push[0])
+    assert {r.title for r in push[1].requests} == {"Rond flyttad"}
+    assert len(push[1].requests) == 2  # both of Anna's devices, once each
+
+
+def _policy(client: TestClient, hr: Actor, group: Group, clock: ManualClock, **params: object) -> None:
+    r = client.post(
+        "/api/v1/policies",
+        headers=hr.headers,
+        json={
+            "name": f"Policy {uuid.uuid4().hex[:6]}",
+            "effective_from": (clock.now() - timedelta(days=1)).isoformat(),
+            "approval_note": "Beslutad i samverkan",
+            **params,
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = client.put(f"/api/v1/policies/{r.json()['id']}/groups/{group.id}", headers=hr.headers)
+    assert r.status_code == 200, r.text
+
+
+def test_policy_can_forbid_private_devices(
+    client: TestClient,
+    ward: Ward,
+    make: Factory,
+    facts: Facts,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    facts.device(ward.on_shift.person, platform="android", token="private-phone-token-1", ownership="private")
+    hr = make.actor(roles=["staff", "hr"])
+    body = _msg(ward)
+    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
+    run_jobs(settings, session_factory, clock, push[0])
+    assert "private-phone-token-1" in {r.token for r in push[1].requests}
+    push[1].requests.clear()
+    _policy(client, hr, ward.unit, clock, private_devices_allowed=False)
+    client.post("/api/v1/messages", headers=ward.boss.headers, json={**body, "title": "Andra"})
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests, "work devices still get the message"
+    assert "private-phone-token-1" not in {r.token for r in push[1].requests}
+
+
+def test_unit_policy_makes_pushes_content_free(
+    client: TestClient,
+    ward: Ward,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    hr = make.actor(roles=["staff", "hr"])
+    _policy(client, hr, ward.unit, clock, content_free_push=True)
+    body = _msg(ward, title="Patient i rum 4", body="Personnummer ...")
+    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests and all(r.sensitive for r in push[1].requests)

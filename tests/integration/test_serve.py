@@ -4,6 +4,7 @@ and a demo token works; `vila token create` issues a working token."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -48,6 +49,10 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str]]]:
         log.close()
 
 
+def log_text(data_dir: Path) -> str:
+    return (data_dir.parent / "serve.log").read_text()
+
+
 def test_serve_loads_the_demo_and_a_demo_token_works(served: tuple[str, Path, dict[str, str]]) -> None:
     base, data_dir, env = served
     tokens = {
@@ -77,6 +82,27 @@ def test_serve_loads_the_demo_and_a_demo_token_works(served: tuple[str, Path, di
     staff = {"Authorization": f"Bearer {tokens['staff']}"}
     assert httpx.get(f"{base}/api/v1/people/me", headers=staff).status_code == 200
     assert httpx.get(f"{base}/api/v1/audit", headers=staff).status_code == 403
+
+    # The demo manager previews and sends to their unit; pushes arrive at the built-in stand-ins.
+    manager = {"Authorization": f"Bearer {tokens['manager']}"}
+    unit = next(g for g in units["items"] if g["name"] == "Akutmottagningen Exempelstad")
+    message = {"title": "Välkommen till Vila", "body": "Testmeddelande.", "audience": {"groups": [unit["id"]]}}
+    preview = httpx.post(f"{base}/api/v1/messages/preview", headers=manager, json=message).json()
+    assert preview["recipients_total"] >= 15
+    assert preview["counts"]["deliver"] >= 1, preview["summary"]
+    assert preview["counts"]["hold"] >= 1, preview["summary"]
+    sent = httpx.post(f"{base}/api/v1/messages", headers=manager, json=message)
+    assert sent.status_code == 202
+    control = re.search(r"see what arrived: (\S+)/fcm/received", log_text(data_dir)).group(1)  # type: ignore[union-attr]
+    delivered = sum(d["devices"] for d in preview["recipients"] if d["decision"] == "deliver")
+
+    def arrived() -> int:
+        return sum(httpx.get(f"{control}/{p}/summary").json().get("accepted", 0) for p in ("fcm", "apns"))
+
+    deadline = time.monotonic() + 30
+    while arrived() < delivered and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert arrived() == delivered
 
     # An operator issues a token from the command line; it works at once.
     manager_email = httpx.get(

@@ -17,6 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("rest_policy_version", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("private_devices_allowed", sa.Boolean(), server_default=sa.true(), nullable=False)
+        )
     op.create_table(
         "device",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -198,6 +202,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("rest_policy_version", schema=None) as batch_op:
+        batch_op.drop_column("private_devices_allowed")
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_delivery_state_due")
         batch_op.drop_index("ix_delivery_recipient")
