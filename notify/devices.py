@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -73,22 +74,33 @@ def list_for(*, session: Session, person_id: uuid.UUID) -> list[Device]:
     return list(session.scalars(stmt).all())
 
 
+class Target(NamedTuple):
+    """What the pipeline needs of a device to address a push to it."""
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    provider: str
+    ownership: str
+
+
 def sendable(
     *, session: Session, person_ids: Iterable[uuid.UUID], allow_private: dict[uuid.UUID, bool] | None = None
-) -> dict[uuid.UUID, list[Device]]:
+) -> dict[uuid.UUID, list[Target]]:
     """Active devices per person; private devices left out where the person's policy forbids them."""
     ids = list(person_ids)
-    result: dict[uuid.UUID, list[Device]] = defaultdict(list)
+    result: dict[uuid.UUID, list[Target]] = defaultdict(list)
+    columns = (Device.id, Device.person_id, Device.provider, Device.ownership)
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        for device in session.scalars(select(Device).where(Device.person_id.in_(chunk), Device.state.in_(SENDABLE))):
+        for row in session.execute(select(*columns).where(Device.person_id.in_(chunk), Device.state.in_(SENDABLE))):
+            target = Target(*row)
             if (
-                device.ownership == "private"
+                target.ownership == "private"
                 and allow_private is not None
-                and not allow_private.get(device.person_id, True)
+                and not allow_private.get(target.person_id, True)
             ):
                 continue
-            result[device.person_id].append(device)
+            result[target.person_id].append(target)
     return result
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from kernel.auth.service import Principal, require_person_rights
+from kernel.db import is_postgres
 from kernel.directory.models import Person
 from kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kernel.settings import Queue
@@ -359,8 +360,12 @@ def persist(
     recipient_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
     send_now: list[uuid.UUID] = []
+    reasons_of: dict[int, list[dict[str, str]]] = {}  # the engine shares equal decisions: convert each once
     for pid, d in todo.items():
         rid = uuid.uuid4()
+        reasons = reasons_of.get(id(d))
+        if reasons is None:
+            reasons = reasons_of[id(d)] = reasons_json(d)
         recipient_rows.append(
             {
                 "id": rid,
@@ -370,7 +375,7 @@ def persist(
                 "level": d.level,
                 "release_at": d.release_at,
                 "reroute_to": d.reroute_to,
-                "reasons": reasons_json(d),
+                "reasons": reasons,
                 "decided_at": now,
             }
         )
@@ -398,9 +403,8 @@ def persist(
             )
             if d.kind == "deliver":
                 send_now.append(did)
-    session.execute(insert(Recipient), recipient_rows)
-    if delivery_rows:
-        session.execute(insert(Delivery), delivery_rows)
+    bulk_insert(session, Recipient, recipient_rows)
+    bulk_insert(session, Delivery, delivery_rows)
     for pid, d in todo.items():
         if d.ledger is not None:
             policy = decided.policies.get(pid)
@@ -409,6 +413,24 @@ def persist(
                     session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now
                 )
     return send_now
+
+
+def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: COPY on PostgreSQL (an order of magnitude
+    faster than row-by-row INSERTs for a broadcast's thousands of rows), executemany elsewhere."""
+    if not rows:
+        return
+    if not is_postgres(session):
+        session.execute(insert(model), rows)
+        return
+    from psycopg.types.json import Jsonb
+
+    columns = list(rows[0])
+    raw: Any = session.connection().connection.dbapi_connection
+    statement = f'COPY "{model.__tablename__}" ({", ".join(columns)}) FROM STDIN'
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v for v in (row[c] for c in columns)])
 
 
 def enqueue_sends(
