@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.main import create_app
+from kernel.auth.service import issue_token
 from kernel.clock import SystemClock
 from kernel.db import unit_of_work
 from kernel.directory.models import GroupMember, Person
@@ -277,3 +278,87 @@ def test_flushed_broker_loses_no_broadcast(
     assert _count(session_factory, sent) == 0
     assert _wait(lambda: _count(session_factory, sent) == n, 120, sweeper)
     assert len(fcm.recorder.accepted()) == n
+
+
+@pytest.fixture
+def emulators(tmp_path: Path) -> Iterator[Any]:
+    from notify.emulators.server import serve_emulators
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    running = asyncio.run_coroutine_threadsafe(
+        serve_emulators(control_port=None, state_dir=tmp_path / "emulators"), loop
+    ).result(30)
+    yield running
+    asyncio.run_coroutine_threadsafe(running.stop(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def test_broadcast_to_a_demo_unit(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    broker: str,
+    workers: Workers,
+    emulators: Any,
+    sweeper: Callable[[], None],
+) -> None:
+    """The demo region's emergency department gets a broadcast: everyone on shift is pushed on
+    every device (iOS and Android), everyone else is held, and nothing else happens."""
+    from kernel.directory.models import Group
+    from notify.models import Digest
+    from vila import demo
+
+    now = datetime.now(UTC)
+    with unit_of_work(session_factory) as s:
+        people = demo.load(session=s, now=now)
+        manager = s.get(Person, people["manager"].id)
+        assert manager is not None
+        _, token = issue_token(session=s, person=manager, now=now)
+        unit = s.scalars(select(Group).where(Group.code == "akuten")).one()
+    workers.env.update(
+        VILA_FCM_ENDPOINT=emulators.fcm_url,
+        VILA_APNS_HOST=emulators.apns_host,
+        VILA_APNS_PORT=str(emulators.apns_port),
+        VILA_APNS_CA_FILE=str(emulators.ca.ca_file),
+    )
+    workers.start()
+    app = create_app(settings.model_copy(update={"broker_url": broker}), clock=SystemClock())
+    with TestClient(app) as client:
+        r = client.post(
+            "/api/v1/messages",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"title": "Brandövning kl 14", "body": "Alla på plats.", "audience": {"groups": [str(unit.id)]}},
+        )
+        assert r.status_code == 202, r.text
+        accepted = r.json()
+    message_id = uuid.UUID(accepted["message_id"])
+    with session_factory() as s:
+        decisions = dict(
+            s.execute(select(Recipient.person_id, Recipient.decision).where(Recipient.message_id == message_id)).all()
+        )
+        members = set(
+            s.scalars(
+                select(GroupMember.person_id).where(
+                    GroupMember.group_id.in_(
+                        select(Group.id).where((Group.id == unit.id) | (Group.parent_id == unit.id))
+                    )
+                )
+            )
+        )
+        devices = dict(s.execute(select(Device.person_id, func.count()).group_by(Device.person_id)).all())
+    assert set(decisions) == members
+    assert accepted["counts"]["deliver"] == sum(1 for d in decisions.values() if d == "deliver") > 0
+    assert accepted["counts"]["hold"] == sum(1 for d in decisions.values() if d == "hold") > 0
+    expected = sum(devices.get(p, 0) for p, d in decisions.items() if d == "deliver")
+    sent = select(func.count()).where(Delivery.message_id == message_id, Delivery.state == "sent")
+    assert _wait(lambda: _count(session_factory, sent) == expected, 90, sweeper)
+    with session_factory() as s:
+        held = s.scalar(select(func.count()).where(Delivery.message_id == message_id, Delivery.state == "held"))
+        assert held == sum(devices.get(p, 0) for p, d in decisions.items() if d == "hold")
+        assert s.scalar(select(func.count()).select_from(Digest)) == 0
+    pushed = len(emulators.fcm.recorder.accepted()) + len(emulators.apns.recorder.accepted())
+    assert pushed == expected
+    assert emulators.apns.recorder.accepted() and emulators.fcm.recorder.accepted(), "both platforms were pushed"
