@@ -33,7 +33,6 @@ from notify.models import AudienceChunk, Delivery, Device, Digest, Message, Reci
 from notify.outbox import JobContext, backoff
 from notify.push import PushClient
 from notify.transports.base import (
-    PermanentFailure,
     PushRequest,
     PushResult,
     Sent,
@@ -181,39 +180,54 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 def record_results(ctx: JobContext, requests: list[PushRequest], results: list[PushResult]) -> None:
+    """Write each result back in one executemany: sent, later (not before the provider's
+    Retry-After), failed for good, or pruned with its device."""
     now = ctx.clock.now()
-    retry: dict[datetime, list[uuid.UUID]] = defaultdict(list)
-    sent = pruned = failed = 0
+    rows: list[dict[str, Any]] = []
+    retry: list[uuid.UUID] = []
+    retry_at = now
+    retry_queue: Queue = "default"
+    pruned: list[tuple[uuid.UUID, str]] = []
+    failed = 0
+    for request, result in zip(requests, results, strict=True):
+        row: dict[str, Any] = {
+            "id": request.delivery_id,
+            "lease_until": None,
+            "not_before": None,
+            "provider_message_id": None,
+            "sent_at": None,
+            "error": None,
+        }
+        if isinstance(result, Sent):
+            row.update(state="sent", provider_message_id=result.provider_message_id[:200], sent_at=now)
+        elif isinstance(result, TransientFailure):
+            when = now + timedelta(seconds=max(result.retry_after_s or 0.0, backoff(1, base_s=5.0, cap_s=300.0)))
+            row.update(state="pending", not_before=when, error=result.reason[:500])
+            retry.append(request.delivery_id)
+            retry_at = max(retry_at, when)
+            if queue_for(request.priority, 0) == "urgent":
+                retry_queue = "urgent"
+        elif isinstance(result, TokenInvalid):
+            row.update(state="pruned", error=result.reason[:500])
+            pruned.append((request.delivery_id, result.reason))
+        else:
+            row.update(state="failed", error=result.reason[:500])
+            log.error("permanent push failure for delivery %s: %s", request.delivery_id, result.reason)
+            failed += 1
+        rows.append(row)
     with unit_of_work(ctx.session_factory) as session:
-        queues: dict[uuid.UUID, Queue] = {}
-        for request, result in zip(requests, results, strict=True):
-            values: dict[str, Any] = {"lease_until": None}
-            if isinstance(result, Sent):
-                values.update(
-                    state="sent", provider_message_id=result.provider_message_id[:200], sent_at=now, error=None
-                )
-                sent += 1
-            elif isinstance(result, TransientFailure):
-                delay = max(result.retry_after_s or 0.0, backoff(1, base_s=5.0, cap_s=300.0))
-                when = now + timedelta(seconds=delay)
-                values.update(state="pending", not_before=when, error=result.reason[:500])
-                retry[when].append(request.delivery_id)
-                queues[request.delivery_id] = queue_for(request.priority, 0)
-            elif isinstance(result, TokenInvalid):
-                values.update(state="pruned", error=result.reason[:500])
-                device_id = session.scalar(select(Delivery.device_id).where(Delivery.id == request.delivery_id))
-                if device_id is not None:
-                    device_service.prune(session=session, device_id=device_id, reason=result.reason, now=now)
-                pruned += 1
-            elif isinstance(result, PermanentFailure):
-                values.update(state="failed", error=result.reason[:500])
-                log.error("permanent push failure for delivery %s: %s", request.delivery_id, result.reason)
-                failed += 1
-            session.execute(update(Delivery).where(Delivery.id == request.delivery_id).values(**values))
-        for when, ids in retry.items():
-            enqueue_sends(session=session, delivery_ids=ids, queue=queues[ids[0]], now=now, not_before=when)
+        if rows:
+            session.execute(update(Delivery), rows)
+        for delivery_id, reason in pruned:
+            device_id = session.scalar(select(Delivery.device_id).where(Delivery.id == delivery_id))
+            if device_id is not None:
+                device_service.prune(session=session, device_id=device_id, reason=reason, now=now)
+        if retry:
+            # One job for the batch's retries, at the latest instant any of them may go again.
+            enqueue_sends(session=session, delivery_ids=retry, queue=retry_queue, now=now, not_before=retry_at)
     if requests:
-        log.info("sent %d, pruned %d, failed %d, retrying %d", sent, pruned, failed, sum(map(len, retry.values())))
+        sent = len(rows) - len(retry) - len(pruned) - failed
+        log.info("sent %d, pruned %d, failed %d, retrying %d", sent, len(pruned), failed, len(retry))
 
 
 # Holds and digests -----------------------------------------------------------------------------

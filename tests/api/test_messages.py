@@ -20,7 +20,7 @@ from kernel.settings import Settings
 from notify.models import Delivery, Device, Digest, Recipient
 from notify.outbox import NullWaker
 from notify.push import PushClient
-from notify.transports.base import RecordingTransport, TokenInvalid
+from notify.transports.base import RecordingTransport, Sent, TokenInvalid, TransientFailure
 from tests.factories import Actor, Factory
 from tests.messaging_helpers import Facts, recording_push, run_jobs, run_periodic, workday
 
@@ -420,3 +420,31 @@ def test_unit_policy_makes_pushes_content_free(
     client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
     run_jobs(settings, session_factory, clock, push[0])
     assert push[1].requests and all(r.sensitive for r in push[1].requests)
+
+
+def test_provider_outage_delays_but_never_loses_a_push(
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    with session_factory() as s:
+        token = s.scalars(
+            select(Device.token).where(Device.person_id == ward.on_shift.id, Device.platform == "ios")
+        ).one()
+    push[1].script(token, TransientFailure("503 UNAVAILABLE", retry_after_s=120), Sent("apns-1"))
+    body = _msg(ward)
+    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
+    run_jobs(settings, session_factory, clock, push[0])
+    assert [r.token for r in push[1].requests].count(token) == 1
+    clock.advance(timedelta(seconds=60))
+    run_jobs(settings, session_factory, clock, push[0])
+    assert [r.token for r in push[1].requests].count(token) == 1, "no resend before Retry-After"
+    clock.advance(timedelta(seconds=61))
+    run_jobs(settings, session_factory, clock, push[0])
+    assert [r.token for r in push[1].requests].count(token) == 2
+    with session_factory() as s:
+        assert set(s.scalars(select(Delivery.state))) == {"sent"}
