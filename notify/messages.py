@@ -175,7 +175,7 @@ def _data(body: MessageCreate, message_id: uuid.UUID) -> dict[str, str]:
     return data
 
 
-def _zone_of(session: Session, person_id: uuid.UUID) -> str:
+def zone_of(session: Session, person_id: uuid.UUID) -> str:
     return session.scalar(select(Person.timezone).where(Person.id == person_id)) or "Europe/Stockholm"
 
 
@@ -227,7 +227,7 @@ def _preview_of(
     return Preview(
         recipients_total=total,
         counts=_counts(decisions.values()),
-        summary=summary(decisions, language=sender.language, zone=_zone_of(session, sender.person_id), at=at),
+        summary=summary(decisions, language=sender.language, zone=zone_of(session, sender.person_id), at=at),
         recipients=recipients,
         breaks_rest=sum(1 for d in decisions.values() if d.ledger is not None and d.ledger.restarts_rest),
     )

@@ -62,7 +62,7 @@ def send(
         recipients_total=message.recipients_total,
         counts=messages.counts_of(accepted.decided) if accepted.decided else None,
         summary=messages.summary(
-            accepted.decided.decisions, language=me.language, zone=messages._zone_of(session, me.person_id), at=now
+            accepted.decided.decisions, language=me.language, zone=messages.zone_of(session, me.person_id), at=now
         )
         if accepted.decided
         else [],

@@ -1,0 +1,70 @@
+"""Imports point down only (DESIGN.md, Architecture): a change that breaks the layering fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Which top-level packages each package may import.
+ALLOWED = {
+    "kernel": {"kernel"},
+    "policies": {"kernel", "policies"},
+    "notify": {"kernel", "policies", "notify"},
+    "api": {"kernel", "policies", "notify", "api"},
+    "workers": {"kernel", "policies", "notify", "workers"},
+}
+PROJECT = {"kernel", "policies", "notify", "api", "workers", "vila"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found & PROJECT
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_point_down(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) - ALLOWED[package])
+        for path in (ROOT / package).rglob("*.py")
+        if _imports(path) - ALLOWED[package]
+    }
+    assert offenders == {}, f"{package} imports upwards: {offenders}"
+
+
+def test_the_pure_engine_does_no_io() -> None:
+    """The decision core imports the standard library, pytz and its own value types, nothing else."""
+    allowed = {
+        "__future__",
+        "bisect",
+        "collections",
+        "dataclasses",
+        "datetime",
+        "functools",
+        "math",
+        "typing",
+        "uuid",
+        "pytz",
+        "policies",
+        "itertools",
+        "heapq",
+        "enum",
+        "operator",
+    }
+    for name in ("engine.py", "types.py", "rules.py", "calendar.py"):
+        tree = ast.parse((ROOT / "policies" / name).read_text(encoding="utf-8"))
+        modules = {
+            (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in (node.names if isinstance(node, ast.Import) else [node.names[0]])
+        }
+        assert modules <= allowed, f"policies/{name} imports {sorted(modules - allowed)}"
