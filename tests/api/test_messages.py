@@ -448,3 +448,57 @@ def test_provider_outage_delays_but_never_loses_a_push(
     assert [r.token for r in push[1].requests].count(token) == 2
     with session_factory() as s:
         assert set(s.scalars(select(Delivery.state))) == {"sent"}
+
+
+def test_emergency_reaches_everyone_now_and_lands_in_the_rest_ledger(
+    client: TestClient,
+    ward: Ward,
+    make: Factory,
+    facts: Facts,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    hr = make.actor(roles=["staff", "hr"])
+    night_start, _ = workday(clock, start_h=-3)  # Bo worked last night until 06:00 UTC: he is in daily rest
+    facts.shift(ward.off_duty.person, night_start, night_start + timedelta(hours=9))
+    body = _msg(ward, priority="emergency", override_reason="Storbrand i sjukhusets kulvert", title="Stor olycka")
+    accepted = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()
+    assert accepted["counts"]["deliver"] == accepted["recipients_total"]
+    run_jobs(settings, session_factory, clock, push[0])
+    with session_factory() as s:
+        off_token = s.scalars(select(Device.token).where(Device.person_id == ward.off_duty.id)).one()
+    reached = [r for r in push[1].requests if r.token == off_token]
+    assert reached and reached[0].interruption_level in ("critical", "time_sensitive")
+    ledger = client.get("/api/v1/rest-ledger", headers=hr.headers, params={"person_id": str(ward.off_duty.id)}).json()
+    assert ledger["total"] == 1
+    entry = ledger["items"][0]
+    assert entry["kind"] == "emergency"
+    assert entry["reason"] == "Storbrand i sjukhusets kulvert"
+    assert "daily_rest" in entry["states"], "the entry says which rest it hit"
+    assert entry["restarts_rest"] is True
+    # Every emergency is logged (DESIGN.md), but one during working time broke no rest.
+    on_shift = client.get("/api/v1/rest-ledger", headers=hr.headers, params={"person_id": str(ward.on_shift.id)}).json()
+    assert [(e["kind"], e["states"], e["restarts_rest"]) for e in on_shift["items"]] == [("emergency", [], False)]
+
+
+def test_devices_not_seen_for_60_days_go_stale(
+    client: TestClient,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    anna = make.actor()
+    reg = {"platform": "android", "provider": "fcm", "token": "old-phone-token-1"}
+    assert client.post("/api/v1/devices", headers=anna.headers, json=reg).status_code == 201
+    clock.advance(timedelta(days=59))
+    run_periodic("notify.stale_devices", settings, session_factory, clock, push[0])
+    assert client.get("/api/v1/devices", headers=anna.headers).json()[0]["state"] == "active"
+    clock.advance(timedelta(days=2))
+    run_periodic("notify.stale_devices", settings, session_factory, clock, push[0])
+    assert client.get("/api/v1/devices", headers=anna.headers).json()[0]["state"] == "stale"
+    assert client.post("/api/v1/devices", headers=anna.headers, json=reg).status_code == 200  # it checks in again
+    assert client.get("/api/v1/devices", headers=anna.headers).json()[0]["state"] == "active"
