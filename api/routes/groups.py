@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
+from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep
 from kernel.auth.service import can_act_on_group, require_group_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.schemas import (
@@ -82,22 +84,36 @@ def update_group(
     return GroupRead.model_validate(group)
 
 
+MembershipOp = Callable[..., int]
+
+
+def _change(
+    session: Session, audit: Auditor, *, group_id: uuid.UUID, body: MembershipChange, op: MembershipOp, action: str
+) -> dict[str, int]:
+    """Apply one membership change and audit it in the same transaction."""
+    count = op(session=session, group_id=group_id, person_ids=body.person_ids)
+    ids = {"person_ids": sorted(str(p) for p in body.person_ids)}
+    adding = action.endswith(".add")
+    audit.log(
+        session,
+        action=action,
+        target_type="group",
+        target_id=group_id,
+        after=ids if adding else None,
+        before=None if adding else ids,
+    )
+    session.commit()
+    return {"added" if adding else "removed": count}
+
+
 @router.post("/{group_id}/members", response_model=dict[str, int])
 def add_members(
     group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
 ) -> dict[str, int]:
+    """Add members; a manager may do it for the groups they manage."""
     directory.require_group(session=session, group_id=group_id)
     require_group_rights(session=session, principal=me, group_id=group_id)
-    added = directory.add_members(session=session, group_id=group_id, person_ids=body.person_ids)
-    audit.log(
-        session,
-        action="group.members.add",
-        target_type="group",
-        target_id=group_id,
-        after={"person_ids": sorted(str(p) for p in body.person_ids)},
-    )
-    session.commit()
-    return {"added": added}
+    return _change(session, audit, group_id=group_id, body=body, op=directory.add_members, action="group.members.add")
 
 
 @router.delete("/{group_id}/members", response_model=dict[str, int])
@@ -106,34 +122,19 @@ def remove_members(
 ) -> dict[str, int]:
     directory.require_group(session=session, group_id=group_id)
     require_group_rights(session=session, principal=me, group_id=group_id)
-    removed = directory.remove_members(session=session, group_id=group_id, person_ids=body.person_ids)
-    audit.log(
-        session,
-        action="group.members.remove",
-        target_type="group",
-        target_id=group_id,
-        before={"person_ids": sorted(str(p) for p in body.person_ids)},
+    return _change(
+        session, audit, group_id=group_id, body=body, op=directory.remove_members, action="group.members.remove"
     )
-    session.commit()
-    return {"removed": removed}
 
 
 @router.post("/{group_id}/managers", response_model=dict[str, int])
 def add_managers(
     group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
 ) -> dict[str, int]:
+    """Make people managers of the group (and grant them the role manager). HR and admin only."""
     require_role(me, "admin", "hr")
     directory.require_group(session=session, group_id=group_id)
-    added = directory.add_managers(session=session, group_id=group_id, person_ids=body.person_ids)
-    audit.log(
-        session,
-        action="group.managers.add",
-        target_type="group",
-        target_id=group_id,
-        after={"person_ids": sorted(str(p) for p in body.person_ids)},
-    )
-    session.commit()
-    return {"added": added}
+    return _change(session, audit, group_id=group_id, body=body, op=directory.add_managers, action="group.managers.add")
 
 
 @router.delete("/{group_id}/managers", response_model=dict[str, int])
@@ -142,13 +143,6 @@ def remove_managers(
 ) -> dict[str, int]:
     require_role(me, "admin", "hr")
     directory.require_group(session=session, group_id=group_id)
-    removed = directory.remove_managers(session=session, group_id=group_id, person_ids=body.person_ids)
-    audit.log(
-        session,
-        action="group.managers.remove",
-        target_type="group",
-        target_id=group_id,
-        before={"person_ids": sorted(str(p) for p in body.person_ids)},
+    return _change(
+        session, audit, group_id=group_id, body=body, op=directory.remove_managers, action="group.managers.remove"
     )
-    session.commit()
-    return {"removed": removed}
