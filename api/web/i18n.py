@@ -54,6 +54,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "{n} mottagare skulle kontaktas under sin vila. Ange skälet; det skrivs i viloreskontran.",
         "{n} recipients would be contacted during their rest. State the reason; it is written to the rest ledger.",
     ),
+    "compose.confirm_emergency": (
+        "Ett katastrofmeddelande når alla nu och skrivs i viloreskontran. Ange skälet.",
+        "An emergency message reaches everyone now and is written to the rest ledger. State the reason.",
+    ),
     "compose.confirm_send": ("Skicka ändå", "Send anyway"),
     "compose.cancel": ("Avbryt", "Cancel"),
     "count.deliver": ("Nås nu", "Reached now"),

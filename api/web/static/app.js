@@ -140,6 +140,11 @@ async function pageCompose() {
       audience,
     };
   }
+  // Urgent and emergency messages may break rest only with a reason, which the confirmation asks
+  // for; the preview shows what sending with a reason would do.
+  function forPreview(b) {
+    return b.priority === "urgent" || b.priority === "emergency" ? { ...b, override_reason: "preview" } : b;
+  }
   function ready(b) {
     return b.title && b.body && (b.audience.groups.length || b.audience.people.length || b.audience.roles.length);
   }
@@ -179,7 +184,7 @@ async function pageCompose() {
     }
     const mine = ++seq;
     try {
-      const p = await api("POST", "/messages/preview", b);
+      const p = await api("POST", "/messages/preview", forPreview(b));
       if (mine === seq) {
         lastPreview = p;
         renderPreview(p);
@@ -258,10 +263,10 @@ async function pageCompose() {
         flash(t("compose.empty"), true);
         return;
       }
-      const p = await api("POST", "/messages/preview", b);
+      const p = await api("POST", "/messages/preview", forPreview(b));
       renderPreview(p);
-      if (p.breaks_rest > 0) {
-        document.getElementById("confirm-text").textContent = t("compose.confirm_text", { n: p.breaks_rest });
+      if (p.breaks_rest > 0 || b.priority === "emergency") {
+        document.getElementById("confirm-text").textContent = p.breaks_rest > 0 ? t("compose.confirm_text", { n: p.breaks_rest }) : t("compose.confirm_emergency");
         dialog.showModal();
         document.getElementById("reason").focus();
         return;
