@@ -293,7 +293,7 @@ async function pageStatus() {
         ["drop", t("count.drop"), s.counts.drop],
       ]),
       el("h2", {}, t("status.deliveries")),
-      countsList(Object.entries(s.deliveries).filter(([, n]) => n > 0).map(([k, n]) => [k, k, n])),
+      countsList(Object.entries(s.deliveries).filter(([, n]) => n > 0).map(([k, n]) => [k, t("delivery." + k), n])),
       table(
         [t("col.name"), t("col.decision"), t("col.when"), t("col.read"), t("col.reasons")],
         s.recipients.map((r) =>
@@ -442,6 +442,7 @@ async function pageMe() {
   let rowId = 0;
   function quietRow(w) {
     const n = ++rowId;
+    for (const none of quietRows.querySelectorAll(".quiet-none")) none.remove();
     const row = el(
       "fieldset",
       { class: "quiet-row" },
@@ -458,6 +459,7 @@ async function pageMe() {
   async function loadQuiet() {
     const q = await api("GET", "/people/me/quiet-hours");
     quietRows.replaceChildren();
+    if (!q.windows.length) quietRows.append(el("p", { class: "muted quiet-none" }, t("quiet.none")));
     q.windows.forEach(quietRow);
   }
   document.getElementById("quiet-add").addEventListener("click", () => quietRow({ days: [1, 2, 3, 4, 5], start: "21:00", end: "07:00" }));
@@ -632,12 +634,13 @@ function initNewPolicy() {
 }
 
 async function pageLedger() {
-  const page = await api("GET", "/rest-ledger?limit=200");
+  const [page, people] = await Promise.all([api("GET", "/rest-ledger?limit=200"), api("GET", "/people?limit=500")]);
+  const names = new Map(people.items.map((p) => [p.id, p.name]));
   document.getElementById("ledger").replaceChildren(
     countsList([["owed", t("ledger.owed"), page.owed_minutes], ["granted", t("ledger.granted"), page.granted_minutes]]),
     table(
       [t("col.when"), t("ledger.person"), t("ledger.kind"), t("col.priority"), t("col.reasons"), t("ledger.owed"), t("ledger.due")],
-      page.items.map((e) => el("tr", {}, el("td", {}, when(e.at)), el("td", {}, e.person_id.slice(0, 8)), el("td", {}, e.kind), el("td", {}, e.priority), el("td", {}, e.reason || e.rules.join(", ")), el("td", {}, e.compensatory_minutes + " / " + e.granted_minutes), el("td", {}, e.compensatory_due || ""))),
+      page.items.map((e) => el("tr", {}, el("td", {}, when(e.at)), el("td", {}, names.get(e.person_id) || e.person_id.slice(0, 8)), el("td", {}, e.kind), el("td", {}, e.priority), el("td", {}, e.reason || e.rules.join(", ")), el("td", {}, e.compensatory_minutes + " / " + e.granted_minutes), el("td", {}, e.compensatory_due || ""))),
     ),
   );
 }
@@ -647,7 +650,7 @@ const SVG = "http://www.w3.org/2000/svg";
 function svg(tag, attrs, ...children) {
   const node = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  for (const c of children.flat()) if (c) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
 }
 const PALETTE = ["#1d4e89", "#b35c00", "#2e7d32", "#8e24aa", "#a4161a", "#00695c", "#5d4037"];
@@ -655,19 +658,21 @@ const PALETTE = ["#1d4e89", "#b35c00", "#2e7d32", "#8e24aa", "#a4161a", "#00695c
 function barChart(id, title, labels, series) {
   // series: [{name, values[]}] drawn as grouped bars
   const width = 560, height = 240, left = 40, bottom = 40, top = 10;
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const peak = Math.max(1, ...series.flatMap((s) => s.values));
+  const step = Math.max(1, Math.ceil(peak / 4));
+  const max = step * Math.ceil(peak / step);
   const band = (width - left - 10) / Math.max(1, labels.length);
-  const barW = Math.max(2, (band - 6) / Math.max(1, series.length));
+  const barW = Math.min(48, Math.max(2, (band - 6) / Math.max(1, series.length)));
   const y = (v) => top + (height - top - bottom) * (1 - v / max);
   const parts = [svg("title", { id: id + "-t" }, title)];
-  for (let i = 0; i <= 4; i++) {
-    const v = Math.round((max * i) / 4);
+  for (let v = 0; v <= max; v += step) {
     parts.push(svg("line", { x1: left, x2: width, y1: y(v), y2: y(v), stroke: "#ccc" }), svg("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end" }, v));
   }
   labels.forEach((label, i) => {
     series.forEach((s, j) => {
       const v = s.values[i] || 0;
-      parts.push(svg("rect", { x: left + i * band + 3 + j * barW, y: y(v), width: barW - 1, height: y(0) - y(v), fill: PALETTE[j % PALETTE.length] }, svg("title", {}, s.name + ", " + label + ": " + v)));
+      const x0 = left + i * band + (band - barW * series.length) / 2;
+      parts.push(svg("rect", { x: x0 + j * barW, y: y(v), width: barW - 1, height: y(0) - y(v), fill: PALETTE[j % PALETTE.length] }, svg("title", {}, s.name + ", " + label + ": " + v)));
     });
     parts.push(svg("text", { x: left + i * band + band / 2, y: height - bottom + 14, "text-anchor": "middle" }, label.length > 12 ? label.slice(0, 11) + "…" : label));
   });
@@ -684,10 +689,11 @@ async function pageDashboard() {
   const section = (id, title, name, ...body) => el("section", { class: "card", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h" }, title), ...body, el("p", {}, csv(name)));
   const groups = Object.keys(r.after_hours).sort();
   const comp = r.compensatory;
+  const weekLabels = r.weeks.map((w) => (LANG === "en" ? "W" : "v") + Number(w.split("-W")[1]));
   document.getElementById("dashboard").replaceChildren(
-    section("after-hours", t("dash.after_hours"), "after-hours", groups.length ? barChart("c-after", t("dash.after_hours"), r.weeks, groups.map((g) => ({ name: g, values: r.weeks.map((w) => r.after_hours[g][w] || 0) }))) : el("p", {}, t("dash.none"))),
+    section("after-hours", t("dash.after_hours"), "after-hours", groups.length ? barChart("c-after", t("dash.after_hours"), weekLabels, groups.map((g) => ({ name: g, values: r.weeks.map((w) => r.after_hours[g][w] || 0) }))) : el("p", {}, t("dash.none"))),
     section("overrides", t("dash.overrides"), "overrides", r.overrides.length ? barChart("c-ovr", t("dash.overrides"), r.overrides.map((o) => o.sender), [{ name: t("dash.overrides"), values: r.overrides.map((o) => o.count) }]) : el("p", {}, t("dash.none"))),
-    section("broken", t("dash.broken"), "broken-rest", barChart("c-broken", t("dash.broken"), r.weeks, [{ name: t("dash.broken"), values: r.weeks.map((w) => r.broken_rest[w] || 0) }])),
+    section("broken", t("dash.broken"), "broken-rest", barChart("c-broken", t("dash.broken"), weekLabels, [{ name: t("dash.broken"), values: r.weeks.map((w) => r.broken_rest[w] || 0) }])),
     section("comp", t("dash.comp"), "compensatory",
       countsList([["owed", t("ledger.owed"), comp.owed_minutes], ["granted", t("ledger.granted"), comp.granted_minutes], ["breaks", t("dash.overdue"), comp.overdue_minutes]]),
       barChart("c-comp", t("dash.comp"), [t("ledger.owed"), t("ledger.granted"), t("dash.overdue")], [{ name: t("dash.comp"), values: [comp.owed_minutes, comp.granted_minutes, comp.overdue_minutes] }])),
