@@ -482,7 +482,7 @@ async function pageMe() {
     const rows = await api("GET", "/people/me/leave");
     document.getElementById("leave-list").replaceChildren(
       ...rows.map((l) =>
-        el("li", {}, l.kind + ": " + when(l.start_at) + " – " + when(l.end_at) + " ",
+        el("li", {}, t("leave." + l.kind) + ": " + when(l.start_at) + " – " + when(l.end_at) + " ",
           el("button", { type: "button", onclick: guard(async () => { await api("DELETE", "/leave/" + l.id); await loadLeave(); await loadWeek(); }) }, t("leave.delete"))),
       ),
     );
@@ -592,7 +592,7 @@ async function pagePolicies() {
         p.description ? el("p", {}, p.description) : null,
         el("p", {}, t("policies.groups") + ": " + (p.groups.map((g) => groupName.get(g) || g).join(", ") || "–")),
         table(
-          [t("policies.version"), t("policies.effective"), "daily / weekly h", "override cap", "comp. days", t("policies.note")],
+          [t("policies.version"), t("policies.effective"), t("policies.rest_hours"), t("policies.cap"), t("policies.comp_days"), t("policies.note")],
           versions.map((v) => el("tr", {}, el("td", {}, "v" + v.version), el("td", {}, when(v.effective_from)), el("td", {}, v.daily_rest_hours + " / " + v.weekly_rest_hours), el("td", {}, String(v.override_weekly_cap)), el("td", {}, String(v.compensatory_days)), el("td", {}, v.approval_note))),
         ),
         diffs,
@@ -605,10 +605,10 @@ async function pagePolicies() {
         }) },
           el("h3", {}, t("policies.new_version")),
           el("div", {}, el("label", { for: eff.id }, t("policies.effective")), eff),
-          el("div", {}, el("label", { for: daily.id }, "Dygnsvila (h) / daily rest (h)"), daily),
-          el("div", {}, el("label", { for: cap.id }, "Max åsidosättanden/vecka / override cap per week"), cap),
-          el("div", {}, el("label", { for: comp.id }, "Kompensationsvila inom (dagar) / compensatory rest within (days)"), comp),
-          el("div", {}, el("label", { for: override.id }, override, " " + t("prio.urgent") + ": override")),
+          el("div", {}, el("label", { for: daily.id }, t("policies.daily")), daily),
+          el("div", {}, el("label", { for: cap.id }, t("policies.cap")), cap),
+          el("div", {}, el("label", { for: comp.id }, t("policies.comp_days")), comp),
+          el("div", {}, el("label", { for: override.id }, override, " " + t("policies.override"))),
           el("div", {}, el("label", { for: note.id }, t("policies.note")), note),
           el("button", { type: "submit", class: "primary" }, t("policies.new_version")),
         ),
