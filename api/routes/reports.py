@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from api.deps import ClockDep, CurrentPerson, SessionDep
 from kernel.auth.service import Principal, require_group_rights, require_role
@@ -21,7 +22,7 @@ Table = Literal["after-hours", "overrides", "broken-rest", "compensatory", "poli
 
 
 def _build(
-    session: Any, me: Principal, now: datetime, weeks: int, group_id: uuid.UUID | None
+    session: Session, me: Principal, now: datetime, weeks: int, group_id: uuid.UUID | None
 ) -> reports.ComplianceReport:
     require_role(me, "hr", "admin")
     people: set[uuid.UUID] | None = None
@@ -33,7 +34,7 @@ def _build(
         )
     if weeks < 1:
         raise InvalidInput("weeks must be at least 1")
-    tz = "Europe/Stockholm"
+    tz = directory.require_person(session=session, person_id=me.person_id).timezone  # weeks as the reader counts them
     return reports.compliance(
         session=session,
         since=now - timedelta(weeks=weeks),

@@ -7,14 +7,16 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from api.deps import CSRF_HEADER, SESSION_COOKIE, ClockDep, SessionDep, authenticate, csrf_token
 from api.web import i18n
 from kernel.auth.service import Principal
+from kernel.clock import Clock
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "vila_lang"
@@ -46,11 +48,11 @@ NAV = [
 ]
 
 
-def mount_static(app: Any) -> None:
+def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
 
-def _principal(request: Request, session: Any, clock: Any) -> Principal | None:
+def _principal(request: Request, session: Session, clock: Clock) -> Principal | None:
     cookie = request.cookies.get(SESSION_COOKIE, "").strip()
     if not cookie:
         return None
