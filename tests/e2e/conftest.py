@@ -162,6 +162,26 @@ def ready(page: Page, path: str, served: Served) -> None:
     page.wait_for_selector("body[data-ready]")
 
 
+# Form fields without a label and buttons or links without a name, as a screen reader would meet them.
+_UNNAMED = """() => {
+  const name = (el) => (el.getAttribute("aria-label") || el.getAttribute("aria-labelledby") || "").trim();
+  const bad = [];
+  for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (!(el.labels && el.labels.length) && !name(el)) bad.push(el.outerHTML);
+  }
+  for (const el of document.querySelectorAll("button, a[href]")) {
+    if (!el.textContent.trim() && !name(el)) bad.push(el.outerHTML);
+  }
+  for (const el of document.querySelectorAll("svg")) {
+    if (el.getAttribute("role") !== "img" || !name(el)) bad.push(el.outerHTML.slice(0, 80));
+  }
+  return bad;
+}"""
+
+
 def shot(page: Page, name: str, **kwargs: Any) -> None:
+    """Check the page's accessible names, then save a screenshot for the README."""
+    unnamed = page.evaluate(_UNNAMED)
+    assert not unnamed, f"{name}: elements without an accessible name: {unnamed}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, **kwargs)
