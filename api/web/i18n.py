@@ -45,7 +45,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "prio.normal": ("Normal – under arbetstid", "Normal – during working time"),
     "prio.urgent": ("Brådskande", "Urgent"),
     "prio.emergency": ("Katastrofläge", "Emergency"),
-    "compose.reason": ("Skäl (krävs när vilan bryts)", "Reason (required when rest is broken)"),
+    "compose.reason": ("Skäl", "Reason"),
     "compose.preview": ("Förhandsvisning", "Preview"),
     "compose.send": ("Skicka", "Send"),
     "compose.empty": ("Välj mottagare och skriv en rubrik och text.", "Choose recipients and write a title and text."),
@@ -54,6 +54,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "{n} mottagare skulle kontaktas under sin vila. Ange skälet; det skrivs i viloreskontran.",
         "{n} recipients would be contacted during their rest. State the reason; it is written to the rest ledger.",
     ),
+    "compose.confirm_emergency_title": ("Katastrofmeddelande", "Emergency message"),
     "compose.confirm_emergency": (
         "Ett katastrofmeddelande når alla nu och skrivs i viloreskontran. Ange skälet.",
         "An emergency message reaches everyone now and is written to the rest ledger. State the reason.",

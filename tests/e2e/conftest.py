@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -179,9 +178,9 @@ _UNNAMED = """() => {
 }"""
 
 
-def shot(page: Page, name: str, **kwargs: Any) -> None:
+def shot(page: Page, name: str, *, full_page: bool = True) -> None:
     """Check the page's accessible names, then save a screenshot for the README."""
     unnamed = page.evaluate(_UNNAMED)
     assert not unnamed, f"{name}: elements without an accessible name: {unnamed}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, **kwargs)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

@@ -266,7 +266,9 @@ async function pageCompose() {
       const p = await api("POST", "/messages/preview", forPreview(b));
       renderPreview(p);
       if (p.breaks_rest > 0 || b.priority === "emergency") {
-        document.getElementById("confirm-text").textContent = p.breaks_rest > 0 ? t("compose.confirm_text", { n: p.breaks_rest }) : t("compose.confirm_emergency");
+        const breaks = p.breaks_rest > 0;
+        document.getElementById("confirm-h").textContent = breaks ? t("compose.confirm_title") : t("compose.confirm_emergency_title");
+        document.getElementById("confirm-text").textContent = breaks ? t("compose.confirm_text", { n: p.breaks_rest }) : t("compose.confirm_emergency");
         dialog.showModal();
         document.getElementById("reason").focus();
         return;
