@@ -152,6 +152,7 @@ def test_a_staff_member_with_a_patient_sees_a_normal_message_held(page: Page, se
     item = page.get_by_role("article", name="Ny rutin för läkemedel")
     expect(item).to_have_attribute("data-decision", "hold")
     expect(item).to_contain_text("Väntar till")
+    expect(item).to_contain_text("stör ej")
     expect(item).to_contain_text("Läs när du har tid.")
     shot(page, "inbox")
 
