@@ -149,6 +149,7 @@ async function pageCompose() {
     return b.title && b.body && (b.audience.groups.length || b.audience.people.length || b.audience.roles.length);
   }
   function renderPreview(p) {
+    const names = new Map(p.recipients.map((r) => [r.person_id, r.name]));
     const box = document.getElementById("preview");
     box.replaceChildren(
       countsList([
@@ -167,7 +168,7 @@ async function pageCompose() {
             {},
             el("td", {}, r.name),
             el("td", { class: "dec-" + r.decision }, decisionText(r.decision)),
-            el("td", {}, r.release_at ? when(r.release_at) : ""),
+            el("td", {}, r.release_at ? when(r.release_at) : r.reroute_to ? "→ " + (names.get(r.reroute_to) || t("count.reroute")) : ""),
             el("td", {}, reasonsList(r.reasons)),
           ),
         ),
