@@ -639,11 +639,34 @@ function initNewPolicy() {
 async function pageLedger() {
   const [page, people] = await Promise.all([api("GET", "/rest-ledger?limit=200"), api("GET", "/people?limit=500")]);
   const names = new Map(people.items.map((p) => [p.id, p.name]));
+  function grant(e) {
+    const open = e.compensatory_minutes - e.granted_minutes;
+    if (open <= 0) return null;
+    const id = "grant-" + e.id;
+    const input = el("input", { type: "number", id, min: 1, max: open, value: open });
+    return el("form", { class: "row", onsubmit: guard(async (ev) => {
+      ev.preventDefault();
+      await api("POST", "/rest-ledger/" + e.id + "/grant", { minutes: Number(input.value) });
+      flash(t("saved"));
+      await pageLedger();
+    }) }, el("label", { for: id, class: "visually-hidden" }, t("ledger.grant_minutes")), input, el("button", { type: "submit" }, t("ledger.grant")));
+  }
   document.getElementById("ledger").replaceChildren(
     countsList([["owed", t("ledger.owed"), page.owed_minutes], ["granted", t("ledger.granted"), page.granted_minutes]]),
     table(
-      [t("col.when"), t("ledger.person"), t("ledger.kind"), t("col.priority"), t("col.reasons"), t("ledger.owed"), t("ledger.due")],
-      page.items.map((e) => el("tr", {}, el("td", {}, when(e.at)), el("td", {}, names.get(e.person_id) || e.person_id.slice(0, 8)), el("td", {}, e.kind), el("td", {}, e.priority), el("td", {}, e.reason || e.rules.join(", ")), el("td", {}, e.compensatory_minutes + " / " + e.granted_minutes), el("td", {}, e.compensatory_due || ""))),
+      [t("col.when"), t("ledger.person"), t("ledger.kind"), t("col.priority"), t("col.reasons"), t("ledger.owed_granted"), t("ledger.due"), t("ledger.grant")],
+      page.items.map((e) =>
+        el("tr", {},
+          el("td", {}, when(e.at)),
+          el("td", {}, names.get(e.person_id) || e.person_id.slice(0, 8)),
+          el("td", {}, e.kind),
+          el("td", {}, e.priority),
+          el("td", {}, e.reason || e.rules.join(", ")),
+          el("td", {}, e.compensatory_minutes + " / " + e.granted_minutes),
+          el("td", {}, e.compensatory_due || ""),
+          el("td", {}, grant(e)),
+        ),
+      ),
     ),
   );
 }
