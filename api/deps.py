@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -14,7 +17,7 @@ from kernel.audit import service as audit
 from kernel.audit.service import RequestMeta
 from kernel.auth.service import IdentityProvider, Principal
 from kernel.clock import Clock
-from kernel.errors import NotAuthenticated
+from kernel.errors import NotAuthenticated, PermissionDenied
 from kernel.settings import Settings
 
 
@@ -55,22 +58,53 @@ def request_meta(request: Request) -> RequestMeta:
     )
 
 
-def current_principal(request: Request, session: SessionDep, clock: ClockDep) -> Principal:
+SESSION_COOKIE = "vila_session"
+CSRF_HEADER = "X-CSRF-Token"
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def csrf_token(credential: str) -> str:
+    """The value a cookie-authenticated page must send back in `X-CSRF-Token`. Derived from the
+    session, so a page on another site, which cannot read the HttpOnly cookie, cannot forge it."""
+    return hmac.new(credential.encode(), b"vila-csrf", hashlib.sha256).hexdigest()
+
+
+def _credential(request: Request) -> str:
+    """The bearer token from the Authorization header, or else from the web session cookie. A
+    state-changing request that relies on the cookie must carry the CSRF header as well."""
     header = request.headers.get("authorization", "")
-    scheme, _, credential = header.partition(" ")
-    if not header:
+    if header:
+        scheme, _, credential = header.partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+        return credential.strip()
+    cookie = request.cookies.get(SESSION_COOKIE, "").strip()
+    if not cookie:
         raise NotAuthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    if scheme.lower() != "bearer" or not credential.strip():
-        raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+    if request.method in _UNSAFE:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), csrf_token(cookie).encode()):
+            raise PermissionDenied(f"a request authenticated by the session cookie needs the {CSRF_HEADER} header")
+    return cookie
+
+
+def authenticate(request: Request, session: Session, now: datetime, credential: str) -> Principal | None:
     providers: list[IdentityProvider] = request.app.state.identity_providers
-    now = clock.now()
     for provider in providers:
-        principal = provider.authenticate(session=session, credential=credential.strip(), now=now)
+        principal = provider.authenticate(session=session, credential=credential, now=now)
         if principal is not None:
             session.commit()  # persists the coarse last-used stamp
-            request.state.principal = principal
             return principal
-    raise NotAuthenticated("the token is unknown, expired or revoked")
+    return None
+
+
+def current_principal(request: Request, session: SessionDep, clock: ClockDep) -> Principal:
+    credential = _credential(request)
+    principal = authenticate(request, session, clock.now(), credential)
+    if principal is None:
+        raise NotAuthenticated("the token is unknown, expired or revoked")
+    request.state.principal = principal
+    return principal
 
 
 CurrentPerson = Annotated[Principal, Depends(current_principal)]

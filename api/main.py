@@ -15,10 +15,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse
 
 from api import errors
-from api.routes import audit, availability, devices, groups, health, messages, metrics, people, policies, tokens
+from api.routes import (
+    audit,
+    availability,
+    devices,
+    groups,
+    health,
+    messages,
+    metrics,
+    people,
+    policies,
+    reports,
+    tokens,
+)
+from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.audit.service import RequestMeta
 from kernel.auth.service import BearerTokenProvider, IdentityProvider
@@ -143,21 +155,8 @@ def create_app(
                 after={"status": status_code},
             )
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home() -> str:
-        return _HOME
+    app.include_router(reports.router)
+    app.include_router(web.router)
+    web.mount_static(app)
 
     return app
-
-
-_HOME = """<!doctype html>
-<html lang="sv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Vila</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem">
-<h1>Vila</h1>
-<p>Pushnotiser till arbetstelefoner och surfplattor, som respekterar vilotid.</p>
-<p lang="en">Push notifications to work phones and tablets that respect rest time.</p>
-<ul><li><a href="/docs">API-dokumentation / API documentation</a></li>
-<li><a href="/healthz">Hälsa / Health</a></li></ul>
-</body></html>
-"""

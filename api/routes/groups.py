@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep
-from kernel.auth.service import can_act_on_group, require_group_rights, require_role
+from kernel.auth.service import can_act_on_group, managed_groups, require_group_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.schemas import (
     GroupCreate,
@@ -44,10 +44,16 @@ def list_groups(
     parent: Annotated[uuid.UUID | None, Query(description="Only the direct subgroups of this group.")] = None,
     kind: Annotated[str | None, Query(pattern="^(region|administration|unit|team)$")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    managed: Annotated[bool, Query(description="Only groups you may send to as a manager (admin: all).")] = False,
 ) -> Page[GroupRead]:
     groups, total = directory.list_groups(
         session=session, limit=page.limit, offset=page.offset, parent_id=parent, kind=kind, q=q
     )
+    if managed and not me.has("admin"):
+        # Few groups per region, so filtering the page here is simpler than a second query path.
+        mine = managed_groups(session=session, principal=me)
+        groups = [g for g in groups if g.id in mine]
+        total = len(groups)
     return Page[GroupRead](
         items=[GroupRead.model_validate(g) for g in groups], total=total, limit=page.limit, offset=page.offset
     )

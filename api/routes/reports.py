@@ -1,0 +1,90 @@
+"""HR's compliance report: JSON for the dashboard and CSV for each of its tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from api.deps import ClockDep, CurrentPerson, SessionDep
+from kernel.auth.service import Principal, require_group_rights, require_role
+from kernel.directory import service as directory
+from kernel.errors import InvalidInput
+from policies import reports, service
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+Table = Literal["after-hours", "overrides", "broken-rest", "compensatory", "policy-changes"]
+
+
+def _build(
+    session: Session, me: Principal, now: datetime, weeks: int, group_id: uuid.UUID | None
+) -> reports.ComplianceReport:
+    require_role(me, "hr", "admin")
+    people: set[uuid.UUID] | None = None
+    if group_id is not None:
+        require_group_rights(session=session, principal=me, group_id=group_id)
+        directory.require_group(session=session, group_id=group_id)
+        people = service.member_ids(
+            session=session, group_ids=directory.descendant_ids(session=session, group_ids=[group_id])
+        )
+    if weeks < 1:
+        raise InvalidInput("weeks must be at least 1")
+    tz = directory.require_person(session=session, person_id=me.person_id).timezone  # weeks as the reader counts them
+    return reports.compliance(
+        session=session,
+        since=now - timedelta(weeks=weeks),
+        until=now + timedelta(seconds=1),
+        today=service.today(tz, now),
+        tz=tz,
+        person_ids=people,
+    )
+
+
+Weeks = Annotated[int, Query(ge=1, le=52, description="How many weeks back from now.")]
+GroupFilter = Annotated[uuid.UUID | None, Query(description="Members of this group and its subgroups.")]
+
+
+@router.get("/compliance")
+def compliance(
+    session: SessionDep, me: CurrentPerson, clock: ClockDep, weeks: Weeks = 8, group_id: GroupFilter = None
+) -> dict[str, Any]:
+    """After-hours contacts per week and group, overrides per sender, broken rest per week,
+    compensatory rest owed, granted and overdue, and policy versions created in the period."""
+    r = _build(session, me, clock.now(), weeks, group_id)
+    return {
+        "since": r.since.isoformat(),
+        "until": r.until.isoformat(),
+        "weeks": r.weeks,
+        "after_hours": r.after_hours,
+        "overrides": [{"sender": s, "count": n} for s, n in r.overrides],
+        "broken_rest": r.broken_rest,
+        "compensatory": {
+            "owed_minutes": r.owed_minutes,
+            "granted_minutes": r.granted_minutes,
+            "overdue_minutes": r.overdue_minutes,
+            "overdue_entries": r.overdue_entries,
+        },
+        "policy_changes": r.policy_changes,
+    }
+
+
+@router.get("/compliance/{table}.csv", response_class=Response)
+def compliance_csv(
+    table: Table,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    weeks: Weeks = 8,
+    group_id: GroupFilter = None,
+) -> Response:
+    r = _build(session, me, clock.now(), weeks, group_id)
+    return Response(
+        reports.to_csv(r, table),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="vila-{table}.csv"'},
+    )

@@ -1,0 +1,1 @@
+"""The web app: server-rendered pages with a little JavaScript that calls the REST API."""

@@ -1,0 +1,751 @@
+// Vila web: each page calls the REST API with the session cookie and the CSRF header.
+// No framework, no request to any host but this one.
+"use strict";
+
+const T = JSON.parse(document.getElementById("i18n").textContent);
+const LANG = document.body.dataset.lang || "sv";
+const ME = document.body.dataset.person;
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+const CSRF_HEADER = document.querySelector('meta[name="csrf-header"]').content;
+
+function t(key, vars) {
+  let s = T[key] || key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
+  return s;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers[CSRF_HEADER] = CSRF;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch("/api/v1" + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  if (response.status === 401) {
+    window.location.assign("/login");
+    throw new ApiError(401, "not logged in");
+  }
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    let detail = data && data.detail !== undefined ? data.detail : response.statusText;
+    if (Array.isArray(detail)) detail = detail.map((d) => (d.loc || []).slice(1).join(".") + ": " + d.msg).join("; ");
+    throw new ApiError(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
+  }
+  return data;
+}
+
+function flash(message, bad) {
+  const box = document.getElementById("flash");
+  box.textContent = message;
+  box.className = "flash" + (bad ? " bad" : "");
+  box.hidden = false;
+}
+
+function guard(fn) {
+  return async (...args) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      if (err.status !== 401) flash(t("error.generic") + ": " + err.message, true);
+    }
+  };
+}
+
+const locale = LANG === "en" ? "en-GB" : "sv-SE";
+function when(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString(locale, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+function hhmm(date) {
+  return date.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+}
+function reasonsList(reasons) {
+  return el("ul", { class: "reasons" }, reasons.map((r) => el("li", { "data-rule": r.rule }, LANG === "en" ? r.en : r.sv)));
+}
+function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+function countsList(items) {
+  return el(
+    "ul",
+    { class: "counts" },
+    items.map(([key, label, value]) => el("li", { class: "c-" + key, "data-count": key }, el("strong", {}, String(value)), label)),
+  );
+}
+function table(headers, rows) {
+  return el(
+    "div",
+    { class: "table-wrap" },
+    el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows)),
+  );
+}
+function decisionText(d) {
+  return { deliver: t("count.deliver"), hold: t("count.hold"), reroute: t("count.reroute"), drop: t("count.drop") }[d] || d;
+}
+
+// Manager: compose with a live preview ----------------------------------------------------------
+
+async function pageCompose() {
+  const form = document.getElementById("compose");
+  const groupList = document.getElementById("group-list");
+  const chosen = new Map();
+  const peopleByLabel = new Map();
+  const groups = await api("GET", "/groups?limit=200&managed=true");
+  for (const g of groups.items) {
+    const id = "g-" + g.id;
+    groupList.append(el("label", { for: id }, el("input", { type: "checkbox", id, value: g.id, name: "groups" }), g.name));
+  }
+  let lastPreview = null;
+
+  function body() {
+    const audience = {
+      groups: [...form.querySelectorAll('input[name="groups"]:checked')].map((i) => i.value),
+      people: [...chosen.keys()],
+      roles: document.getElementById("roles").value.split(",").map((s) => s.trim()).filter(Boolean),
+    };
+    return {
+      title: document.getElementById("title").value.trim(),
+      body: document.getElementById("body").value.trim(),
+      priority: document.getElementById("priority").value,
+      audience,
+    };
+  }
+  // Urgent and emergency messages may break rest only with a reason, which the confirmation asks
+  // for; the preview shows what sending with a reason would do.
+  function forPreview(b) {
+    return b.priority === "urgent" || b.priority === "emergency" ? { ...b, override_reason: "preview" } : b;
+  }
+  function ready(b) {
+    return b.title && b.body && (b.audience.groups.length || b.audience.people.length || b.audience.roles.length);
+  }
+  function renderPreview(p) {
+    const names = new Map(p.recipients.map((r) => [r.person_id, r.name]));
+    const box = document.getElementById("preview");
+    box.replaceChildren(
+      countsList([
+        ["deliver", t("count.deliver"), p.counts.deliver],
+        ["hold", t("count.hold"), p.counts.hold],
+        ["reroute", t("count.reroute"), p.counts.reroute],
+        ["drop", t("count.drop"), p.counts.drop],
+        ["breaks", t("count.breaks_rest"), p.breaks_rest],
+      ]),
+      el("ul", {}, p.summary.map((s) => el("li", {}, s))),
+      table(
+        [t("col.name"), t("col.decision"), t("col.when"), t("col.reasons")],
+        p.recipients.map((r) =>
+          el(
+            "tr",
+            {},
+            el("td", {}, r.name),
+            el("td", { class: "dec-" + r.decision }, decisionText(r.decision)),
+            el("td", {}, r.release_at ? when(r.release_at) : r.reroute_to ? "→ " + (names.get(r.reroute_to) || t("count.reroute")) : ""),
+            el("td", {}, reasonsList(r.reasons)),
+          ),
+        ),
+      ),
+    );
+  }
+  let seq = 0;
+  const refresh = debounce(async () => {
+    const b = body();
+    if (!ready(b)) {
+      lastPreview = null;
+      document.getElementById("preview").replaceChildren(el("p", { class: "muted" }, t("compose.empty")));
+      return;
+    }
+    const mine = ++seq;
+    try {
+      const p = await api("POST", "/messages/preview", forPreview(b));
+      if (mine === seq) {
+        lastPreview = p;
+        renderPreview(p);
+      }
+    } catch (err) {
+      if (mine === seq) document.getElementById("preview").replaceChildren(el("p", { class: "error", role: "alert" }, err.message));
+    }
+  }, 350);
+  form.addEventListener("input", refresh);
+  form.addEventListener("change", refresh);
+
+  const search = document.getElementById("people-search");
+  search.addEventListener(
+    "input",
+    debounce(async () => {
+      const q = search.value.trim();
+      if (peopleByLabel.has(q)) {
+        const p = peopleByLabel.get(q);
+        chosen.set(p.id, p.name);
+        search.value = "";
+        renderChosen();
+        refresh();
+        return;
+      }
+      if (q.length < 2) return;
+      const found = await api("GET", "/people?limit=20&q=" + encodeURIComponent(q));
+      const options = document.getElementById("people-options");
+      options.replaceChildren();
+      for (const p of found.items) {
+        const label = p.name + " (" + p.email + ")";
+        peopleByLabel.set(label, p);
+        options.append(el("option", { value: label }));
+      }
+    }, 250),
+  );
+  function renderChosen() {
+    document.getElementById("people-chosen").replaceChildren(
+      ...[...chosen.entries()].map(([id, name]) =>
+        el("li", {}, el("button", { type: "button", "aria-label": t("quiet.remove") + " " + name, onclick: () => { chosen.delete(id); renderChosen(); refresh(); } }, name + " ×")),
+      ),
+    );
+  }
+
+  async function send(reason) {
+    const b = body();
+    if (reason) b.override_reason = reason;
+    const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    const response = await fetch("/api/v1/messages", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", [CSRF_HEADER]: CSRF, "Idempotency-Key": key },
+      body: JSON.stringify(b),
+      credentials: "same-origin",
+    });
+    const data = await response.json();
+    if (!response.ok) throw new ApiError(response.status, typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
+    window.location.assign("/messages/" + data.message_id);
+  }
+  const dialog = document.getElementById("confirm");
+  document.getElementById("confirm-form").addEventListener("submit", (e) => {
+    const reason = document.getElementById("reason").value.trim();
+    if (e.submitter && e.submitter.value === "send") {
+      if (!reason) {
+        e.preventDefault();
+        document.getElementById("reason").focus();
+        return;
+      }
+      guard(send)(reason);
+    }
+  });
+  form.addEventListener(
+    "submit",
+    guard(async (e) => {
+      e.preventDefault();
+      const b = body();
+      if (!ready(b)) {
+        flash(t("compose.empty"), true);
+        return;
+      }
+      const p = await api("POST", "/messages/preview", forPreview(b));
+      renderPreview(p);
+      if (p.breaks_rest > 0 || b.priority === "emergency") {
+        const breaks = p.breaks_rest > 0;
+        document.getElementById("confirm-h").textContent = breaks ? t("compose.confirm_title") : t("compose.confirm_emergency_title");
+        document.getElementById("confirm-text").textContent = breaks ? t("compose.confirm_text", { n: p.breaks_rest }) : t("compose.confirm_emergency");
+        dialog.showModal();
+        document.getElementById("reason").focus();
+        return;
+      }
+      await send(null);
+    }),
+  );
+}
+
+// Manager: status and history -------------------------------------------------------------------
+
+async function pageStatus() {
+  const box = document.getElementById("status");
+  const id = box.dataset.message;
+  async function load() {
+    const s = await api("GET", "/messages/" + id + "?limit=500");
+    document.getElementById("status-title").textContent = t("status.title") + ": " + s.message.title;
+    box.replaceChildren(
+      el("p", {}, t("col.audience") + ": " + s.message.audience_label + " · " + t("col.priority") + ": " + s.message.priority + " · " + when(s.message.created_at)),
+      countsList([
+        ["deliver", t("count.deliver"), s.counts.deliver],
+        ["hold", t("count.hold"), s.counts.hold],
+        ["reroute", t("count.reroute"), s.counts.reroute],
+        ["drop", t("count.drop"), s.counts.drop],
+      ]),
+      el("h2", {}, t("status.deliveries")),
+      countsList(Object.entries(s.deliveries).filter(([, n]) => n > 0).map(([k, n]) => [k, t("delivery." + k), n])),
+      table(
+        [t("col.name"), t("col.decision"), t("col.when"), t("col.read"), t("col.reasons")],
+        s.recipients.map((r) =>
+          el(
+            "tr",
+            {},
+            el("td", {}, r.name),
+            el("td", { class: "dec-" + r.decision }, decisionText(r.decision)),
+            el("td", {}, r.release_at ? when(r.release_at) : ""),
+            // Reads outside working time come back as null and stay hidden (no surveillance of rest).
+            el("td", {}, r.read === null ? t("status.private") : r.read ? when(r.read_at) : "–"),
+            el("td", {}, reasonsList(r.reasons)),
+          ),
+        ),
+      ),
+    );
+  }
+  await guard(load)();
+  setInterval(guard(load), 5000);
+}
+
+async function pageHistory() {
+  const page = await api("GET", "/messages?limit=100");
+  const box = document.getElementById("history");
+  if (!page.items.length) {
+    box.replaceChildren(el("p", { class: "muted" }, t("history.empty")));
+    return;
+  }
+  box.replaceChildren(
+    table(
+      [t("col.title"), t("col.audience"), t("col.priority"), t("col.sent"), t("col.state")],
+      page.items.map((m) =>
+        el("tr", {}, el("td", {}, el("a", { href: "/messages/" + m.id }, m.title)), el("td", {}, m.audience_label), el("td", {}, m.priority), el("td", {}, when(m.created_at)), el("td", {}, m.state)),
+      ),
+    ),
+  );
+}
+
+// Staff: "Med patient", my week, quiet hours, leave -----------------------------------------------
+
+async function pageMe() {
+  let timer = null;
+  async function loadDnd() {
+    const dnd = await api("GET", "/people/me/dnd");
+    const idle = document.getElementById("dnd-idle");
+    const active = document.getElementById("dnd-active");
+    clearInterval(timer);
+    if (!dnd) {
+      idle.hidden = false;
+      active.hidden = true;
+      return;
+    }
+    idle.hidden = true;
+    active.hidden = false;
+    const end = new Date(dnd.end_at);
+    const tick = () => {
+      const left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      const h = Math.floor(left / 3600);
+      const m = Math.floor((left % 3600) / 60);
+      const s = left % 60;
+      document.getElementById("dnd-left").textContent = (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+      document.getElementById("dnd-left").setAttribute("aria-label", hhmm(end));
+      if (left === 0) {
+        clearInterval(timer);
+        guard(loadDnd)();
+      }
+    };
+    tick();
+    timer = setInterval(tick, 1000);
+  }
+  document.getElementById("dnd-button").addEventListener(
+    "click",
+    guard(async () => {
+      const choice = document.querySelector('input[name="dnd-minutes"]:checked').value;
+      let data;
+      if (choice === "until") {
+        const value = document.getElementById("dnd-until").value;
+        if (!value) {
+          document.getElementById("dnd-until").focus();
+          flash(t("dnd.until"), true);
+          return;
+        }
+        const [h, m] = value.split(":").map(Number);
+        const until = new Date();
+        until.setHours(h, m, 0, 0);
+        if (until <= new Date()) until.setDate(until.getDate() + 1);
+        data = { until: until.toISOString() };
+      } else {
+        data = { minutes: Number(choice) };
+      }
+      await api("POST", "/people/me/dnd", data);
+      await loadDnd();
+      await loadWeek();
+      document.getElementById("dnd-end").focus();
+    }),
+  );
+  document.getElementById("dnd-until").addEventListener("input", () => {
+    document.getElementById("dnd-until-r").checked = true;
+  });
+  document.getElementById("dnd-end").addEventListener(
+    "click",
+    guard(async () => {
+      await api("POST", "/people/me/dnd/end");
+      await loadDnd();
+      await loadWeek();
+      document.getElementById("dnd-button").focus();
+    }),
+  );
+
+  async function loadWeek() {
+    const a = await api("GET", "/people/me/availability?days=7");
+    const box = document.getElementById("week");
+    const start = new Date(a.at);
+    start.setHours(0, 0, 0, 0);
+    const days = [];
+    for (let i = 0; i < 7; i++) {
+      const d0 = new Date(start);
+      d0.setDate(start.getDate() + i);
+      const d1 = new Date(d0);
+      d1.setDate(d0.getDate() + 1);
+      const segs = [];
+      const described = [];
+      for (const iv of a.intervals) {
+        const s = Math.max(new Date(iv.start), d0);
+        const e = Math.min(new Date(iv.end), d1);
+        if (e <= s) continue;
+        const left = ((s - d0) / (d1 - d0)) * 100;
+        const width = ((e - s) / (d1 - d0)) * 100;
+        segs.push(el("span", { class: "seg " + iv.status, style: null, "data-left": left, "data-width": width }));
+        described.push(hhmm(new Date(s)) + "–" + hhmm(new Date(e)) + " " + t("week." + iv.status));
+      }
+      const label = d0.toLocaleDateString(locale, { weekday: "short", day: "numeric", month: "short" });
+      const bar = el("div", { class: "bar", role: "img", "aria-label": label + ": " + described.join(", ") }, segs);
+      days.push(el("div", { class: "day" }, el("span", {}, label), bar));
+    }
+    box.replaceChildren(el("p", {}, t("week.now") + ": " + t("week." + a.now.status) + (a.now.held_until ? " – " + when(a.now.held_until) : "")), ...days);
+    // Positions are set through the CSSOM: the page's policy allows no inline style attributes.
+    for (const seg of box.querySelectorAll(".seg")) {
+      seg.style.left = seg.dataset.left + "%";
+      seg.style.width = seg.dataset.width + "%";
+    }
+  }
+
+  const quietRows = document.getElementById("quiet-rows");
+  const dayNames = LANG === "en" ? ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] : ["mån", "tis", "ons", "tor", "fre", "lör", "sön"];
+  let rowId = 0;
+  function quietRow(w) {
+    const n = ++rowId;
+    for (const none of quietRows.querySelectorAll(".quiet-none")) none.remove();
+    const row = el(
+      "fieldset",
+      { class: "quiet-row" },
+      el("legend", {}, t("quiet.title") + " " + n),
+      el("div", { class: "checks row" }, dayNames.map((name, i) => el("label", {}, el("input", { type: "checkbox", value: i + 1, checked: w.days.includes(i + 1) }), name))),
+      el("div", { class: "grid3" },
+        el("div", {}, el("label", { for: "q-from-" + n }, t("quiet.from")), el("input", { type: "time", id: "q-from-" + n, value: w.start.slice(0, 5), required: true })),
+        el("div", {}, el("label", { for: "q-to-" + n }, t("quiet.to")), el("input", { type: "time", id: "q-to-" + n, value: w.end.slice(0, 5), required: true })),
+        el("button", { type: "button", onclick: () => row.remove() }, t("quiet.remove")),
+      ),
+    );
+    quietRows.append(row);
+  }
+  async function loadQuiet() {
+    const q = await api("GET", "/people/me/quiet-hours");
+    quietRows.replaceChildren();
+    if (!q.windows.length) quietRows.append(el("p", { class: "muted quiet-none" }, t("quiet.none")));
+    q.windows.forEach(quietRow);
+  }
+  document.getElementById("quiet-add").addEventListener("click", () => quietRow({ days: [1, 2, 3, 4, 5], start: "21:00", end: "07:00" }));
+  document.getElementById("quiet").addEventListener(
+    "submit",
+    guard(async (e) => {
+      e.preventDefault();
+      const windows = [...quietRows.querySelectorAll(".quiet-row")].map((row) => ({
+        days: [...row.querySelectorAll("input[type=checkbox]:checked")].map((i) => Number(i.value)),
+        start: row.querySelectorAll("input[type=time]")[0].value,
+        end: row.querySelectorAll("input[type=time]")[1].value,
+      }));
+      await api("PUT", "/people/me/quiet-hours", { windows });
+      flash(t("quiet.saved"));
+      await loadWeek();
+    }),
+  );
+
+  async function loadLeave() {
+    const rows = await api("GET", "/people/me/leave");
+    document.getElementById("leave-list").replaceChildren(
+      ...rows.map((l) =>
+        el("li", {}, t("leave." + l.kind) + ": " + when(l.start_at) + " – " + when(l.end_at) + " ",
+          el("button", { type: "button", onclick: guard(async () => { await api("DELETE", "/leave/" + l.id); await loadLeave(); await loadWeek(); }) }, t("leave.delete"))),
+      ),
+    );
+  }
+  document.getElementById("leave").addEventListener(
+    "submit",
+    guard(async (e) => {
+      e.preventDefault();
+      const start = document.getElementById("leave-start").value;
+      const end = document.getElementById("leave-end").value;
+      await api("POST", "/people/me/leave", { kind: document.getElementById("leave-kind").value, start: new Date(start).toISOString(), end: new Date(end).toISOString() });
+      flash(t("saved"));
+      await loadLeave();
+      await loadWeek();
+    }),
+  );
+  await Promise.all([guard(loadDnd)(), guard(loadWeek)(), guard(loadQuiet)(), guard(loadLeave)()]);
+}
+
+// Staff: inbox and devices ----------------------------------------------------------------------
+
+async function pageInbox() {
+  const page = await api("GET", "/inbox?limit=100");
+  const box = document.getElementById("inbox");
+  if (!page.items.length) {
+    box.replaceChildren(el("p", { class: "muted" }, t("inbox.empty")));
+    return;
+  }
+  box.replaceChildren(
+    ...page.items.map((m) => {
+      const held = m.decision === "hold";
+      return el(
+        "article",
+        { class: "card inbox-item" + (held ? " held" : "") + (m.read_at ? "" : " unread"), "data-decision": m.decision, "aria-labelledby": "m-" + m.message_id },
+        el("h2", { id: "m-" + m.message_id }, m.title),
+        held ? el("p", { class: "held-note" }, t("inbox.held", { when: when(m.held_until) })) : null,
+        el("p", {}, m.body),
+        el("p", { class: "muted" }, (m.sender_name || "") + " · " + when(m.created_at)),
+        m.reasons.length ? reasonsList(m.reasons) : null,
+        m.read_at ? null : el("button", { type: "button", onclick: guard(async () => { await api("POST", "/inbox/" + m.message_id + "/read"); await pageInbox(); }) }, t("inbox.mark_read")),
+      );
+    }),
+  );
+}
+
+async function pageDevices() {
+  const rows = await api("GET", "/devices");
+  const box = document.getElementById("devices");
+  box.replaceChildren(
+    ...rows.map((d) => {
+      const input = el("input", { id: "dev-" + d.id, value: d.name, maxlength: 200 });
+      return el(
+        "section",
+        { class: "card", "aria-labelledby": "devh-" + d.id },
+        el("h2", { id: "devh-" + d.id }, d.name),
+        el("p", {}, d.platform + " · " + d.provider + " · " + d.ownership + " · " + d.state),
+        el("label", { for: "dev-" + d.id }, t("devices.name")),
+        input,
+        el("div", { class: "row" },
+          el("button", { type: "button", onclick: guard(async () => { await api("PATCH", "/devices/" + d.id, { name: input.value }); flash(t("saved")); await pageDevices(); }) }, t("devices.rename")),
+          el("button", { type: "button", onclick: guard(async () => { await api("PATCH", "/devices/" + d.id, { lost: true }); flash(t("saved")); await pageDevices(); }) }, t("devices.lost")),
+          el("button", { type: "button", class: "danger", onclick: guard(async () => { if (!window.confirm(t("devices.confirm_remove"))) return; await api("DELETE", "/devices/" + d.id); await pageDevices(); }) }, t("devices.remove")),
+        ),
+      );
+    }),
+  );
+}
+
+// HR: policies, ledger, dashboard ---------------------------------------------------------------
+
+const POLICY_FIELDS = ["effective_from", "daily_rest_hours", "weekly_rest_hours", "working_time", "hold_target", "morning_time", "urgent_override_allowed", "override_roles", "override_reason_required", "override_weekly_cap", "compensatory_days", "content_free_push", "approval_note"];
+
+function versionParams(v) {
+  const out = {};
+  for (const f of POLICY_FIELDS) if (f !== "effective_from" && f !== "approval_note") out[f] = v[f];
+  return out;
+}
+
+async function pagePolicies() {
+  const [policies, groups] = await Promise.all([api("GET", "/policies"), api("GET", "/groups?limit=200")]);
+  const groupName = new Map(groups.items.map((g) => [g.id, g.name]));
+  const box = document.getElementById("policies");
+  box.replaceChildren(
+    ...policies.map((p) => {
+      const versions = [...p.versions].sort((a, b) => a.version - b.version);
+      const latest = versions[versions.length - 1];
+      const diffs = versions.map((v, i) => {
+        if (i === 0) return null;
+        const prev = versions[i - 1];
+        const lines = POLICY_FIELDS.filter((f) => JSON.stringify(prev[f]) !== JSON.stringify(v[f])).map((f) =>
+          el("div", {}, f + ": ", el("span", { class: "del" }, "− " + JSON.stringify(prev[f])), " ", el("span", { class: "ins" }, "+ " + JSON.stringify(v[f]))),
+        );
+        return el("details", {}, el("summary", {}, t("policies.diff") + " (v" + prev.version + " → v" + v.version + ")"), lines.length ? el("pre", { class: "diff" }, lines) : el("p", {}, t("policies.nodiff")));
+      });
+      const slug = p.id.slice(0, 8);
+      const eff = el("input", { type: "datetime-local", id: "eff-" + slug, required: true });
+      const note = el("input", { id: "note-" + slug, required: true, maxlength: 2000 });
+      const daily = el("input", { type: "number", id: "daily-" + slug, min: 0, max: 24, step: 0.5, value: latest.daily_rest_hours });
+      const cap = el("input", { type: "number", id: "cap-" + slug, min: 0, max: 100, value: latest.override_weekly_cap });
+      const comp = el("input", { type: "number", id: "comp-" + slug, min: 0, max: 365, value: latest.compensatory_days });
+      const override = el("input", { type: "checkbox", id: "ovr-" + slug, checked: latest.urgent_override_allowed });
+      const groupSel = el("select", { id: "grp-" + slug }, groups.items.map((g) => el("option", { value: g.id }, g.name)));
+      return el(
+        "section",
+        { class: "card policy", "data-policy": p.name, "aria-labelledby": "ph-" + slug },
+        el("h2", { id: "ph-" + slug }, p.name),
+        p.description ? el("p", {}, p.description) : null,
+        el("p", {}, t("policies.groups") + ": " + (p.groups.map((g) => groupName.get(g) || g).join(", ") || "–")),
+        table(
+          [t("policies.version"), t("policies.effective"), t("policies.rest_hours"), t("policies.cap"), t("policies.comp_days"), t("policies.note")],
+          versions.map((v) => el("tr", {}, el("td", {}, "v" + v.version), el("td", {}, when(v.effective_from)), el("td", {}, v.daily_rest_hours + " / " + v.weekly_rest_hours), el("td", {}, String(v.override_weekly_cap)), el("td", {}, String(v.compensatory_days)), el("td", {}, v.approval_note))),
+        ),
+        diffs,
+        el("form", { class: "grid3 new-version", onsubmit: guard(async (e) => {
+          e.preventDefault();
+          const data = { ...versionParams(latest), effective_from: new Date(eff.value).toISOString(), approval_note: note.value.trim(), daily_rest_hours: Number(daily.value), override_weekly_cap: Number(cap.value), compensatory_days: Number(comp.value), urgent_override_allowed: override.checked };
+          await api("POST", "/policies/" + p.id + "/versions", data);
+          flash(t("saved"));
+          await pagePolicies();
+        }) },
+          el("h3", {}, t("policies.new_version")),
+          el("div", {}, el("label", { for: eff.id }, t("policies.effective")), eff),
+          el("div", {}, el("label", { for: daily.id }, t("policies.daily")), daily),
+          el("div", {}, el("label", { for: cap.id }, t("policies.cap")), cap),
+          el("div", {}, el("label", { for: comp.id }, t("policies.comp_days")), comp),
+          el("div", {}, el("label", { for: override.id }, override, " " + t("policies.override"))),
+          el("div", {}, el("label", { for: note.id }, t("policies.note")), note),
+          el("button", { type: "submit", class: "primary" }, t("policies.new_version")),
+        ),
+        el("form", { class: "row", onsubmit: guard(async (e) => { e.preventDefault(); await api("PUT", "/policies/" + p.id + "/groups/" + groupSel.value); flash(t("saved")); await pagePolicies(); }) },
+          el("label", { for: groupSel.id }, t("policies.assign")), groupSel, el("button", { type: "submit" }, t("policies.assign"))),
+      );
+    }),
+  );
+}
+
+function initNewPolicy() {
+  const form = document.getElementById("new-policy");
+  form.addEventListener(
+    "submit",
+    guard(async (e) => {
+      e.preventDefault();
+      await api("POST", "/policies", { name: document.getElementById("np-name").value.trim(), approval_note: document.getElementById("np-note").value.trim(), effective_from: new Date().toISOString() });
+      form.reset();
+      flash(t("saved"));
+      await pagePolicies();
+    }),
+  );
+}
+
+async function pageLedger() {
+  const [page, people] = await Promise.all([api("GET", "/rest-ledger?limit=200"), api("GET", "/people?limit=500")]);
+  const names = new Map(people.items.map((p) => [p.id, p.name]));
+  function grant(e) {
+    const open = e.compensatory_minutes - e.granted_minutes;
+    if (open <= 0) return null;
+    const id = "grant-" + e.id;
+    const input = el("input", { type: "number", id, min: 1, max: open, value: open });
+    return el("form", { class: "row", onsubmit: guard(async (ev) => {
+      ev.preventDefault();
+      await api("POST", "/rest-ledger/" + e.id + "/grant", { minutes: Number(input.value) });
+      flash(t("saved"));
+      await pageLedger();
+    }) }, el("label", { for: id, class: "visually-hidden" }, t("ledger.grant_minutes")), input, el("button", { type: "submit" }, t("ledger.grant")));
+  }
+  document.getElementById("ledger").replaceChildren(
+    countsList([["owed", t("ledger.owed"), page.owed_minutes], ["granted", t("ledger.granted"), page.granted_minutes]]),
+    table(
+      [t("col.when"), t("ledger.person"), t("ledger.kind"), t("col.priority"), t("col.reasons"), t("ledger.owed_granted"), t("ledger.due"), t("ledger.grant")],
+      page.items.map((e) =>
+        el("tr", {},
+          el("td", {}, when(e.at)),
+          el("td", {}, names.get(e.person_id) || e.person_id.slice(0, 8)),
+          el("td", {}, e.kind),
+          el("td", {}, e.priority),
+          el("td", {}, e.reason || e.rules.join(", ")),
+          el("td", {}, e.compensatory_minutes + " / " + e.granted_minutes),
+          el("td", {}, e.compensatory_due || ""),
+          el("td", {}, grant(e)),
+        ),
+      ),
+    ),
+  );
+}
+
+// Charts: plain SVG built here, each with a title, a description and the numbers as a table.
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+const PALETTE = ["#1d4e89", "#b35c00", "#2e7d32", "#8e24aa", "#a4161a", "#00695c", "#5d4037"];
+
+function barChart(id, title, labels, series) {
+  // series: [{name, values[]}] drawn as grouped bars
+  const width = 560, height = 240, left = 40, bottom = 40, top = 10;
+  const peak = Math.max(1, ...series.flatMap((s) => s.values));
+  const step = Math.max(1, Math.ceil(peak / 4));
+  const max = step * Math.ceil(peak / step);
+  const band = (width - left - 10) / Math.max(1, labels.length);
+  const barW = Math.min(48, Math.max(2, (band - 6) / Math.max(1, series.length)));
+  const y = (v) => top + (height - top - bottom) * (1 - v / max);
+  const parts = [svg("title", { id: id + "-t" }, title)];
+  for (let v = 0; v <= max; v += step) {
+    parts.push(svg("line", { x1: left, x2: width, y1: y(v), y2: y(v), stroke: "#ccc" }), svg("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end" }, v));
+  }
+  labels.forEach((label, i) => {
+    series.forEach((s, j) => {
+      const v = s.values[i] || 0;
+      const x0 = left + i * band + (band - barW * series.length) / 2;
+      parts.push(svg("rect", { x: x0 + j * barW, y: y(v), width: barW - 1, height: y(0) - y(v), fill: PALETTE[j % PALETTE.length] }, svg("title", {}, s.name + ", " + label + ": " + v)));
+    });
+    parts.push(svg("text", { x: left + i * band + band / 2, y: height - bottom + 14, "text-anchor": "middle" }, label.length > 12 ? label.slice(0, 11) + "…" : label));
+  });
+  const legend = series.length > 1 ? el("ul", { class: "legend" }, series.map((s, j) => el("li", {}, el("span", { class: "sw", "data-color": PALETTE[j % PALETTE.length] }), s.name))) : null;
+  const chart = svg("svg", { viewBox: "0 0 " + width + " " + height, role: "img", "aria-labelledby": id + "-t", width: "100%" }, parts);
+  const numbers = el("details", {}, el("summary", {}, title + " – " + (LANG === "en" ? "numbers" : "siffror")),
+    table(["", ...labels], series.map((s) => el("tr", {}, el("th", { scope: "row" }, s.name), s.values.map((v) => el("td", {}, String(v)))))));
+  return [chart, legend, numbers];
+}
+
+async function pageDashboard() {
+  const r = await api("GET", "/reports/compliance?weeks=8");
+  const csv = (name) => el("a", { href: "/api/v1/reports/compliance/" + name + ".csv?weeks=8", download: "vila-" + name + ".csv" }, t("dash.csv"));
+  const section = (id, title, name, ...body) => el("section", { class: "card", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h" }, title), ...body, el("p", {}, csv(name)));
+  const groups = Object.keys(r.after_hours).sort();
+  const comp = r.compensatory;
+  const weekLabels = r.weeks.map((w) => (LANG === "en" ? "W" : "v") + Number(w.split("-W")[1]));
+  document.getElementById("dashboard").replaceChildren(
+    section("after-hours", t("dash.after_hours"), "after-hours", groups.length ? barChart("c-after", t("dash.after_hours"), weekLabels, groups.map((g) => ({ name: g, values: r.weeks.map((w) => r.after_hours[g][w] || 0) }))) : el("p", {}, t("dash.none"))),
+    section("overrides", t("dash.overrides"), "overrides", r.overrides.length ? barChart("c-ovr", t("dash.overrides"), r.overrides.map((o) => o.sender), [{ name: t("dash.overrides"), values: r.overrides.map((o) => o.count) }]) : el("p", {}, t("dash.none"))),
+    section("broken", t("dash.broken"), "broken-rest", barChart("c-broken", t("dash.broken"), weekLabels, [{ name: t("dash.broken"), values: r.weeks.map((w) => r.broken_rest[w] || 0) }])),
+    section("comp", t("dash.comp"), "compensatory",
+      countsList([["owed", t("ledger.owed"), comp.owed_minutes], ["granted", t("ledger.granted"), comp.granted_minutes], ["breaks", t("dash.overdue"), comp.overdue_minutes]]),
+      barChart("c-comp", t("dash.comp"), [t("ledger.owed"), t("ledger.granted"), t("dash.overdue")], [{ name: t("dash.comp"), values: [comp.owed_minutes, comp.granted_minutes, comp.overdue_minutes] }])),
+    section("changes", t("dash.changes"), "policy-changes",
+      el("p", { id: "changes-count" }, el("strong", { "data-count": "policy-changes" }, String(r.policy_changes.length))),
+      r.policy_changes.length
+        ? el("ul", {}, r.policy_changes.map((c) => el("li", {}, c.policy + " v" + c.version + " – " + t("policies.effective") + " " + when(c.effective_from) + ": " + c.approval_note)))
+        : el("p", {}, t("dash.none"))),
+  );
+  for (const sw of document.querySelectorAll(".sw[data-color]")) sw.style.background = sw.dataset.color;
+}
+
+const PAGES = {
+  compose: pageCompose,
+  status: pageStatus,
+  messages: pageHistory,
+  me: pageMe,
+  inbox: pageInbox,
+  devices: pageDevices,
+  policies: async () => { initNewPolicy(); await pagePolicies(); },
+  ledger: pageLedger,
+  dashboard: pageDashboard,
+};
+
+document.addEventListener("DOMContentLoaded", () => {
+  const init = PAGES[document.body.dataset.page];
+  if (init) guard(init)().then(() => document.body.setAttribute("data-ready", "1"));
+  else document.body.setAttribute("data-ready", "1");
+});

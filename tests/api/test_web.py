@@ -1,0 +1,152 @@
+"""The web app over HTTP: login and logout, the session cookie with its CSRF header, pages by role,
+the language switch, and HR's compliance report with its CSV tables."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.deps import CSRF_HEADER, SESSION_COOKIE, csrf_token
+from kernel.clock import ManualClock
+from kernel.db import unit_of_work
+from policies import service
+from policies.engine import decide
+from policies.schemas import ShiftCreate
+from policies.types import MessageFacts
+from tests.factories import Factory
+
+
+def _login(client: TestClient, token: str) -> None:
+    r = client.post("/login", data={"token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert client.cookies.get(SESSION_COOKIE) == token
+
+
+def test_login_sets_a_strict_httponly_cookie_and_a_wrong_token_is_refused(client: TestClient, make: Factory) -> None:
+    nurse = make.actor(name="Sara Syster")
+    wrong = client.post("/login", data={"token": "vila_nope"}, follow_redirects=False)
+    assert wrong.status_code == 401
+    assert "okänd" in wrong.text
+    assert client.post("/login", data={}, follow_redirects=False).status_code == 401
+    r = client.post("/login", data={"token": nurse.token}, follow_redirects=False)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    home = client.get("/")
+    assert "Hej Sara Syster" in home.text
+    assert "default-src 'self'" in home.headers["content-security-policy"]
+
+
+def test_pages_need_a_session_and_the_right_role(client: TestClient, make: Factory) -> None:
+    assert client.get("/me", follow_redirects=False).headers["location"] == "/login"
+    nurse = make.actor()
+    _login(client, nurse.token)
+    for path in ("/me", "/inbox", "/devices"):
+        assert client.get(path).status_code == 200, path
+    for path in ("/compose", "/policies", "/dashboard", "/ledger"):
+        assert client.get(path).status_code == 403, path
+    assert client.get("/messages/not-an-id").status_code == 422
+
+
+def test_the_cookie_authenticates_the_api_and_changes_need_the_csrf_header(client: TestClient, make: Factory) -> None:
+    nurse = make.actor()
+    _login(client, nurse.token)
+    assert client.get("/api/v1/people/me").json()["id"] == str(nurse.id)
+    forged = client.post("/api/v1/people/me/dnd", json={"minutes": 15})
+    assert forged.status_code == 403
+    assert CSRF_HEADER in forged.json()["message"]
+    wrong = client.post("/api/v1/people/me/dnd", json={"minutes": 15}, headers={CSRF_HEADER: "0" * 64})
+    assert wrong.status_code == 403
+    ok = client.post("/api/v1/people/me/dnd", json={"minutes": 15}, headers={CSRF_HEADER: csrf_token(nurse.token)})
+    assert ok.status_code == 201, ok.text
+    # The page carries the token the script sends back.
+    assert csrf_token(nurse.token) in client.get("/me").text
+    # A bearer token needs no CSRF header: no browser sends it on its own.
+    client.cookies.clear()
+    assert client.post("/api/v1/people/me/dnd/end", headers=nurse.headers).status_code == 200
+
+
+def test_logout_needs_the_csrf_token_and_clears_the_cookie(client: TestClient, make: Factory) -> None:
+    nurse = make.actor()
+    _login(client, nurse.token)
+    assert client.post("/logout", data={"csrf": "x"}, follow_redirects=False).status_code == 403
+    r = client.post("/logout", data={"csrf": csrf_token(nurse.token)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert SESSION_COOKIE not in client.cookies
+    assert client.get("/api/v1/people/me").status_code == 401
+
+
+def test_swedish_by_default_english_from_the_person_or_the_switch(client: TestClient, make: Factory) -> None:
+    nurse = make.actor()
+    _login(client, nurse.token)
+    assert '<html lang="sv">' in client.get("/me").text
+    assert client.get("/language/en", follow_redirects=False).status_code == 303
+    page = client.get("/me").text
+    assert '<html lang="en">' in page and "My availability" in page
+    assert client.get("/language/xx").status_code == 404
+
+
+def test_pages_load_nothing_from_other_hosts(client: TestClient, make: Factory) -> None:
+    hr = make.actor(roles=["staff", "hr", "manager", "admin"])
+    _login(client, hr.token)
+    for path in ("/", "/compose", "/messages", "/me", "/inbox", "/devices", "/policies", "/ledger", "/dashboard"):
+        html = client.get(path).text
+        for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+            assert url.startswith(("/", "#")), (path, url)
+    script = client.get("/static/app.js").text
+    assert "http://" not in script.replace("http://www.w3.org/2000/svg", "") and "https://" not in script
+
+
+def test_compliance_report_and_csv(
+    client: TestClient, make: Factory, session_factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    now = clock.now()
+    unit = make.group("Medicinavdelning 12")
+    nurse = make.actor(groups=[unit])
+    boss = make.actor(roles=["staff", "manager"], manages=[unit], name="Chef Chefsson")
+    hr = make.actor(roles=["hr"])
+    with unit_of_work(session_factory) as s:
+        for start, end in ((-12, -4), (4, 12)):
+            service.create_shift(
+                session=s,
+                person_id=nurse.id,
+                data=ShiftCreate(planned_start=now + timedelta(hours=start), planned_end=now + timedelta(hours=end)),
+                now=now,
+            )
+        state = service.load_states(session=s, person_ids=[nurse.id], at=now)[nurse.id]
+        policy = service.policies_for(session=s, person_ids=[nurse.id], at=now)[nurse.id]
+        message = MessageFacts(priority="emergency", sender_id=boss.id, override_reason="Masskadeläge")
+        decision = decide(state, message, policy, now)
+        service.record_contact(session=s, person_id=nurse.id, decision=decision, message=message, policy=policy, at=now)
+    clock.advance(timedelta(days=20))  # the compensatory rest is now overdue
+
+    r = client.get("/api/v1/reports/compliance", params={"weeks": 4}, headers=hr.headers)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert sum(report["after_hours"]["Medicinavdelning 12"].values()) == 1
+    assert report["overrides"] == [{"sender": "Chef Chefsson", "count": 1}]
+    assert sum(report["broken_rest"].values()) == 1
+    owed = report["compensatory"]["owed_minutes"]
+    assert owed > 0 and report["compensatory"]["overdue_minutes"] == owed
+    assert len(report["weeks"]) >= 4
+
+    csv = client.get("/api/v1/reports/compliance/overrides.csv", params={"weeks": 4}, headers=hr.headers)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines() == ["sender,overrides", "Chef Chefsson,1"]
+    for table in ("after-hours", "broken-rest", "compensatory", "policy-changes"):
+        assert client.get(f"/api/v1/reports/compliance/{table}.csv", headers=hr.headers).status_code == 200
+    assert client.get("/api/v1/reports/compliance/secrets.csv", headers=hr.headers).status_code == 422
+    assert client.get("/api/v1/reports/compliance", params={"weeks": 0}, headers=hr.headers).status_code == 422
+    assert client.get("/api/v1/reports/compliance", headers=nurse.headers).status_code == 403
+
+    added = client.post(
+        "/api/v1/policies",
+        json={"name": "Akutvård", "effective_from": clock.now().isoformat(), "approval_note": "Beslut"},
+        headers=hr.headers,
+    )
+    assert added.status_code == 201
+    changes = client.get("/api/v1/reports/compliance", headers=hr.headers).json()["policy_changes"]
+    assert [(c["policy"], c["version"]) for c in changes] == [("Akutvård", 1)]
