@@ -257,7 +257,7 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
                     _day_worker(session, member, now)
                 else:
                     _shifts(session, member, now, night=i % 2 == 1, offset=i)
-                if i % 5 == 0:
+                if i % 5 == 4:
                     _quiet_hours(session, member, now)
                 i += 1
         if unit.code == "ambulans-norr":

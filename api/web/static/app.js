@@ -53,9 +53,9 @@ async function api(method, path, body) {
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
-    let detail = data && data.detail !== undefined ? data.detail : response.statusText;
-    if (Array.isArray(detail)) detail = detail.map((d) => (d.loc || []).slice(1).join(".") + ": " + d.msg).join("; ");
-    throw new ApiError(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
+    // Vila answers errors as {error, message, details}; the message says what is wrong.
+    const detail = data && typeof data.message === "string" ? data.message : response.statusText;
+    throw new ApiError(response.status, detail);
   }
   return data;
 }
