@@ -18,7 +18,19 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api import errors
-from api.routes import audit, availability, devices, groups, health, messages, metrics, people, policies, tokens
+from api.routes import (
+    audit,
+    availability,
+    devices,
+    groups,
+    health,
+    messages,
+    metrics,
+    people,
+    policies,
+    rosters,
+    tokens,
+)
 from kernel.audit import service as audit_log
 from kernel.audit.service import RequestMeta
 from kernel.auth.service import BearerTokenProvider, IdentityProvider
@@ -96,7 +108,7 @@ def create_app(
     app.state.identity_providers = identity_providers or [BearerTokenProvider()]
 
     errors.install(app)
-    for module in (health, metrics, people, groups, tokens, audit, availability, policies, devices, messages):
+    for module in (health, metrics, people, groups, tokens, audit, availability, policies, rosters, devices, messages):
         app.include_router(module.router)
 
     @app.middleware("http")

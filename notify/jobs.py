@@ -13,6 +13,7 @@ from kernel.db import unit_of_work
 from kernel.directory import service as directory
 from notify import pipeline
 from notify.outbox import JobContext, JobRegistry, JobSpec
+from policies import rosters
 
 registry = JobRegistry()
 registry.register(JobSpec("notify.fan_out", pipeline.fan_out, queue="bulk"))
@@ -28,3 +29,10 @@ def offboard_person(ctx: JobContext, payload: dict[str, Any]) -> None:
     """A deactivated person keeps no live credentials."""
     with unit_of_work(ctx.session_factory) as session:
         directory.offboard(session=session, person_id=uuid.UUID(payload["person_id"]), now=ctx.clock.now())
+
+
+@registry.job("policies.refresh_rosters", queue="bulk", every_s=3600.0)
+def refresh_rosters(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Keep every roster's materialised on-call slots `rosters.HORIZON` ahead of now."""
+    with unit_of_work(ctx.session_factory) as session:
+        rosters.refresh_all(session=session, now=ctx.clock.now())

@@ -47,6 +47,9 @@ class Shift(Base):
     planned_end: Mapped[datetime] = mapped_column(UTCDateTime())
     actual_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(16), default="planned")
+    # From an imported schedule: the unit worked and the scheduling system's shift type ("Natt").
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("group.id", ondelete="SET NULL"))
+    shift_type: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -139,10 +142,62 @@ class OnCallSlotRow(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("group.id", ondelete="SET NULL"))
+    # Set on slots materialised from a roster (`policies.rosters`); hand-made slots have none.
+    roster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("roster.id", ondelete="SET NULL"), index=True)
     role: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Roster(Base):
+    """An on-call roster of a group for one role ("Beredskap anestesi"): jour or beredskap."""
+
+    __tablename__ = "roster"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    materialised_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RosterLayer(Base):
+    """A rotation: `participants` (person ids, in order) each cover `length_days` local days,
+    handing off at `handoff_time` in the roster's zone from `start_date` on."""
+
+    __tablename__ = "roster_layer"
+    __table_args__ = (CheckConstraint("length_days >= 1", name="length"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    roster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roster.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    rotation: Mapped[str] = mapped_column(String(16))
+    length_days: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date())
+    end_date: Mapped[date | None] = mapped_column(Date())
+    handoff_time: Mapped[time] = mapped_column(Time())
+    participants: Mapped[list[str]] = mapped_column(json_type())
+
+
+class RosterOverride(Base):
+    """A person covers the roster's role for a span, whoever the rotation says."""
+
+    __tablename__ = "roster_override"
+    __table_args__ = (CheckConstraint("end_at > start_at", name="order"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    roster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roster.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
