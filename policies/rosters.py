@@ -230,9 +230,12 @@ def on_call_at(*, session: Session, role: str, at: datetime) -> tuple[Roster, Se
     if roster is None:
         raise NotFound(f"no roster holds the role {role!r}")
     rotations, covers = _inputs(session, roster)
-    found = resolve(
-        rotations=rotations, overrides=covers, zone=roster.timezone, start=at, end=at + timedelta(seconds=1)
-    )
+    # Resolve a window wide enough that the turn holding `at` comes back whole, not clipped.
+    reach = timedelta(days=max((r.length_days for r in rotations), default=1) + 2)
+    holding = [c for c in covers if c.start <= at < c.end]
+    start = min([at - reach, *(c.start for c in holding)])
+    end = max([at + reach, *(c.end for c in holding)])
+    found = resolve(rotations=rotations, overrides=covers, zone=roster.timezone, start=start, end=end)
     return roster, found.at(at)
 
 
