@@ -120,7 +120,26 @@ class ShiftRead(_Read):
     planned_end: datetime
     actual_end: datetime | None
     kind: str
+    unit_id: uuid.UUID | None = None
+    shift_type: str | None = None
     note: str | None
+
+
+class RejectedRowRead(BaseModel):
+    line: int
+    person: str
+    reason: str
+
+
+class ShiftImportRead(BaseModel):
+    """The outcome of a CSV import: all rows written, or (with any rejected row) none."""
+
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    written: bool
+    rejected: list[RejectedRowRead]
 
 
 # DND, leave, on-call ----------------------------------------------------------------------------
