@@ -21,6 +21,7 @@ from api import errors
 from api.routes import (
     audit,
     availability,
+    calendars,
     devices,
     groups,
     health,
@@ -108,7 +109,20 @@ def create_app(
     app.state.identity_providers = identity_providers or [BearerTokenProvider()]
 
     errors.install(app)
-    for module in (health, metrics, people, groups, tokens, audit, availability, policies, rosters, devices, messages):
+    for module in (
+        health,
+        metrics,
+        people,
+        groups,
+        tokens,
+        audit,
+        availability,
+        policies,
+        rosters,
+        calendars,
+        devices,
+        messages,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")

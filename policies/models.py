@@ -70,6 +70,8 @@ class WorkingHours(Base):
     start_time: Mapped[time] = mapped_column(Time())
     end_time: Mapped[time] = mapped_column(Time())
     timezone: Mapped[str] = mapped_column(String(64))
+    # "SE", "NO", "DE-BY", ...: no working hours on that calendar's public holidays. None: every week alike.
+    holidays: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -197,7 +199,59 @@ class RosterOverride(Base):
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(String(500))
+    # Set on overrides imported from an iCalendar file (UID and RECURRENCE-ID of the occurrence),
+    # so a re-import replaces them instead of adding duplicates.
+    ical_uid: Mapped[str | None] = mapped_column(String(300))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarFeed(Base):
+    """The secret of a person's subscribable iCalendar feed (shifts, on-call, quiet hours)."""
+
+    __tablename__ = "calendar_feed"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarLink(Base):
+    """A person's own calendar feed, read periodically: patient meetings in it become DND.
+    The last check's outcome is kept so the person sees when the link fails."""
+
+    __tablename__ = "calendar_link"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text())
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarRule(Base):
+    """Which calendar events a unit counts as patient meetings: by category, keyword, busy status."""
+
+    __tablename__ = "calendar_rule"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("group.id", ondelete="CASCADE"), primary_key=True)
+    categories: Mapped[list[str]] = mapped_column(json_type())
+    keywords: Mapped[list[str]] = mapped_column(json_type())
+    all_busy: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OnCallReminder(Base):
+    """Opt-in: remind the person `lead_minutes` before an on-call slot starts (as `info`)."""
+
+    __tablename__ = "on_call_reminder"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    lead_minutes: Mapped[int] = mapped_column(Integer)
+    last_slot_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from kernel.timezones import validate_timezone
+from policies.holidays import validate_calendar
 from policies.types import HoldTarget, Priority, WorkSource
 
 LeaveKind = Literal["vacation", "sick", "parental", "other"]
@@ -63,15 +64,26 @@ class WeeklyWindow(_Strict):
 
 
 class WeeklyWindowsUpdate(_Strict):
-    """Replace all windows. `timezone` defaults to the person's zone."""
+    """Replace all windows. `timezone` defaults to the person's zone.
+
+    Working hours only: `except_holidays` skips public holidays ("weekdays except public
+    holidays"), of the calendar `holidays` names ("SE", "NO", "DE-BY") or else the installation's
+    default holiday calendar."""
 
     windows: list[WeeklyWindow] = Field(max_length=21)
     timezone: str | None = None
+    except_holidays: bool = False
+    holidays: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         return _zone(value)
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_calendar(cls, value: str | None) -> str | None:
+        return validate_calendar(value) if value is not None else None
 
 
 class WeeklyWindowRead(BaseModel):
@@ -80,6 +92,7 @@ class WeeklyWindowRead(BaseModel):
     start: time
     end: time
     timezone: str
+    holidays: str | None = None
 
 
 class WeeklyWindowsRead(BaseModel):

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep
 from kernel.auth.service import Principal, can_act_on_person, require_person_rights
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from kernel.timezones import validate_timezone
@@ -84,7 +84,12 @@ def _windows(person_id: uuid.UUID, rows: list[QuietHours] | list[WorkingHours]) 
         person_id=person_id,
         windows=[
             WeeklyWindowRead(
-                id=r.id, days=service.days_of(r.weekdays), start=r.start_time, end=r.end_time, timezone=r.timezone
+                id=r.id,
+                days=service.days_of(r.weekdays),
+                start=r.start_time,
+                end=r.end_time,
+                timezone=r.timezone,
+                holidays=getattr(r, "holidays", None),
             )
             for r in rows
         ],
@@ -111,6 +116,8 @@ def replace_quiet_hours(
 ) -> WeeklyWindowsRead:
     person_id = _self_only(me, person, "quiet hours")
     before = _windows(person_id, service.list_quiet_hours(session=session, person_id=person_id))
+    if body.except_holidays or body.holidays is not None:
+        raise InvalidInput("public holidays apply to working hours only")
     rows = service.replace_quiet_hours(
         session=session, person_id=person_id, windows=body.windows, timezone=body.timezone, now=clock.now()
     )
@@ -138,6 +145,7 @@ def replace_working_hours(
     person: PersonRef,
     body: WeeklyWindowsUpdate,
     session: SessionDep,
+    settings: SettingsDep,
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
@@ -145,8 +153,16 @@ def replace_working_hours(
     person_id = _target(person, me)
     _employer(session, me, person_id)
     before = _windows(person_id, service.list_working_hours(session=session, person_id=person_id))
+    calendar = (body.holidays or settings.holiday_calendar) if body.except_holidays else None
+    if body.holidays is not None and not body.except_holidays:
+        raise InvalidInput("a holiday calendar needs except_holidays: true")
     rows = service.replace_working_hours(
-        session=session, person_id=person_id, windows=body.windows, timezone=body.timezone, now=clock.now()
+        session=session,
+        person_id=person_id,
+        windows=body.windows,
+        timezone=body.timezone,
+        now=clock.now(),
+        holidays=calendar,
     )
     after = _windows(person_id, rows)
     audit.log(
