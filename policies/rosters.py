@@ -10,6 +10,7 @@ caller commits.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kernel.directory.models import Group, Person
 from kernel.errors import Conflict, InvalidInput, NotFound
-from policies.models import OnCallSlotRow, Roster, RosterLayer, RosterOverride
+from policies.models import OnCallReminder, OnCallSlotRow, Roster, RosterLayer, RosterOverride
 from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
 from policies.timeline import Cover, Rotation, Segment, Timeline, resolve
 
@@ -292,3 +293,71 @@ def refresh_all(*, session: Session, now: datetime) -> int:
         materialise(session=session, roster=roster, now=now)
         count += 1
     return count
+
+
+# Going-on-call reminders ------------------------------------------------------------------------
+
+
+def set_reminder(*, session: Session, person_id: uuid.UUID, lead_minutes: int, now: datetime) -> OnCallReminder:
+    row = session.get(OnCallReminder, person_id)
+    if row is None:
+        row = OnCallReminder(person_id=person_id, lead_minutes=lead_minutes, created_at=now)
+        session.add(row)
+    else:
+        row.lead_minutes = lead_minutes
+    session.flush()
+    return row
+
+
+def clear_reminder(*, session: Session, person_id: uuid.UUID) -> bool:
+    row = session.get(OnCallReminder, person_id)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    person_id: uuid.UUID
+    role: str
+    kind: str
+    start: datetime
+    end: datetime
+
+
+def due_reminders(*, session: Session, now: datetime) -> list[DueReminder]:
+    """Opted-in people whose next on-call slot starts within their lead time and who have not
+    been reminded of it. A slot that simply continues one the person already holds is no news."""
+    rows = session.execute(
+        select(OnCallReminder, OnCallSlotRow)
+        .join(OnCallSlotRow, OnCallSlotRow.person_id == OnCallReminder.person_id)
+        .where(OnCallSlotRow.start_at > now, OnCallSlotRow.start_at <= now + timedelta(days=2))
+        .order_by(OnCallSlotRow.start_at)
+    ).all()
+    out: dict[uuid.UUID, DueReminder] = {}
+    for reminder, slot in rows:
+        start = _aware(slot.start_at)
+        if reminder.person_id in out or start - timedelta(minutes=reminder.lead_minutes) > now:
+            continue
+        if reminder.last_slot_start is not None and _aware(reminder.last_slot_start) >= start:
+            continue
+        held = session.scalar(
+            select(OnCallSlotRow.id).where(
+                OnCallSlotRow.person_id == reminder.person_id,
+                OnCallSlotRow.role == slot.role,
+                OnCallSlotRow.end_at == slot.start_at,
+            )
+        )
+        if held is not None:
+            continue
+        out[reminder.person_id] = DueReminder(reminder.person_id, slot.role, slot.kind, start, _aware(slot.end_at))
+    return list(out.values())
+
+
+def mark_reminded(*, session: Session, person_id: uuid.UUID, slot_start: datetime) -> None:
+    row = session.get(OnCallReminder, person_id)
+    if row is not None:
+        row.last_slot_start = slot_start
+        session.flush()

@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
 from kernel.auth.service import Principal, require_group_rights
-from kernel.errors import InvalidInput
+from kernel.errors import InvalidInput, NotFound
 from policies import rosters as service
-from policies.models import Roster
+from policies.models import OnCallReminder, Roster
 from policies.schemas import (
     OnCallNowRead,
     OverlapRead,
@@ -225,3 +226,46 @@ def who_is_on_call(
         end=segment.end if segment else None,
         source=segment.source if segment else None,
     )
+
+
+# Going-on-call reminder -------------------------------------------------------------------------
+
+
+class ReminderIn(BaseModel):
+    lead_minutes: int = Field(ge=5, le=2 * 24 * 60, description="How long before the slot starts.")
+
+
+class ReminderRead(ReminderIn):
+    enabled: bool
+
+
+@router.get("/people/me/on-call-reminder", response_model=ReminderRead)
+def read_reminder(session: SessionDep, me: CurrentPerson) -> ReminderRead:
+    row = session.get(OnCallReminder, me.person_id)
+    return ReminderRead(enabled=row is not None, lead_minutes=row.lead_minutes if row else 60)
+
+
+@router.put("/people/me/on-call-reminder", response_model=ReminderRead)
+def set_reminder(
+    body: ReminderIn, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> ReminderRead:
+    """Opt in: a reminder (as `info`, only inside your working time) before each on-call slot."""
+    service.set_reminder(session=session, person_id=me.person_id, lead_minutes=body.lead_minutes, now=clock.now())
+    read = ReminderRead(enabled=True, lead_minutes=body.lead_minutes)
+    audit.log(
+        session,
+        action="on_call.reminder",
+        target_type="person",
+        target_id=me.person_id,
+        after=read.model_dump(mode="json"),
+    )
+    session.commit()
+    return read
+
+
+@router.delete("/people/me/on-call-reminder", status_code=status.HTTP_204_NO_CONTENT)
+def clear_reminder(session: SessionDep, me: CurrentPerson, audit: AuditDep) -> None:
+    if not service.clear_reminder(session=session, person_id=me.person_id):
+        raise NotFound("you have no on-call reminder")
+    audit.log(session, action="on_call.reminder_off", target_type="person", target_id=me.person_id)
+    session.commit()
