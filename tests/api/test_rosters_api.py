@@ -236,3 +236,38 @@ def test_a_message_to_the_role_reaches_whoever_holds_it(
     assert client.post("/api/v1/messages", headers=clinic.boss.headers, json=body).status_code in (200, 201, 202)
     run_jobs(settings, session_factory, clock, push[0])
     assert [req.token for req in push[1].requests] == [anna_phone.token]
+
+
+def test_a_held_role_message_goes_to_whoever_holds_the_role_at_release(
+    client: TestClient,
+    clinic: Clinic,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    facts = Facts(session_factory, clock)
+    facts.device(clinic.anna.person)
+    facts.device(clinic.bo.person)
+    # Stand-by, handing off daily at 16:00: Bo until Monday 16:00, then Anna. Anna works Tuesday.
+    roster = clinic.roster(rotation="daily", start_date="2026-11-22", handoff_time="16:00")
+    roster["kind"] = "beredskap"
+    roster["layers"][0]["participants"] = [str(clinic.bo.id), str(clinic.anna.id)]  # type: ignore[index]
+    assert client.post("/api/v1/rosters", headers=clinic.boss.headers, json=roster).status_code == 201
+    facts.shift(clinic.anna.person, datetime(2026, 11, 24, 6, tzinfo=UTC), datetime(2026, 11, 24, 15, tzinfo=UTC))
+    body = {"title": "Ring labbet", "body": "Svar finns.", "priority": "normal", "audience": {"roles": [ROLE]}}
+    r = client.post("/api/v1/messages", headers=clinic.boss.headers, json=body)
+    assert r.status_code == 202, r.text
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests == []  # Bo is on stand-by, not at work: the normal message waits
+    status = client.get(f"/api/v1/messages/{r.json()['message_id']}", headers=clinic.boss.headers).json()
+    assert [(x["name"], x["decision"]) for x in status["recipients"]] == [("Bo Berg", "hold")]
+    clock.set(datetime(2026, 11, 24, 8, tzinfo=UTC))  # Tuesday 09:00: the role is Anna's, she is at work
+    run_periodic("policies.refresh_rosters", settings, session_factory, clock, push[0])
+    run_periodic("notify.role_handoffs", settings, session_factory, clock, push[0])
+    run_jobs(settings, session_factory, clock, push[0])
+    status = client.get(f"/api/v1/messages/{r.json()['message_id']}", headers=clinic.boss.headers).json()
+    decisions = {x["name"]: x["decision"] for x in status["recipients"]}
+    assert decisions == {"Bo Berg": "reroute", "Anna Andersson": "deliver"}
+    assert [req.title for req in push[1].requests] == ["Ring labbet"]
+    assert push[1].requests[0].token.startswith(f"fcm-{clinic.anna.id.hex}")
