@@ -88,46 +88,56 @@ def parse(data: bytes | str) -> icalendar.Calendar:
 def events(data: bytes | str, *, start: datetime, end: datetime, zone: str) -> list[CalEvent]:
     """Every occurrence of every VEVENT that overlaps [start, end), ordered by start."""
     calendar = parse(data)
+    out: list[CalEvent] = []
     try:
-        occurrences = recurring_ical_events.of(calendar).between(start, end)
+        # `after` yields lazily in start order, so an RRULE without an end (or FREQ=MINUTELY)
+        # costs only what the window holds.
+        for component in recurring_ical_events.of(calendar).after(start):
+            event = _event(component, zone)
+            if event is None:
+                continue
+            if event.start >= end:
+                break
+            if len(out) >= MAX_OCCURRENCES:
+                raise CalendarError(f"more than {MAX_OCCURRENCES:,} occurrences in the window; narrow it")
+            out.append(event)
+    except CalendarError:
+        raise
     except Exception as exc:  # malformed RRULE, unknown TZID, ...
         raise CalendarError(f"cannot expand the calendar's recurrences: {exc}") from exc
-    out: list[CalEvent] = []
-    for component in occurrences:
-        if len(out) >= MAX_OCCURRENCES:
-            raise CalendarError(f"more than {MAX_OCCURRENCES:,} occurrences in the window; narrow it")
-        if component.name != "VEVENT" or "DTSTART" not in component:
-            continue
-        begin, all_day = _instant(component.decoded("DTSTART"), zone)
-        if "DTEND" in component:
-            finish, _ = _instant(component.decoded("DTEND"), zone)
-        elif "DURATION" in component:
-            finish = begin + component.decoded("DURATION")
-        else:
-            finish = begin + (timedelta(days=1) if all_day else timedelta(0))
-        if finish <= begin:
-            continue
-        status = str(component.get("STATUS", "")).upper()
-        transparent = str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT"
-        ms_status = str(component.get("X-MICROSOFT-CDO-BUSYSTATUS", "BUSY")).upper()
-        uid = str(component.get("UID", ""))
-        recurrence = component.get("RECURRENCE-ID")
-        original = _instant(recurrence.dt, zone)[0] if recurrence is not None else begin
-        out.append(
-            CalEvent(
-                uid=uid,
-                key=f"{uid}/{original:%Y%m%dT%H%M%SZ}"[:300],
-                summary=str(component.get("SUMMARY", "")),
-                start=begin,
-                end=finish,
-                categories=_texts(component.get("CATEGORIES")),
-                busy=status != "CANCELLED" and not transparent and ms_status not in {"FREE", "WORKINGELSEWHERE"},
-                all_day=all_day,
-                attendees=_emails(component.get("ATTENDEE")),
-            )
-        )
     out.sort(key=lambda e: (e.start, e.key))
     return out
+
+
+def _event(component: Any, zone: str) -> CalEvent | None:
+    if component.name != "VEVENT" or "DTSTART" not in component:
+        return None
+    begin, all_day = _instant(component.decoded("DTSTART"), zone)
+    if "DTEND" in component:
+        finish, _ = _instant(component.decoded("DTEND"), zone)
+    elif "DURATION" in component:
+        finish = begin + component.decoded("DURATION")
+    else:
+        finish = begin + (timedelta(days=1) if all_day else timedelta(0))
+    if finish <= begin:
+        return None
+    status = str(component.get("STATUS", "")).upper()
+    transparent = str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT"
+    ms_status = str(component.get("X-MICROSOFT-CDO-BUSYSTATUS", "BUSY")).upper()
+    uid = str(component.get("UID", ""))
+    recurrence = component.get("RECURRENCE-ID")
+    original = _instant(recurrence.dt, zone)[0] if recurrence is not None else begin
+    return CalEvent(
+        uid=uid,
+        key=f"{uid}/{original:%Y%m%dT%H%M%SZ}"[:300],
+        summary=str(component.get("SUMMARY", "")),
+        start=begin,
+        end=finish,
+        categories=_texts(component.get("CATEGORIES")),
+        busy=status != "CANCELLED" and not transparent and ms_status not in {"FREE", "WORKINGELSEWHERE"},
+        all_day=all_day,
+        attendees=_emails(component.get("ATTENDEE")),
+    )
 
 
 # Export -----------------------------------------------------------------------------------------

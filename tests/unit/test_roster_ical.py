@@ -123,3 +123,13 @@ def test_the_feed_holds_shifts_in_utc_and_quiet_hours_as_a_weekly_rule_in_the_zo
     assert [q.astimezone(UTC).hour for q in quiet] == [21, 21, 21, 20, 20]  # Wed-Fri CET; Mon, Tue CEST
     shift = next(iter(cal.walk("VEVENT")))
     assert shift.decoded("DTSTART") == datetime(2026, 3, 28, 20, tzinfo=UTC)
+
+
+def test_an_endless_rule_costs_only_what_the_window_holds() -> None:
+    data = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:tick\r\nSUMMARY:Tick\r\n"
+        b"DTSTART:20260101T000000Z\r\nDTEND:20260101T000500Z\r\nRRULE:FREQ=HOURLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    found = events(data, start=datetime(2026, 6, 1, tzinfo=UTC), end=datetime(2026, 6, 3, tzinfo=UTC), zone=ZONE)
+    assert len(found) == 48
+    assert found[0].start == datetime(2026, 6, 1, tzinfo=UTC)
