@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 from sqlalchemy import delete, func, or_, select
@@ -328,7 +329,9 @@ class HttpCalendarFetcher:
         self.timeout_s = timeout_s
 
     def fetch(self, url: str) -> bytes:
-        check_url(url, allow_http=self.allow_http)
+        clean = check_url(url, allow_http=self.allow_http)
+        if not self.allow_http:
+            _refuse_private(urlsplit(clean))
         try:
             with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
                 with client.stream("GET", url, headers={"Accept": "text/calendar"}) as response:
@@ -344,6 +347,17 @@ class HttpCalendarFetcher:
                     return b"".join(chunks)
         except httpx.HTTPError as exc:
             raise CalendarError(f"the calendar could not be fetched: {type(exc).__name__}") from exc
+
+
+def _refuse_private(parts: SplitResult) -> None:
+    """A name that resolves into a private network is refused like a private address."""
+    try:
+        infos = socket.getaddrinfo(parts.hostname or "", parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise CalendarError(f"the calendar's host {parts.hostname} cannot be found") from exc
+    for info in infos:
+        if not ipaddress.ip_address(info[4][0]).is_global:
+            raise CalendarError("the calendar link points into a private network")
 
 
 def check_url(url: str, *, allow_http: bool) -> str:

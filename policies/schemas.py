@@ -494,18 +494,6 @@ class OverrideRead(_Read):
     note: str | None
 
 
-class RosterRead(BaseModel):
-    id: uuid.UUID
-    group_id: uuid.UUID
-    name: str
-    role: str
-    kind: str
-    timezone: str
-    materialised_until: datetime | None
-    layers: list[RosterLayerRead]
-    overrides: list[OverrideRead]
-
-
 class SegmentRead(BaseModel):
     start: datetime
     end: datetime
@@ -544,3 +532,20 @@ class OnCallNowRead(BaseModel):
     start: datetime | None
     end: datetime | None
     source: str | None
+
+
+class RosterRead(BaseModel):
+    """A roster with the gaps and overlaps of its next 90 days (at most 20 of each), so a roster
+    that leaves the role uncovered says so when it is saved."""
+
+    id: uuid.UUID
+    group_id: uuid.UUID
+    name: str
+    role: str
+    kind: str
+    timezone: str
+    materialised_until: datetime | None
+    layers: list[RosterLayerRead]
+    overrides: list[OverrideRead]
+    gaps: list[SpanRead] = Field(default_factory=list)
+    overlaps: list[OverlapRead] = Field(default_factory=list)

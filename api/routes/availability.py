@@ -249,10 +249,13 @@ def import_shifts(
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
 
+    allowed: dict[uuid.UUID, bool] = {}
+
     def may_schedule(person_id: uuid.UUID) -> bool:
-        if person_id == me.person_id and not me.has("hr", "admin"):
-            return False
-        return can_act_on_person(session=session, principal=me, person_id=person_id)
+        if person_id not in allowed:
+            own = person_id == me.person_id and not me.has("hr", "admin")
+            allowed[person_id] = not own and can_act_on_person(session=session, principal=me, person_id=person_id)
+        return allowed[person_id]
 
     try:
         report = shift_import.import_shifts(

@@ -43,7 +43,13 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 
 
 def _read(session: Session, roster: Roster, now: datetime) -> RosterRead:
+    ahead = service.timeline(session=session, roster=roster, start=now, end=now + service.HORIZON)
     return RosterRead(
+        gaps=[SpanRead(start=g.start, end=g.end) for g in ahead.gaps[:20]],
+        overlaps=[
+            OverlapRead(start=o.start, end=o.end, winner=o.winner, shadowed=list(o.shadowed))
+            for o in ahead.overlaps[:20]
+        ],
         id=roster.id,
         group_id=roster.group_id,
         name=roster.name,

@@ -133,6 +133,8 @@ def test_override_wins_shows_in_the_timeline_and_is_audited(
 
 def test_gaps_are_reported_in_the_timeline(client: TestClient, clinic: Clinic) -> None:
     roster = _create(client, clinic, end_date="2026-11-30")
+    # Saving a roster that leaves the role uncovered says so at once (to the end of the horizon).
+    assert roster["gaps"] == [{"start": "2026-11-30T07:00:00Z", "end": "2027-02-21T09:00:00Z"}]
     tl = client.get(
         f"/api/v1/rosters/{roster['id']}/timeline",
         headers=clinic.boss.headers,
