@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from kernel.db import is_postgres
 from kernel.directory.models import Group, Person
 from kernel.errors import Conflict, InvalidInput, NotFound
 from policies.models import OnCallReminder, OnCallSlotRow, Roster, RosterLayer, RosterOverride
@@ -246,6 +247,9 @@ def materialise(*, session: Session, roster: Roster, now: datetime, horizon: tim
     The slot running at `now` is rewritten whole (its true start kept), so a handoff changed
     mid-slot takes effect at once.
     """
+    if is_postgres(session):
+        # The periodic refresh and a change through the API must not interleave their rewrites.
+        session.execute(select(Roster.id).where(Roster.id == roster.id).with_for_update())
     session.execute(delete(OnCallSlotRow).where(OnCallSlotRow.roster_id == roster.id, OnCallSlotRow.end_at > now))
     until = now + horizon
     resolved = timeline(session=session, roster=roster, start=now, end=until)

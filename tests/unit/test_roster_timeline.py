@@ -151,3 +151,35 @@ def test_a_rotation_covers_every_instant_with_handoffs_at_the_wall_clock_time(
         local_handoff = right.start.astimezone(STHLM)
         if not (local_handoff.date() == date(2026, 3, 29) and hour == 2):
             assert local_handoff.hour == hour
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    covers=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=13 * 24), st.integers(min_value=1, max_value=48)),
+        min_size=1,
+        max_size=6,
+    ),
+    probe=st.integers(min_value=0, max_value=14 * 24 * 60 - 1),
+)
+def test_an_override_always_wins_and_the_latest_override_wins_among_them(
+    covers: list[tuple[int, int]], probe: int
+) -> None:
+    """Whatever the overrides, an instant inside one belongs to the latest override covering it,
+    and every instant is covered once (no gaps: the rotation is under everything)."""
+    base = datetime(2026, 3, 23, 7, tzinfo=UTC)  # the week of the spring switch
+    rot = weekly(A, B, start=date(2026, 3, 16))
+    made = [
+        Cover(uuid.UUID(int=100 + n), base + timedelta(hours=h), base + timedelta(hours=h + length), seq=n)
+        for n, (h, length) in enumerate(covers)
+    ]
+    tl = resolve(rotations=[rot], overrides=made, zone=ZONE, start=base, end=base + timedelta(days=14))
+    at = base + timedelta(minutes=probe)
+    holder = tl.at(at)
+    assert holder is not None and tl.gaps == ()
+    covering = [c for c in made if c.start <= at < c.end]
+    if covering:
+        assert holder.person_id == max(covering, key=lambda c: c.seq).person_id
+        assert holder.source == "override"
+    else:
+        assert holder.source == "layer 0"
