@@ -154,6 +154,8 @@ def delete_roster(*, session: Session, roster: Roster, now: datetime) -> None:
 def add_override(
     *, session: Session, roster: Roster, data: OverrideCreate, by: uuid.UUID | None, now: datetime
 ) -> RosterOverride:
+    check_instant("start", data.start)
+    check_instant("end", data.end)
     _check_people(session, {data.person_id})
     clash = session.scalars(
         select(RosterOverride)
@@ -217,7 +219,19 @@ def _inputs(session: Session, roster: Roster) -> tuple[list[Rotation], list[Cove
     return rotations, covers
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+
+
+def check_instant(name: str, value: datetime) -> datetime:
+    """Rosters reason about instants between 1970 and 2200; outside, say so instead of overflowing."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InvalidInput(f"{name} must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
 def timeline(*, session: Session, roster: Roster, start: datetime, end: datetime) -> Timeline:
+    check_instant("start", start)
+    check_instant("end", end)
     if end <= start:
         raise InvalidInput("the span must end after it starts")
     if end - start > MAX_SPAN:
@@ -228,6 +242,7 @@ def timeline(*, session: Session, roster: Roster, start: datetime, end: datetime
 
 def on_call_at(*, session: Session, role: str, at: datetime) -> tuple[Roster, Segment | None]:
     """Who holds the role at the instant, resolved from the roster itself (any instant)."""
+    check_instant("at", at)
     roster = session.scalars(select(Roster).where(Roster.role == role)).first()
     if roster is None:
         raise NotFound(f"no roster holds the role {role!r}")

@@ -429,6 +429,8 @@ class RosterLayerIn(_Strict):
             raise ValueError("length_days is only for custom rotations")
         if self.end_date is not None and self.end_date <= self.start_date:
             raise ValueError("end_date must be after start_date")
+        if not 1970 <= self.start_date.year <= 2200 or (self.end_date and self.end_date.year > 2200):
+            raise ValueError("rotations run between the years 1970 and 2200")
         if self.handoff_time.tzinfo is not None:
             raise ValueError("give the handoff as a wall-clock time; the roster's zone says where")
         if self.handoff_time.second or self.handoff_time.microsecond:

@@ -97,8 +97,8 @@ def _window(start: datetime | None, end: datetime | None, now: datetime) -> tupl
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a UTC offset")
-    first = start or now
-    return first, end or first + rosters.HORIZON
+    first = rosters.check_instant("start", start or now)
+    return first, rosters.check_instant("end", end or first + rosters.HORIZON)
 
 
 def _report(report: calendars.CalendarImport) -> CalendarImportRead:

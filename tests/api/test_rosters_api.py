@@ -273,3 +273,30 @@ def test_a_held_role_message_goes_to_whoever_holds_the_role_at_release(
     assert decisions == {"Bo Berg": "reroute", "Anna Andersson": "deliver"}
     assert [req.title for req in push[1].requests] == ["Ring labbet"]
     assert push[1].requests[0].token.startswith(f"fcm-{clinic.anna.id.hex}")
+
+
+def test_instants_far_outside_any_roster_are_refused_not_crashed(client: TestClient, clinic: Clinic) -> None:
+    roster = _create(client, clinic)
+    for params in (
+        {"start": "0001-01-01T00:00:00+00:00", "end": "0001-01-02T00:00:00+00:00"},
+        {"start": "9999-12-30T00:00:00+00:00", "end": "9999-12-31T00:00:00+00:00"},
+    ):
+        r = client.get(f"/api/v1/rosters/{roster['id']}/timeline", headers=clinic.boss.headers, params=params)
+        assert r.status_code == 422
+        assert "between the years 1970 and 2200" in r.json()["message"]
+    r = client.get(
+        "/api/v1/on-call", headers=clinic.boss.headers, params={"role": ROLE, "at": "9999-12-31T23:00:00+00:00"}
+    )
+    assert r.status_code == 422
+    far = {"person_id": str(clinic.cia.id), "start": "0001-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"}
+    assert (
+        client.post(f"/api/v1/rosters/{roster['id']}/overrides", headers=clinic.boss.headers, json=far).status_code
+        == 422
+    )
+    r = client.post(
+        f"/api/v1/rosters/{roster['id']}/ical",
+        headers={**clinic.boss.headers, "Content-Type": "text/calendar"},
+        content=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+        params={"start": "9999-12-31T00:00:00+00:00"},
+    )
+    assert r.status_code == 422
