@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from kernel.directory.models import Person
 from kernel.directory.schemas import GroupCreate, PersonCreate, Role
 from notify import devices
 from notify.schemas import DeviceCreate
+from policies import rosters
+from policies.calendar import local_date
+from policies.schemas import RosterCreate, RosterLayerIn
 
 FIRST_NAMES = [
     "Anna",
@@ -244,11 +247,32 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
         directory.add_managers(session=session, group_id=group.id, person_ids=[manager.id])
         people.setdefault("manager", manager)
         i = 0
+        doctors: list[uuid.UUID] = []
         for profession, count in unit.staff:
             for _ in range(count):
                 member = person(profession, ["staff"], [group.id, team_ids[i % 2]])
                 people.setdefault("staff", member)
+                if profession == "läkare":
+                    doctors.append(member.id)
                 i += 1
+        if len(doctors) >= 2:
+            # The unit's doctors take weekly turns on stand-by, handing off Mondays at 08:00.
+            monday = local_date("Europe/Stockholm", now) - timedelta(days=local_date("Europe/Stockholm", now).weekday())
+            rosters.create_roster(
+                session=session,
+                now=now,
+                data=RosterCreate(
+                    group_id=group.id,
+                    name=f"Bakjour {unit.name}",
+                    role=f"Bakjour {unit.code}",
+                    kind="beredskap",
+                    layers=[
+                        RosterLayerIn(
+                            rotation="weekly", start_date=monday, handoff_time=time(8, 0), participants=doctors
+                        )
+                    ],
+                ),
+            )
     people["hr"] = person("HR-specialist", ["staff", "hr"], [admin_group.id])
     people["admin"] = person("IT-samordnare", ["staff", "admin"], [region.id])
     session.flush()
