@@ -20,6 +20,7 @@ from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDen
 from notify.outbox import enqueue
 from policies import calendars, rosters
 from policies.holidays import holidays_between, validate_calendar
+from policies.ical import CalendarError
 from policies.models import CalendarLink
 from policies.schemas import LeaveKind
 
@@ -80,12 +81,32 @@ class HolidayRead(BaseModel):
     name: str
 
 
-async def _ics_body(request: Request) -> bytes:
+async def _ics_raw(request: Request) -> bytes:
     raw = await request.body()
     if len(raw) > MAX_BYTES:
         raise PayloadTooLarge("an iCalendar import is at most 5 MB")
+    return raw
+
+
+def _ics_body(
+    request: Request,
+    settings: SettingsDep,
+    raw: Annotated[bytes, Depends(_ics_raw)],
+    url: Annotated[str | None, Query(max_length=2000, description="Read the calendar from this URL instead.")] = None,
+) -> bytes:
+    """The file in the body, or (with `url`) the calendar at that address, read now."""
+    if url is not None:
+        if raw.strip():
+            raise InvalidInput("send either a file or a url, not both")
+        fetcher: calendars.CalendarFetcher = getattr(request.app.state, "calendar_fetcher", None) or (
+            calendars.HttpCalendarFetcher(allow_http=settings.calendar_allow_http)
+        )
+        try:
+            return fetcher.fetch(url)
+        except CalendarError as exc:
+            raise InvalidInput(str(exc)) from exc
     if not raw.strip():
-        raise InvalidInput("send the iCalendar file as the request body (Content-Type: text/calendar)")
+        raise InvalidInput("send the iCalendar file as the request body (Content-Type: text/calendar), or a url")
     return raw
 
 

@@ -170,6 +170,26 @@ def test_roster_turns_from_ical_become_overrides_and_reimport_changes_nothing(cl
     assert garbage.status_code == 422
 
 
+def test_leave_can_be_read_from_a_calendar_url(
+    client: TestClient, unit: Unit, calendar_server: CalendarServer, session_factory: sessionmaker[Session]
+) -> None:
+    calendar_server.pages["/ledighet.ics"] = (200, vcal(vevent("kurs", "Kurs", "20261201T070000Z", "20261203T160000Z")))
+    r = client.post(
+        "/api/v1/people/me/leave/ical",
+        headers=unit.anna.headers,
+        params={"url": calendar_server.url("/ledighet.ics"), "kind": "other"},
+    )
+    assert r.status_code == 200, r.text
+    with session_factory() as s:
+        leave = s.scalars(select(Leave).where(Leave.person_id == unit.anna.id)).one()
+        assert (leave.kind, leave.start_at) == ("other", datetime(2026, 12, 1, 7, tzinfo=UTC))
+    missing = client.post(
+        "/api/v1/people/me/leave/ical", headers=unit.anna.headers, params={"url": calendar_server.url("/nope.ics")}
+    )
+    assert missing.status_code == 422
+    assert missing.json()["message"] == "the calendar server answered HTTP 404"
+
+
 def test_leave_from_ical_with_all_day_events(
     client: TestClient, unit: Unit, session_factory: sessionmaker[Session]
 ) -> None:
