@@ -20,6 +20,7 @@ from api import errors
 from api.routes import (
     audit,
     availability,
+    calendars,
     devices,
     groups,
     health,
@@ -28,6 +29,7 @@ from api.routes import (
     people,
     policies,
     reports,
+    rosters,
     tokens,
 )
 from api.web import routes as web
@@ -108,7 +110,20 @@ def create_app(
     app.state.identity_providers = identity_providers or [BearerTokenProvider()]
 
     errors.install(app)
-    for module in (health, metrics, people, groups, tokens, audit, availability, policies, devices, messages):
+    for module in (
+        health,
+        metrics,
+        people,
+        groups,
+        tokens,
+        audit,
+        availability,
+        policies,
+        rosters,
+        calendars,
+        devices,
+        messages,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     public_url: str = Field(default="", description="The URL people use; shown in links.")
     default_timezone: str = "Europe/Stockholm"
     default_language: Literal["sv", "en"] = "sv"
+    holiday_calendar: str = Field(
+        default="SE",
+        description="Public holidays for working hours that skip them: a country code, e.g. SE, NO, DE-BY.",
+    )
+    calendar_allow_http: bool = Field(
+        default=False, description="Let linked calendars use plain http:// and private addresses (tests only)."
+    )
     token_ttl_days: int = Field(default=90, ge=1, le=3650)
     sweep_interval_s: float = Field(default=15.0, gt=0)
     job_lease_s: float = Field(default=300.0, gt=0)

@@ -11,8 +11,10 @@ from typing import Any
 
 from kernel.db import unit_of_work
 from kernel.directory import service as directory
-from notify import pipeline
+from notify import pipeline, reminders, roles
 from notify.outbox import JobContext, JobRegistry, JobSpec
+from policies import calendars, rosters
+from policies.models import CalendarLink
 
 registry = JobRegistry()
 registry.register(JobSpec("notify.fan_out", pipeline.fan_out, queue="bulk"))
@@ -20,6 +22,8 @@ registry.register(JobSpec("notify.send", pipeline.send, queue="default"))
 registry.register(JobSpec("notify.release_holds", pipeline.release_holds, queue="default", every_s=30.0))
 registry.register(JobSpec("notify.redecide_holds", pipeline.redecide_holds, queue="default"))
 registry.register(JobSpec("notify.escalate", pipeline.escalate, queue="urgent", every_s=30.0))
+registry.register(JobSpec("notify.role_handoffs", roles.follow_handoffs, queue="default", every_s=60.0))
+registry.register(JobSpec("notify.on_call_reminders", reminders.remind, queue="default", every_s=60.0))
 registry.register(JobSpec("notify.stale_devices", pipeline.mark_stale_devices, queue="bulk", every_s=3600.0))
 
 
@@ -28,3 +32,39 @@ def offboard_person(ctx: JobContext, payload: dict[str, Any]) -> None:
     """A deactivated person keeps no live credentials."""
     with unit_of_work(ctx.session_factory) as session:
         directory.offboard(session=session, person_id=uuid.UUID(payload["person_id"]), now=ctx.clock.now())
+
+
+@registry.job("policies.refresh_rosters", queue="bulk", every_s=3600.0)
+def refresh_rosters(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Keep every roster's materialised on-call slots `rosters.HORIZON` ahead of now."""
+    with unit_of_work(ctx.session_factory) as session:
+        rosters.refresh_all(session=session, now=ctx.clock.now())
+
+
+def _fetcher(ctx: JobContext) -> calendars.CalendarFetcher:
+    fetcher = ctx.resources.get("calendar_fetcher")
+    if fetcher is not None:
+        return fetcher  # type: ignore[no-any-return]
+    return calendars.HttpCalendarFetcher(allow_http=ctx.settings.calendar_allow_http)
+
+
+@registry.job("policies.refresh_calendar", queue="bulk")
+def refresh_calendar(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Read one person's linked calendar now (just after they linked it)."""
+    with unit_of_work(ctx.session_factory) as session:
+        link = session.get(CalendarLink, uuid.UUID(payload["person_id"]))
+        if link is not None:
+            calendars.refresh_link(session=session, link=link, fetcher=_fetcher(ctx), now=ctx.clock.now())
+
+
+@registry.job("policies.refresh_calendars", queue="bulk", every_s=900.0)
+def refresh_calendars(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Every linked calendar, one unit of work each, so one slow or broken link spoils no other."""
+    fetcher = _fetcher(ctx)
+    with unit_of_work(ctx.session_factory) as session:
+        people = calendars.links(session=session)
+    for person_id in people:
+        with unit_of_work(ctx.session_factory) as session:
+            link = session.get(CalendarLink, person_id)
+            if link is not None:
+                calendars.refresh_link(session=session, link=link, fetcher=fetcher, now=ctx.clock.now())

@@ -287,6 +287,11 @@ def redecide_holds(ctx: JobContext, payload: dict[str, Any]) -> None:
             _release(ctx, session, ids, now=now)
 
 
+def release_held(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: datetime) -> None:
+    """Decide these held deliveries again now (see `_release`); for callers outside this module."""
+    _release(ctx, session, ids, now=now)
+
+
 _RELEASED = Reason("released", "Släpps nu: mottagaren kan nås.", "Released now: the recipient can be reached.")
 
 

@@ -62,11 +62,18 @@ def weekday_bit(day: date) -> int:
 
 
 def expand_weekly(
-    zone_name: str, weekdays: int, start: time, end: time, first: date, last: date
+    zone_name: str,
+    weekdays: int,
+    start: time,
+    end: time,
+    first: date,
+    last: date,
+    skip: frozenset[int] = frozenset(),
 ) -> tuple[Interval, ...]:
     """A weekly window (`weekdays` mask, wall times) as UTC intervals for each date in
-    [first, last] whose weekday is in the mask. `end <= start` means the window runs past
-    midnight into the next day; it still belongs to the weekday it starts on."""
+    [first, last] whose weekday is in the mask and whose ordinal is not in `skip` (public
+    holidays). `end <= start` means the window runs past midnight into the next day; it still
+    belongs to the weekday it starts on."""
     return _expand_weekly(
         zone_name,
         weekdays,
@@ -76,6 +83,7 @@ def expand_weekly(
         end.minute,
         first.toordinal(),
         last.toordinal(),
+        skip,
     )
 
 
@@ -119,13 +127,21 @@ def day_edges(zone_name: str, first: int, last: int, hour: int, minute: int) -> 
 
 @lru_cache(maxsize=50_000)
 def _expand_weekly(
-    zone_name: str, weekdays: int, sh: int, sm: int, eh: int, em: int, first: int, last: int
+    zone_name: str,
+    weekdays: int,
+    sh: int,
+    sm: int,
+    eh: int,
+    em: int,
+    first: int,
+    last: int,
+    skip: frozenset[int] = frozenset(),
 ) -> tuple[Interval, ...]:
     crosses = (eh, em) <= (sh, sm)
     out: list[Interval] = []
     for ordinal in range(first, last + 1):
         day = date.fromordinal(ordinal)
-        if not weekdays & (1 << day.weekday()):
+        if not weekdays & (1 << day.weekday()) or ordinal in skip:
             continue
         begin = _wall_instant(zone_name, ordinal, sh, sm)
         finish = _wall_instant(zone_name, ordinal + 1 if crosses else ordinal, eh, em)

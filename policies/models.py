@@ -48,6 +48,9 @@ class Shift(Base):
     planned_end: Mapped[datetime] = mapped_column(UTCDateTime())
     actual_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(16), default="planned")
+    # From an imported schedule: the unit worked and the scheduling system's shift type ("Natt").
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("group.id", ondelete="SET NULL"))
+    shift_type: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -68,6 +71,8 @@ class WorkingHours(Base):
     start_time: Mapped[time] = mapped_column(Time())
     end_time: Mapped[time] = mapped_column(Time())
     timezone: Mapped[str] = mapped_column(String(64))
+    # "SE", "NO", "DE-BY", ...: no working hours on that calendar's public holidays. None: every week alike.
+    holidays: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -140,10 +145,114 @@ class OnCallSlotRow(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("group.id", ondelete="SET NULL"))
+    # Set on slots materialised from a roster (`policies.rosters`); hand-made slots have none.
+    roster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("roster.id", ondelete="SET NULL"), index=True)
     role: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Roster(Base):
+    """An on-call roster of a group for one role ("Beredskap anestesi"): jour or beredskap."""
+
+    __tablename__ = "roster"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    materialised_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RosterLayer(Base):
+    """A rotation: `participants` (person ids, in order) each cover `length_days` local days,
+    handing off at `handoff_time` in the roster's zone from `start_date` on."""
+
+    __tablename__ = "roster_layer"
+    __table_args__ = (CheckConstraint("length_days >= 1", name="length"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    roster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roster.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    rotation: Mapped[str] = mapped_column(String(16))
+    length_days: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date())
+    end_date: Mapped[date | None] = mapped_column(Date())
+    handoff_time: Mapped[time] = mapped_column(Time())
+    participants: Mapped[list[str]] = mapped_column(json_type())
+
+
+class RosterOverride(Base):
+    """A person covers the roster's role for a span, whoever the rotation says."""
+
+    __tablename__ = "roster_override"
+    __table_args__ = (CheckConstraint("end_at > start_at", name="order"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    roster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roster.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(String(500))
+    # Set on overrides imported from an iCalendar file (UID and RECURRENCE-ID of the occurrence),
+    # so a re-import replaces them instead of adding duplicates.
+    ical_uid: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarFeed(Base):
+    """The secret of a person's subscribable iCalendar feed (shifts, on-call, quiet hours)."""
+
+    __tablename__ = "calendar_feed"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarLink(Base):
+    """A person's own calendar feed, read periodically: patient meetings in it become DND.
+    The last check's outcome is kept so the person sees when the link fails."""
+
+    __tablename__ = "calendar_link"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text())
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarRule(Base):
+    """Which calendar events a unit counts as patient meetings: by category, keyword, busy status."""
+
+    __tablename__ = "calendar_rule"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("group.id", ondelete="CASCADE"), primary_key=True)
+    categories: Mapped[list[str]] = mapped_column(json_type())
+    keywords: Mapped[list[str]] = mapped_column(json_type())
+    all_busy: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OnCallReminder(Base):
+    """Opt-in: remind the person `lead_minutes` before an on-call slot starts (as `info`)."""
+
+    __tablename__ = "on_call_reminder"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    lead_minutes: Mapped[int] = mapped_column(Integer)
+    last_slot_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

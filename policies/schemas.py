@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from kernel.timezones import validate_timezone
+from policies.holidays import validate_calendar
 from policies.types import HoldTarget, Priority, WorkSource
 
 LeaveKind = Literal["vacation", "sick", "parental", "other"]
@@ -63,15 +64,26 @@ class WeeklyWindow(_Strict):
 
 
 class WeeklyWindowsUpdate(_Strict):
-    """Replace all windows. `timezone` defaults to the person's zone."""
+    """Replace all windows. `timezone` defaults to the person's zone.
+
+    Working hours only: `except_holidays` skips public holidays ("weekdays except public
+    holidays"), of the calendar `holidays` names ("SE", "NO", "DE-BY") or else the installation's
+    default holiday calendar."""
 
     windows: list[WeeklyWindow] = Field(max_length=21)
     timezone: str | None = None
+    except_holidays: bool = False
+    holidays: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         return _zone(value)
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_calendar(cls, value: str | None) -> str | None:
+        return validate_calendar(value) if value is not None else None
 
 
 class WeeklyWindowRead(BaseModel):
@@ -80,6 +92,7 @@ class WeeklyWindowRead(BaseModel):
     start: time
     end: time
     timezone: str
+    holidays: str | None = None
 
 
 class WeeklyWindowsRead(BaseModel):
@@ -120,7 +133,26 @@ class ShiftRead(_Read):
     planned_end: datetime
     actual_end: datetime | None
     kind: str
+    unit_id: uuid.UUID | None = None
+    shift_type: str | None = None
     note: str | None
+
+
+class RejectedRowRead(BaseModel):
+    line: int
+    person: str
+    reason: str
+
+
+class ShiftImportRead(BaseModel):
+    """The outcome of a CSV import: all rows written, or (with any rejected row) none."""
+
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    written: bool
+    rejected: list[RejectedRowRead]
 
 
 # DND, leave, on-call ----------------------------------------------------------------------------
@@ -374,3 +406,150 @@ class DecisionRead(BaseModel):
     ledger: LedgerNoteRead | None
     policy: str
     policy_version: int
+
+
+# Rosters ----------------------------------------------------------------------------------------
+
+RotationKind = Literal["daily", "weekly", "custom"]
+
+
+class RosterLayerIn(_Strict):
+    """A rotation. `daily` and `weekly` hand off every 1 or 7 days; `custom` every `length_days`."""
+
+    rotation: RotationKind
+    length_days: Annotated[int, Field(ge=1, le=366)] | None = None
+    start_date: date
+    end_date: date | None = None
+    handoff_time: time
+    participants: list[uuid.UUID] = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _check(self) -> RosterLayerIn:
+        if self.rotation == "custom" and self.length_days is None:
+            raise ValueError("a custom rotation needs length_days")
+        if self.rotation != "custom" and self.length_days is not None:
+            raise ValueError("length_days is only for custom rotations")
+        if self.end_date is not None and self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date")
+        if not 1970 <= self.start_date.year <= 2200 or (self.end_date and self.end_date.year > 2200):
+            raise ValueError("rotations run between the years 1970 and 2200")
+        if self.handoff_time.tzinfo is not None:
+            raise ValueError("give the handoff as a wall-clock time; the roster's zone says where")
+        if self.handoff_time.second or self.handoff_time.microsecond:
+            raise ValueError("handoff times are whole minutes")
+        return self
+
+
+class RosterCreate(_Strict):
+    group_id: uuid.UUID
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    role: RoleName
+    kind: OnCallKindIn
+    timezone: str = "Europe/Stockholm"
+    layers: list[RosterLayerIn] = Field(default_factory=list, max_length=20)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return validate_timezone(value)
+
+
+class RosterUpdate(_Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    role: RoleName | None = None
+    kind: OnCallKindIn | None = None
+    timezone: str | None = None
+    layers: list[RosterLayerIn] | None = Field(default=None, max_length=20)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _zone(value)
+
+
+class RosterLayerRead(_Read):
+    position: int
+    rotation: str
+    length_days: int
+    start_date: date
+    end_date: date | None
+    handoff_time: time
+    participants: list[uuid.UUID]
+
+
+class OverrideCreate(_Strict):
+    person_id: uuid.UUID
+    start: AwareDatetime
+    end: AwareDatetime
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> OverrideCreate:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class OverrideRead(_Read):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    start_at: datetime
+    end_at: datetime
+    note: str | None
+
+
+class SegmentRead(BaseModel):
+    start: datetime
+    end: datetime
+    person_id: uuid.UUID
+    source: str
+
+
+class SpanRead(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class OverlapRead(BaseModel):
+    start: datetime
+    end: datetime
+    winner: str
+    shadowed: list[str]
+
+
+class TimelineRead(BaseModel):
+    roster_id: uuid.UUID
+    role: str
+    start: datetime
+    end: datetime
+    segments: list[SegmentRead]
+    gaps: list[SpanRead]
+    overlaps: list[OverlapRead]
+
+
+class OnCallNowRead(BaseModel):
+    role: str
+    roster_id: uuid.UUID
+    kind: str
+    at: datetime
+    person_id: uuid.UUID | None
+    start: datetime | None
+    end: datetime | None
+    source: str | None
+
+
+class RosterRead(BaseModel):
+    """A roster with the gaps and overlaps of its next 90 days (at most 20 of each), so a roster
+    that leaves the role uncovered says so when it is saved."""
+
+    id: uuid.UUID
+    group_id: uuid.UUID
+    name: str
+    role: str
+    kind: str
+    timezone: str
+    materialised_until: datetime | None
+    layers: list[RosterLayerRead]
+    overrides: list[OverrideRead]
+    gaps: list[SpanRead] = Field(default_factory=list)
+    overlaps: list[OverlapRead] = Field(default_factory=list)

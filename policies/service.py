@@ -40,6 +40,7 @@ from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
 from policies.calendar import expand_weekly, local_date, weekly_overlaps
 from policies.engine import AvailabilityInterval, availability, decide
+from policies.holidays import holiday_ordinals
 from policies.models import (
     DndSession,
     Leave,
@@ -133,14 +134,28 @@ def list_quiet_hours(*, session: Session, person_id: uuid.UUID) -> list[QuietHou
 
 
 def replace_working_hours(
-    *, session: Session, person_id: uuid.UUID, windows: Sequence[WeeklyWindow], timezone: str | None, now: datetime
+    *,
+    session: Session,
+    person_id: uuid.UUID,
+    windows: Sequence[WeeklyWindow],
+    timezone: str | None,
+    now: datetime,
+    holidays: str | None = None,
 ) -> list[WorkingHours]:
+    """Replace the person's working hours; with `holidays` (a holiday calendar such as "SE")
+    they do not apply on that calendar's public holidays."""
     zone = timezone or _person_zone(session, person_id)
     _check_windows(windows, "working-hours")
     session.execute(delete(WorkingHours).where(WorkingHours.person_id == person_id))
     rows = [
         WorkingHours(
-            person_id=person_id, weekdays=w.mask, start_time=w.start, end_time=w.end, timezone=zone, created_at=now
+            person_id=person_id,
+            weekdays=w.mask,
+            start_time=w.start,
+            end_time=w.end,
+            timezone=zone,
+            holidays=holidays,
+            created_at=now,
         )
         for w in windows
     ]
@@ -673,15 +688,26 @@ def load_states(
             )
         ).all():
             by_key[pid].shifts.append(Interval(start, actual_end or planned_end))
-        for table, is_work in ((weekly_t, True), (quiet_t, False)):
-            for pid, mask, start_t, end_t, zone in conn.execute(
-                select(key(table.person_id), table.weekdays, table.start_time, table.end_time, table.timezone).where(
-                    _ids_clause(table.person_id, listed, dialect)
-                )
-            ).all():
-                first, last = day_range(zone, is_work)
-                target = by_key[pid].weekly if is_work else by_key[pid].quiet
-                target.append(expand_weekly(zone, mask, start_t, end_t, first, last))
+        for pid, mask, start_t, end_t, zone, calendar in conn.execute(
+            select(
+                key(weekly_t.person_id),
+                weekly_t.weekdays,
+                weekly_t.start_time,
+                weekly_t.end_time,
+                weekly_t.timezone,
+                weekly_t.holidays,
+            ).where(_ids_clause(weekly_t.person_id, listed, dialect))
+        ).all():
+            first, last = day_range(zone, True)
+            skip = holiday_ordinals(calendar, first, last) if calendar else frozenset()
+            by_key[pid].weekly.append(expand_weekly(zone, mask, start_t, end_t, first, last, skip))
+        for pid, mask, start_t, end_t, zone in conn.execute(
+            select(
+                key(quiet_t.person_id), quiet_t.weekdays, quiet_t.start_time, quiet_t.end_time, quiet_t.timezone
+            ).where(_ids_clause(quiet_t.person_id, listed, dialect))
+        ).all():
+            first, last = day_range(zone, False)
+            by_key[pid].quiet.append(expand_weekly(zone, mask, start_t, end_t, first, last))
         for pid, start, end, ended in conn.execute(
             select(key(dnd_t.person_id), instant(dnd_t.start_at), instant(dnd_t.end_at), instant(dnd_t.ended_at)).where(
                 _ids_clause(dnd_t.person_id, listed, dialect), dnd_t.end_at > at, dnd_t.start_at < hi

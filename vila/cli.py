@@ -383,6 +383,28 @@ def bench_broadcast(
     click.echo(json.dumps(result, sort_keys=True))
 
 
+@bench.command("roster")
+@click.option("--queries", default=500, show_default=True, type=click.IntRange(10, 100_000))
+@click.option(
+    "--database-url", default=None, help="A PostgreSQL server to run on (a database of its own); default SQLite."
+)
+@click.option("--json", "as_json", is_flag=True, help="Only the JSON line.")
+def bench_roster(queries: int, database_url: str | None, as_json: bool) -> None:
+    """`who is on call` for a year-long roster of 20 people (target under 50 ms)."""
+    import json
+
+    from policies.bench_roster import run
+
+    result = run(database_url=database_url, queries=queries)
+    if not as_json:
+        click.echo(
+            f"{result['queries']} instants over a year on {result['backend']}: resolved from the roster "
+            f"p50 {result['resolved']['p50_ms']} ms, p95 {result['resolved']['p95_ms']} ms; from the "
+            f"materialised slots p50 {result['materialised']['p50_ms']} ms, p95 {result['materialised']['p95_ms']} ms"
+        )
+    click.echo(json.dumps(result, sort_keys=True))
+
+
 @bench.command("transport")
 @click.option("--messages", default=20_000, show_default=True, help="Messages per transport.")
 @click.option("--faults", is_flag=True, help="Also run 2% 429, 1% 503, 3% unregistered.")

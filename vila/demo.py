@@ -21,8 +21,10 @@ from kernel.directory.schemas import GroupCreate, PersonCreate, Role
 from kernel.timezones import local_instant
 from notify import devices
 from notify.schemas import DeviceCreate
+from policies import rosters
 from policies import service as policy_service
-from policies.schemas import OnCallSlotCreate, PolicyCreate, ShiftCreate, WeeklyWindow
+from policies.calendar import local_date
+from policies.schemas import OnCallSlotCreate, PolicyCreate, RosterCreate, RosterLayerIn, ShiftCreate, WeeklyWindow
 
 FIRST_NAMES = [
     "Anna",
@@ -249,6 +251,7 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
         _day_worker(session, manager, now)
         people.setdefault("manager", manager)
         i = 0
+        doctors: list[uuid.UUID] = []
         for profession, count in unit.staff:
             for _ in range(count):
                 member = person(profession, ["staff"], [group.id, team_ids[i % 2]])
@@ -259,10 +262,30 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
                     _shifts(session, member, now, night=i % 2 == 1, offset=i)
                 if i % 5 == 4:
                     _quiet_hours(session, member, now)
+                if profession == "läkare":
+                    doctors.append(member.id)
                 i += 1
         if unit.code == "ambulans-norr":
             standby = person("ambulanssjuksköterska", ["staff"], [group.id])
             _standby(session, standby, group.id, now)
+        if len(doctors) >= 2:
+            # The unit's doctors take weekly turns on stand-by, handing off Mondays at 08:00.
+            monday = local_date("Europe/Stockholm", now) - timedelta(days=local_date("Europe/Stockholm", now).weekday())
+            rosters.create_roster(
+                session=session,
+                now=now,
+                data=RosterCreate(
+                    group_id=group.id,
+                    name=f"Bakjour {unit.name}",
+                    role=f"Bakjour {unit.code}",
+                    kind="beredskap",
+                    layers=[
+                        RosterLayerIn(
+                            rotation="weekly", start_date=monday, handoff_time=time(8, 0), participants=doctors
+                        )
+                    ],
+                ),
+            )
     people["hr"] = person("HR-specialist", ["staff", "hr"], [admin_group.id])
     people["admin"] = person("IT-samordnare", ["staff", "admin"], [region.id])
     for who in (people["hr"], people["admin"]):

@@ -10,13 +10,14 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
-from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, SessionDep
-from kernel.auth.service import Principal, require_person_rights
-from kernel.errors import InvalidInput, NotFound, PermissionDenied
+from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, SessionDep, SettingsDep
+from kernel.auth.service import Principal, can_act_on_person, require_person_rights
+from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
+from kernel.timezones import validate_timezone
 from notify.outbox import enqueue
-from policies import service
+from policies import service, shift_import
 from policies.engine import AvailabilityInterval
 from policies.models import QuietHours, WorkingHours
 from policies.schemas import (
@@ -33,6 +34,7 @@ from policies.schemas import (
     OnCallSlotRead,
     ReasonRead,
     ShiftCreate,
+    ShiftImportRead,
     ShiftRead,
     ShiftUpdate,
     WeeklyWindowRead,
@@ -42,6 +44,7 @@ from policies.schemas import (
 from policies.types import MessageFacts
 
 router = APIRouter(prefix="/api/v1", tags=["availability"])
+MAX_IMPORT_BYTES = 5_000_000
 
 PersonRef = Annotated[str, Path(description="A person id, or `me`.")]
 
@@ -93,7 +96,12 @@ def _windows(person_id: uuid.UUID, rows: list[QuietHours] | list[WorkingHours]) 
         person_id=person_id,
         windows=[
             WeeklyWindowRead(
-                id=r.id, days=service.days_of(r.weekdays), start=r.start_time, end=r.end_time, timezone=r.timezone
+                id=r.id,
+                days=service.days_of(r.weekdays),
+                start=r.start_time,
+                end=r.end_time,
+                timezone=r.timezone,
+                holidays=getattr(r, "holidays", None),
             )
             for r in rows
         ],
@@ -120,6 +128,8 @@ def replace_quiet_hours(
 ) -> WeeklyWindowsRead:
     person_id = _self_only(me, person, "quiet hours")
     before = _windows(person_id, service.list_quiet_hours(session=session, person_id=person_id))
+    if body.except_holidays or body.holidays is not None:
+        raise InvalidInput("public holidays apply to working hours only")
     rows = service.replace_quiet_hours(
         session=session, person_id=person_id, windows=body.windows, timezone=body.timezone, now=clock.now()
     )
@@ -148,6 +158,7 @@ def replace_working_hours(
     person: PersonRef,
     body: WeeklyWindowsUpdate,
     session: SessionDep,
+    settings: SettingsDep,
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
@@ -155,8 +166,16 @@ def replace_working_hours(
     person_id = _target(person, me)
     _employer(session, me, person_id)
     before = _windows(person_id, service.list_working_hours(session=session, person_id=person_id))
+    calendar = (body.holidays or settings.holiday_calendar) if body.except_holidays else None
+    if body.holidays is not None and not body.except_holidays:
+        raise InvalidInput("a holiday calendar needs except_holidays: true")
     rows = service.replace_working_hours(
-        session=session, person_id=person_id, windows=body.windows, timezone=body.timezone, now=clock.now()
+        session=session,
+        person_id=person_id,
+        windows=body.windows,
+        timezone=body.timezone,
+        now=clock.now(),
+        holidays=calendar,
     )
     after = _windows(person_id, rows)
     audit.log(
@@ -203,6 +222,75 @@ def list_shifts(
     now = clock.now()
     rows = service.list_shifts(session=session, person_id=person_id, start=now, end=now + timedelta(days=days))
     return [ShiftRead.model_validate(r) for r in rows]
+
+
+async def _csv_body(request: Request) -> str:
+    raw = await request.body()
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(f"a shift import is at most {MAX_IMPORT_BYTES // 1_000_000} MB; split the file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("cp1252")  # what older Swedish Excel exports write
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("the file is neither UTF-8 nor Windows-1252 text") from exc
+
+
+CsvBody = Annotated[str, Depends(_csv_body)]
+
+
+@router.post(
+    "/shifts/import",
+    response_model=ShiftImportRead,
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
+)
+def import_shifts(
+    body: CsvBody,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    timezone: Annotated[str, Query(description="Zone of times given without an offset.")] = "Europe/Stockholm",
+    dry_run: Annotated[bool, Query(description="Validate and report, write nothing.")] = False,
+) -> ShiftImportRead:
+    """Import a schedule as CSV (`person,start,end,unit,shift_type`). All rows or none: any rejected
+    row fails the import with 422 and a report of every rejected row and why. Re-importing the same
+    file changes nothing."""
+    if not me.has("manager", "hr", "admin"):
+        raise PermissionDenied("schedules are kept by managers, HR and admin")
+    try:
+        zone = validate_timezone(timezone)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+    allowed: dict[uuid.UUID, bool] = {}
+
+    def may_schedule(person_id: uuid.UUID) -> bool:
+        if person_id not in allowed:
+            own = person_id == me.person_id and not me.has("hr", "admin")
+            allowed[person_id] = not own and can_act_on_person(session=session, principal=me, person_id=person_id)
+        return allowed[person_id]
+
+    try:
+        report = shift_import.import_shifts(
+            session=session, data=body, zone=zone, now=clock.now(), may_schedule=may_schedule, dry_run=dry_run
+        )
+    except shift_import.MalformedFile as exc:
+        raise InvalidInput(str(exc)) from exc
+    read = ShiftImportRead.model_validate(report.as_dict())
+    if report.rejected:
+        raise InvalidInput(
+            f"{len(report.rejected)} of {report.rows} rows were rejected; nothing was imported",
+            details=read.model_dump(mode="json"),
+        )
+    if report.written:
+        summary = read.model_dump(mode="json", exclude={"rejected"})
+        audit.log(session, action="shift.import", target_type="shift", target_id=None, after=summary)
+        session.commit()
+    else:
+        audit.exempt()  # a dry run changes nothing
+    return read
 
 
 @router.patch("/shifts/{shift_id}", response_model=ShiftRead)

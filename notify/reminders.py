@@ -1,0 +1,82 @@
+"""The going-on-call reminder: an `info` message to a person who opted in, a lead time before
+their on-call slot starts, and only while they are in working time, so it never wakes anyone.
+Outside working time the reminder waits; if the slot begins first, it is not sent at all (the
+person's calendar feed shows the slot anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import pytz
+
+from kernel.db import unit_of_work
+from kernel.directory.models import Person
+from notify.messages import decide, enqueue_sends, facts_of, in_working_time, persist
+from notify.models import Message
+from notify.outbox import JobContext
+from policies import rosters
+
+log = logging.getLogger(__name__)
+
+
+def _text(role: str, kind: str, start_local: str, language: str) -> tuple[str, str]:
+    if language == "en":
+        word = "on call" if kind == "jour" else "on stand-by"
+        return f"You go {word}: {role}", f"You are {word} for {role} from {start_local}."
+    word = "jour" if kind == "jour" else "beredskap"
+    return f"Du går på {word}: {role}", f"Du har {word} för {role} från {start_local}."
+
+
+def remind(ctx: JobContext, payload: dict[str, Any]) -> None:
+    now = ctx.clock.now()
+    with unit_of_work(ctx.session_factory) as session:
+        due = rosters.due_reminders(session=session, now=now)
+    for item in due:
+        with unit_of_work(ctx.session_factory) as session:
+            if not in_working_time(session=session, person_id=item.person_id, at=now):
+                continue
+            person = session.get(Person, item.person_id)
+            if person is None or not person.active:
+                continue
+            tz = pytz.timezone(person.timezone)
+            start_local = tz.normalize(item.start.astimezone(tz)).strftime("%Y-%m-%d %H:%M")
+            title, body = _text(item.role, item.kind, start_local, person.language)
+            message = Message(
+                id=uuid.uuid4(),
+                sender_id=person.id,  # the person asked for it; no manager sends it
+                title=title,
+                body=body,
+                priority="info",
+                category="on_call_reminder",
+                expires_at=item.start,
+                collapse_key=f"oncall-{item.start:%Y%m%dT%H%M}",
+                requires_ack=False,
+                sensitive=False,
+                audience={"people": [str(person.id)], "reminder": True},
+                audience_label="Påminnelse om jour/beredskap",
+                sender_roles=[],
+                state="decided",
+                recipients_total=1,
+                chunks_total=0,
+                created_at=now,
+            )
+            session.add(message)
+            session.flush()
+            facts = facts_of(
+                priority="info",
+                sender_id=person.id,
+                sender_roles=[],
+                override_reason=None,
+                expires_at=item.start,
+                resolved_role=None,
+                cover=(),
+                message_id=message.id,
+            )
+            decided = decide(session=session, person_ids=[person.id], facts=facts, at=now)
+            pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
+            enqueue_sends(session=session, delivery_ids=pending, queue="default", now=now)
+            rosters.mark_reminded(session=session, person_id=person.id, slot_start=item.start)
+            log.info("on-call reminder for %s (%s at %s)", person.id, item.role, item.start.isoformat())
