@@ -515,7 +515,7 @@ def policies_for(*, session: Session, person_ids: Iterable[uuid.UUID], at: datet
         .join(RestPolicy, RestPolicy.id == RestPolicyVersion.policy_id)
         .where(RestPolicyVersion.effective_from <= at)
         .order_by(RestPolicyVersion.policy_id, RestPolicyVersion.version)
-    ).tuples():
+    ):
         latest = in_force.get(version.policy_id)
         if latest is None or (version.effective_from, version.version) > (latest[0].effective_from, latest[0].version):
             in_force[version.policy_id] = (version, name)
