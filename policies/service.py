@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
+    BigInteger,
     Boolean,
     ColumnElement,
     CompoundSelect,
@@ -495,7 +496,6 @@ def policies_for(*, session: Session, person_ids: Iterable[uuid.UUID], at: datet
     People who share a version share one `PolicyParams` object.
     """
     ids = list(dict.fromkeys(person_ids))
-    out: dict[uuid.UUID, PolicyParams] = dict.fromkeys(ids, DEFAULT_POLICY)
     # Three queries: groups with their assignments, versions in force, members.
     groups: dict[uuid.UUID, tuple[uuid.UUID | None, str]] = {}
     assignments: dict[uuid.UUID, uuid.UUID] = {}
@@ -508,7 +508,7 @@ def policies_for(*, session: Session, person_ids: Iterable[uuid.UUID], at: datet
         if assigned is not None:
             assignments[gid] = assigned
     if not assignments or not ids:
-        return out
+        return dict.fromkeys(ids, DEFAULT_POLICY)
     in_force: dict[uuid.UUID, tuple[RestPolicyVersion, str]] = {}
     for version, name in session.execute(
         select(RestPolicyVersion, RestPolicy.name)
@@ -556,23 +556,24 @@ def policies_for(*, session: Session, person_ids: Iterable[uuid.UUID], at: datet
         nearest_memo[gid] = found
         return found
 
-    # Members by position in `ids`, one query: no UUID is built per person.
-    best: dict[int, tuple[int, int, str, uuid.UUID]] = {}
+    # Each group once, with the positions (in `ids`) of its listed members: the group's policy
+    # is resolved once, and no UUID is built or hashed per person.
+    best: list[tuple[int, int, str, uuid.UUID] | None] = [None] * len(ids)
     member = GroupMember.__table__.c
     listed = _listed(ids, session.connection().dialect.name)
-    for n, group_id in session.execute(
-        select(listed.c.n, member.group_id).select_from(
-            GroupMember.__table__.join(listed, member.person_id == listed.c.id)
-        )
+    for group_id, positions in session.execute(
+        select(member.group_id, func.aggregate_strings(cast(listed.c.n, String()), ","))
+        .select_from(GroupMember.__table__.join(listed, member.person_id == listed.c.id))
+        .group_by(member.group_id)
     ).all():
-        candidate = nearest_memo[group_id] if group_id in nearest_memo else nearest(group_id)
-        if candidate is not None:
-            known = best.get(n)
+        candidate = nearest(group_id)
+        if candidate is None:
+            continue
+        for n in map(int, positions.split(",")):
+            known = best[n]
             if known is None or candidate < known:
                 best[n] = candidate
-    for n, key in best.items():
-        out[ids[n]] = params[key[3]]
-    return out
+    return dict(zip(ids, (params[key[3]] if key is not None else DEFAULT_POLICY for key in best), strict=True))
 
 
 # The loader -------------------------------------------------------------------------------------
@@ -583,7 +584,7 @@ class _Facts:
     """What the loader gathers about one person; spans as POSIX seconds until sorted."""
 
     zone: str | None = None  # None until the person's own row is read
-    shifts: list[tuple[float, float]] = field(default_factory=list)
+    shifts: str = ""  # see _facts_query
     weekly: list[tuple[Interval, ...]] = field(default_factory=list)
     quiet: list[tuple[Interval, ...]] = field(default_factory=list)
     dnd: list[tuple[float, float]] = field(default_factory=list)
@@ -632,6 +633,13 @@ def _listed(ids: list[uuid.UUID], dialect: str) -> CTE:
         return select(unnested.c.id, (unnested.c.n - 1).label("n")).cte("listed")
     each = func.json_each(param).table_valued("key", "value").alias("ids")
     return select(each.c.value.label("id"), each.c.key.label("n")).cte("listed")
+
+
+def _micros(column: ColumnElement[datetime], dialect: str) -> ColumnElement[int]:
+    """An instant as whole microseconds since the epoch (exact, unlike a float in text)."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", column) * 1_000_000, BigInteger())
+    return cast(func.strftime("%s", column), Integer()) * 1_000_000 + cast(func.substr(column, 21, 6), Integer())
 
 
 # Row tags of the loader's one query, in the order the rows come back.
@@ -692,14 +700,20 @@ def _facts_query(ids: list[uuid.UUID], dialect: str, at: datetime, lo: datetime,
         part(
             _SHIFT,
             shift,
-            a=epoch(shift.c.planned_start),
-            b=epoch(func.coalesce(shift.c.actual_end, shift.c.planned_end)),
+            # One row per person: "start end,start end,..." in microseconds. People on the same
+            # roster pattern get the same text, which the loader turns into intervals once.
+            s1=func.aggregate_strings(
+                cast(_micros(shift.c.planned_start, dialect), String())
+                + " "
+                + cast(_micros(func.coalesce(shift.c.actual_end, shift.c.planned_end), dialect), String()),
+                ",",
+            ),
             where=(
                 shift.c.planned_start < hi,
                 shift.c.planned_start > lo - timedelta(hours=36),
                 func.coalesce(shift.c.actual_end, shift.c.planned_end) > lo,
             ),
-        ),
+        ).group_by(listed.c.n),
         *(
             part(tag, table, mask=table.c.weekdays, t1=table.c.start_time, t2=table.c.end_time, s1=table.c.timezone)
             for tag, table in ((_WEEKLY, weekly), (_QUIET, quiet))
@@ -772,15 +786,21 @@ def load_states(
             found = days[(zone, with_lookback)] = (first, local_date(zone, hi))
         return found
 
+    # Weekly windows shared by many people (same zone, days and times) are looked up once.
+    windows: dict[tuple[Any, ...], tuple[Interval, ...]] = {}
     for tag, n, a, b, mask, t1, t2, s1, s2, flag in conn.execute(_facts_query(ids, dialect, at, lo, hi)).all():
         if tag == _SHIFT:
-            facts[n].shifts.append((a, b))
+            facts[n].shifts = s1
         elif tag == _PERSON:
             facts[n].zone = s1
         elif tag == _WEEKLY or tag == _QUIET:
-            first, last = day_range(s1, tag == _WEEKLY)
+            pattern = (tag, s1, mask, t1, t2)
+            expanded = windows.get(pattern)
+            if expanded is None:
+                first, last = day_range(s1, tag == _WEEKLY)
+                expanded = windows[pattern] = expand_weekly(s1, mask, t1, t2, first, last)
             record = facts[n]
-            (record.weekly if tag == _WEEKLY else record.quiet).append(expand_weekly(s1, mask, t1, t2, first, last))
+            (record.weekly if tag == _WEEKLY else record.quiet).append(expanded)
         elif tag == _DND:
             if b > a:
                 facts[n].dnd.append((a, b))
@@ -817,6 +837,18 @@ def load_states(
             out.append(found)
         return tuple(out)
 
+    patterns: dict[str, tuple[Interval, ...]] = {}
+
+    def shifts_of(packed: str) -> tuple[Interval, ...]:
+        found = patterns.get(packed)
+        if found is None:
+            pairs = []
+            for pair in packed.split(","):
+                start, end = pair.split(" ")
+                pairs.append((int(start) / 1e6, int(end) / 1e6))
+            found = patterns[packed] = intervals(pairs)
+        return found
+
     window = Interval(at, hi)
     states: dict[uuid.UUID, RecipientState] = {}
     for n in sorted(facts):
@@ -829,7 +861,7 @@ def load_states(
             person_id=ids[n],
             zone=f.zone,
             horizon=window,
-            shifts=intervals(f.shifts) if f.shifts else (),
+            shifts=shifts_of(f.shifts) if f.shifts else (),
             weekly_hours=_joined(f.weekly) if f.weekly else (),
             quiet=_joined(f.quiet) if f.quiet else (),
             dnd=intervals(f.dnd) if f.dnd else (),
