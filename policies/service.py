@@ -614,7 +614,8 @@ def _epoch(column: ColumnElement[datetime], dialect: str) -> ColumnElement[float
     Reading ~60,000 instants as datetimes costs more than the query; the loader makes one
     datetime per distinct instant instead (shifts start at the same few wall times)."""
     if dialect == "postgresql":
-        return cast(func.extract("epoch", column), Float(53))
+        # date_part is double precision; extract() is numeric since PostgreSQL 14, and slower.
+        return func.date_part("epoch", column, type_=Float(53))
     # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds plus the fraction, exactly.
     return cast(cast(func.strftime("%s", column), Integer()) + cast(func.substr(column, 20), Float()), Float())
 
@@ -638,7 +639,8 @@ def _listed(ids: list[uuid.UUID], dialect: str) -> CTE:
 def _micros(column: ColumnElement[datetime], dialect: str) -> ColumnElement[int]:
     """An instant as whole microseconds since the epoch (exact, unlike a float in text)."""
     if dialect == "postgresql":
-        return cast(func.extract("epoch", column) * 1_000_000, BigInteger())
+        # Within a fraction of a microsecond of the whole number; the cast rounds to it.
+        return cast(func.date_part("epoch", column, type_=Float(53)) * 1_000_000, BigInteger())
     return cast(func.strftime("%s", column), Integer()) * 1_000_000 + cast(func.substr(column, 21, 6), Integer())
 
 
