@@ -647,7 +647,7 @@ def _micros(column: ColumnElement[datetime], dialect: str) -> ColumnElement[int]
     return cast(func.strftime("%s", column), Integer()) * 1_000_000 + cast(func.substr(column, 21, 6), Integer())
 
 
-# Row tags of the loader's one query, in the order the rows come back.
+# Row tags of the loader's one query (`_facts_query`).
 _PERSON, _SHIFT, _WEEKLY, _QUIET, _DND, _LEAVE, _SLOT, _LEDGER = range(8)
 
 
