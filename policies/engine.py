@@ -316,23 +316,49 @@ def _compile(state: RecipientState, policy: PolicyParams) -> _Timeline:
     return _Timeline(policy, starts, h1, flags, slots, [s for s, _ in work])
 
 
-def _timeline(state: RecipientState, policy: PolicyParams) -> _Timeline:
+# Compiled timelines of one batch, by policy and facts: people with the same facts (a unit's
+# day workers, a shared roster pattern) share one timeline instead of compiling it each.
+_Shared = dict[tuple[object, ...], _Timeline]
+
+
+def _timeline(state: RecipientState, policy: PolicyParams, shared: _Shared | None = None) -> _Timeline:
     memo = state._memo
     if memo and memo[0] is policy:
         timeline: _Timeline = memo[1]
         return timeline
-    timeline = _compile(state, policy)
+    if shared is None:
+        timeline = _compile(state, policy)
+    else:
+        # Everything `_compile` reads; the policy by identity (it outlives the batch).
+        key = (
+            id(policy),
+            state.zone,
+            state.horizon,
+            state.shifts,
+            state.weekly_hours,
+            state.quiet,
+            state.dnd,
+            state.leave,
+            state.on_call,
+            state.last_work_end,
+            state.rest_restarts,
+        )
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = _compile(state, policy)
+        timeline = found
     memo[:] = [policy, timeline]
     return timeline
 
 
 def prepare(states: Iterable[RecipientState], policies: Mapping[UUID, PolicyParams] | PolicyParams) -> None:
     """Compile each state's timeline for its policy ahead of the decisions (optional)."""
+    shared: _Shared = {}
     for state in states:
         if isinstance(policies, PolicyParams):
-            _timeline(state, policies)
+            _timeline(state, policies, shared)
         else:
-            _timeline(state, policies.get(state.person_id, DEFAULT_POLICY))
+            _timeline(state, policies.get(state.person_id, DEFAULT_POLICY), shared)
 
 
 @lru_cache(maxsize=1024)
@@ -578,14 +604,15 @@ def decide_many(
         raise ValueError("at must be a timezone-aware instant")
     ts = at.timestamp()
     out: dict[UUID, Decision] = {}
+    shared: _Shared = {}
     if isinstance(policies, PolicyParams):
         for state in states:
-            out[state.person_id] = _decide(_timeline(state, policies), state, message, ts, at)
+            out[state.person_id] = _decide(_timeline(state, policies, shared), state, message, ts, at)
         return out
     get = policies.get
     for state in states:
         policy = get(state.person_id, DEFAULT_POLICY)
-        out[state.person_id] = _decide(_timeline(state, policy), state, message, ts, at)
+        out[state.person_id] = _decide(_timeline(state, policy, shared), state, message, ts, at)
     return out
 
 
