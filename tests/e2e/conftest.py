@@ -60,7 +60,7 @@ def _healthy(base: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down when the e2e tests end: Playwright runs an event loop
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`vila serve` with the demo region, pushing to `vila emulate` (the FCM and APNs stand-ins)."""
     home = tmp_path_factory.mktemp("serve")
@@ -106,7 +106,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(base=base, tokens=tokens)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down when the e2e tests end: Playwright runs an event loop
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         raise AssertionError(f"Chromium is missing at {CHROMIUM}: apt-get install -y chromium")
@@ -114,7 +114,7 @@ def playwright() -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down when the e2e tests end: Playwright runs an event loop
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
