@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     fanout_inline_max: int = Field(
         default=1000, ge=0, description="Audiences up to this size are decided inside the send request."
     )
-    fanout_chunk: int = Field(default=2000, ge=1, description="Recipients per fan-out job for larger audiences.")
+    fanout_chunk: int = Field(default=5000, ge=1, description="Recipients per fan-out job for larger audiences.")
     device_stale_days: int = Field(default=60, ge=1, description="Devices not seen this long go stale.")
     log_level: str = "INFO"
     log_json: bool = False

@@ -48,7 +48,7 @@ from policies.engine import decide_many
 from policies.types import Decision, MessageFacts, PolicyParams
 
 INLINE_MAX = 1000  # default: recipients decided inside the send request; more go to fan-out jobs
-CHUNK = 2000  # default: recipients per fan-out job
+CHUNK = 5000  # default: recipients per fan-out job
 SEND_BATCH = 500  # deliveries per send job
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 

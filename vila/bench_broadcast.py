@@ -209,7 +209,9 @@ def _wait_http(url: str, seconds: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def run(*, recipients: int, database_url: str, broker_url: str, workers: int, concurrency: int) -> dict[str, Any]:
+def run(
+    *, recipients: int, database_url: str, broker_url: str, workers: int, concurrency: int, chunk: int = 5000
+) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="vila-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
     with _database(database_url) as url, _stand_in(tmp) as stand_in:
@@ -223,6 +225,7 @@ def run(*, recipients: int, database_url: str, broker_url: str, workers: int, co
             "VILA_BROKER_URL": broker_url,
             "VILA_DATA_DIR": str(tmp),
             "VILA_BROKER_NAMESPACE": f"bench-{os.getpid()}",
+            "VILA_FANOUT_CHUNK": str(chunk),
             "VILA_LOG_LEVEL": "WARNING",
             **{k: v for k, v in stand_in.items() if k.startswith("VILA_")},
         }
@@ -324,6 +327,7 @@ def run(*, recipients: int, database_url: str, broker_url: str, workers: int, co
         "seconds_to_last_push": round(sent_s, 3) if sent_s else None,
         "workers": workers,
         "concurrency": concurrency,
+        "chunk": chunk,
         "stand_in": stand_in["stand_in"],
         "seed_s": round(seed_s, 1),
     }

@@ -358,9 +358,10 @@ def bench_policy(recipients: int, database_url: str | None, as_json: bool) -> No
 @click.option("--broker-url", default="redis://127.0.0.1:6379/13", show_default=True)
 @click.option("--workers", default=1, show_default=True, help="Celery worker processes.")
 @click.option("--concurrency", default=2, show_default=True, help="Pool size of each worker.")
+@click.option("--chunk", default=5000, show_default=True, help="Recipients per fan-out job (VILA_FANOUT_CHUNK).")
 @click.option("--json", "as_json", is_flag=True, help="Only the JSON line.")
 def bench_broadcast(
-    recipients: int, database_url: str, broker_url: str, workers: int, concurrency: int, as_json: bool
+    recipients: int, database_url: str, broker_url: str, workers: int, concurrency: int, chunk: int, as_json: bool
 ) -> None:
     """One broadcast through the real API, PostgreSQL, Redis and Celery workers, to a push stand-in."""
     import json
@@ -373,6 +374,7 @@ def bench_broadcast(
         broker_url=broker_url,
         workers=workers,
         concurrency=concurrency,
+        chunk=chunk,
     )
     if not as_json:
         click.echo(
