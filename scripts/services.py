@@ -104,7 +104,19 @@ def redis() -> str:
     return "redis://127.0.0.1:6379/14"
 
 
+def chromium() -> None:
+    """The end-to-end tests drive Debian's Chromium; install it where this machine can."""
+    if Path("/usr/bin/chromium").exists():
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        say("installing Debian's chromium for the end-to-end tests")
+        run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium")
+    if not Path("/usr/bin/chromium").exists():
+        say("Chromium is missing at /usr/bin/chromium: the end-to-end tests will fail (apt-get install chromium)")
+
+
 def main() -> None:
+    chromium()
     pg = postgres()
     broker = redis()
     if pg:
