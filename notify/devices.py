@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kernel.audit import service as audit
+from kernel.db import among
 from kernel.errors import NotFound
 from notify.models import Device
 from notify.schemas import DeviceCreate, DeviceUpdate
@@ -92,7 +93,9 @@ def sendable(
     columns = (Device.id, Device.person_id, Device.provider, Device.ownership)
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        for row in session.execute(select(*columns).where(Device.person_id.in_(chunk), Device.state.in_(SENDABLE))):
+        for row in session.execute(
+            select(*columns).where(among(session, Device.person_id, chunk), Device.state.in_(SENDABLE))
+        ):
             target = Target(*row)
             if (
                 target.ownership == "private"

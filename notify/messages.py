@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from kernel.auth.service import Principal, require_person_rights
-from kernel.db import is_postgres
+from kernel.db import among, is_postgres
 from kernel.directory.models import Person
 from kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kernel.settings import Queue
@@ -348,7 +348,7 @@ def persist(
     existing = set(
         session.scalars(
             select(Recipient.person_id).where(
-                Recipient.message_id == message.id, Recipient.person_id.in_(list(decided.decisions))
+                Recipient.message_id == message.id, among(session, Recipient.person_id, list(decided.decisions))
             )
         )
     )
