@@ -93,7 +93,8 @@ def authenticate(request: Request, session: Session, now: datetime, credential: 
     for provider in providers:
         principal = provider.authenticate(session=session, credential=credential, now=now)
         if principal is not None:
-            session.commit()  # persists the coarse last-used stamp
+            if session.dirty:
+                session.commit()  # persists the coarse last-used stamp (at most every few minutes)
             return principal
     return None
 

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from api import errors
+from api.deps import request_meta
 from api.routes import (
     audit,
     availability,
@@ -34,7 +35,6 @@ from api.routes import (
 )
 from api.web import routes as web
 from kernel.audit import service as audit_log
-from kernel.audit.service import RequestMeta
 from kernel.auth.service import BearerTokenProvider, IdentityProvider
 from kernel.clock import Clock, SystemClock
 from kernel.db import make_engine, make_session_factory, unit_of_work
@@ -148,15 +148,7 @@ def create_app(
     def _audit_fallback(request: Request, status_code: int) -> None:
         """Every state-changing request leaves a record, even one whose route wrote none."""
         principal = getattr(request.state, "principal", None)
-        forwarded = request.headers.get("x-forwarded-for")
-        meta = RequestMeta(
-            source_ip=forwarded.split(",")[0].strip()
-            if forwarded
-            else (request.client.host if request.client else None),
-            request_id=request.state.request_id,
-            method=request.method,
-            path=request.url.path,
-        )
+        meta = request_meta(request)
         with unit_of_work(factory) as session:
             audit_log.record(
                 session=session,
