@@ -21,6 +21,7 @@ from kernel.directory.models import Group, Person
 from kernel.errors import Conflict, InvalidInput, NotFound
 from policies.models import OnCallReminder, OnCallSlotRow, Roster, RosterLayer, RosterOverride
 from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
+from policies.service import first_overlap
 from policies.timeline import Cover, Rotation, Segment, Timeline, resolve
 
 HORIZON = timedelta(days=90)
@@ -157,15 +158,7 @@ def add_override(
     check_instant("start", data.start)
     check_instant("end", data.end)
     _check_people(session, {data.person_id})
-    clash = session.scalars(
-        select(RosterOverride)
-        .where(
-            RosterOverride.roster_id == roster.id,
-            RosterOverride.start_at < data.end,
-            RosterOverride.end_at > data.start,
-        )
-        .limit(1)
-    ).first()
+    clash = first_overlap(session, RosterOverride, RosterOverride.roster_id == roster.id, data.start, data.end)
     if clash is not None:
         raise Conflict(
             "the override overlaps another override of this roster; remove or shorten that one first",

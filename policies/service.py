@@ -185,6 +185,13 @@ def days_of(mask: int) -> list[int]:
 # Shifts -----------------------------------------------------------------------------------------
 
 
+def first_overlap(session: Session, model: Any, owner: Any, start: datetime, end: datetime) -> Any:
+    """The first row of `model` (one with `start_at` and `end_at`) of the same owner that overlaps
+    [start, end), or None: leave, on-call slots and roster overrides must not overlap their own kind."""
+    stmt = select(model).where(owner, model.start_at < end, model.end_at > start).limit(1)
+    return session.scalars(stmt).first()
+
+
 def _shift_overlap(
     session: Session, person_id: uuid.UUID, start: datetime, end: datetime, skip: uuid.UUID | None
 ) -> Shift | None:
@@ -301,9 +308,7 @@ def end_dnd(*, session: Session, person_id: uuid.UUID, now: datetime) -> DndSess
 def create_leave(
     *, session: Session, person_id: uuid.UUID, data: LeaveCreate, by: uuid.UUID | None, now: datetime
 ) -> Leave:
-    clash = session.scalars(
-        select(Leave).where(Leave.person_id == person_id, Leave.start_at < data.end, Leave.end_at > data.start).limit(1)
-    ).first()
+    clash = first_overlap(session, Leave, Leave.person_id == person_id, data.start, data.end)
     if clash is not None:
         raise InvalidInput("the leave overlaps leave already registered", details={"leave_id": str(clash.id)})
     leave = Leave(
@@ -338,15 +343,7 @@ def list_leave(*, session: Session, person_id: uuid.UUID, since: datetime | None
 
 
 def create_on_call_slot(*, session: Session, data: OnCallSlotCreate, now: datetime) -> OnCallSlotRow:
-    clash = session.scalars(
-        select(OnCallSlotRow)
-        .where(
-            OnCallSlotRow.person_id == data.person_id,
-            OnCallSlotRow.start_at < data.end,
-            OnCallSlotRow.end_at > data.start,
-        )
-        .limit(1)
-    ).first()
+    clash = first_overlap(session, OnCallSlotRow, OnCallSlotRow.person_id == data.person_id, data.start, data.end)
     if clash is not None:
         raise InvalidInput("the slot overlaps another on-call slot of the same person")
     slot = OnCallSlotRow(
