@@ -7,37 +7,25 @@ done.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import Future
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
 
+from notify.loop import BackgroundLoop
 from notify.transports.base import PushRequest, PushResult, Transport
-
-T = TypeVar("T")
 
 
 class PushClient:
     def __init__(self, factory: Callable[[], Transport]) -> None:
         self._factory = factory
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: BackgroundLoop | None = None
         self._transport: Transport | None = None
         self._lock = threading.Lock()
 
-    def _ensure(self) -> asyncio.AbstractEventLoop:
+    def _ensure(self) -> BackgroundLoop:
         with self._lock:
             if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="vila-push", daemon=True)
-                thread.start()
-                self._loop, self._thread = loop, thread
+                self._loop = BackgroundLoop("vila-push")
             return self._loop
-
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._ensure())
-        return future.result()
 
     async def _send(self, batch: Sequence[PushRequest]) -> list[PushResult]:
         if self._transport is None:
@@ -47,20 +35,16 @@ class PushClient:
     def send(self, batch: Sequence[PushRequest]) -> list[PushResult]:
         if not batch:
             return []
-        return self._run(self._send(batch))
+        return self._ensure().run(self._send(batch))
 
     def close(self) -> None:
-        loop = self._loop
+        loop, self._loop = self._loop, None
         if loop is None:
             return
         if self._transport is not None:
-            self._run(self._transport.aclose())
+            loop.run(self._transport.aclose())
             self._transport = None
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
         loop.close()
-        self._loop = self._thread = None
 
 
 def default_transport(settings: object | None = None) -> Transport:

@@ -13,7 +13,6 @@ manager and measures:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -21,7 +20,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,6 +34,7 @@ from kernel import migrate
 from kernel.auth.service import issue_token
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.directory.models import Group, GroupManager, GroupMember, Person
+from notify.loop import BackgroundLoop
 from notify.models import Delivery, Device, Message, Recipient
 from policies.models import Shift
 
@@ -70,13 +69,11 @@ def _stand_in(directory: Path) -> Iterator[dict[str, str]]:
 
     from notify.transports.bench import nginx_stand_in, python_stand_in
 
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
+    loop = BackgroundLoop("vila-bench-stand-in")
     manager = (
         nginx_stand_in(directory) if shutil.which("nginx") or Path("/usr/sbin/nginx").exists() else python_stand_in()
     )
-    stand_in = asyncio.run_coroutine_threadsafe(manager.__aenter__(), loop).result(30)
+    stand_in = loop.run(manager.__aenter__(), timeout=30)
     try:
         yield {
             "VILA_FCM_ENDPOINT": stand_in.fcm_endpoint,
@@ -85,9 +82,7 @@ def _stand_in(directory: Path) -> Iterator[dict[str, str]]:
             "stand_in": stand_in.kind,
         }
     finally:
-        asyncio.run_coroutine_threadsafe(manager.__aexit__(None, None, None), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
+        loop.run(manager.__aexit__(None, None, None), timeout=30)
         loop.close()
 
 

@@ -3,11 +3,10 @@ and the transports that talk to them, so a newcomer sees pushes arrive without a
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 
 from notify.emulators.server import Emulators, serve_emulators
+from notify.loop import BackgroundLoop
 from notify.push import PushClient
 from notify.transports.apns import ApnsTransport
 from notify.transports.base import Router
@@ -15,19 +14,15 @@ from notify.transports.fcm import FcmTransport
 
 
 class EmbeddedProviders:
-    def __init__(self, state_dir: Path, host: str = "127.0.0.1") -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="vila-emulators", daemon=True)
-        self._thread.start()
-        self.emulators: Emulators = asyncio.run_coroutine_threadsafe(
-            serve_emulators(host=host, state_dir=state_dir), self._loop
-        ).result(30)
+    def __init__(self, state_dir: Path | None = None, host: str = "127.0.0.1") -> None:
+        self._loop = BackgroundLoop("vila-emulators")
+        self.emulators: Emulators = self._loop.run(
+            serve_emulators(host=host, state_dir=state_dir, control_port=0), timeout=30
+        )
         fcm, apns = self.emulators.transport_settings()
         self.push = PushClient(lambda: Router({"fcm": FcmTransport(fcm), "apns": ApnsTransport(apns)}))
 
     def close(self) -> None:
         self.push.close()
-        asyncio.run_coroutine_threadsafe(self.emulators.stop(), self._loop).result(30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self._loop.run(self.emulators.stop(), timeout=30)
         self._loop.close()

@@ -4,12 +4,10 @@ nothing twice beyond its in-flight batch; a flushed broker loses nothing either.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -31,6 +29,7 @@ from kernel.directory.models import GroupMember, Person
 from kernel.settings import Settings
 from notify.celery_waker import CeleryWaker
 from notify.emulators.fcm import FcmEmulator
+from notify.loop import BackgroundLoop
 from notify.models import AudienceChunk, Delivery, Device, Message, Recipient
 from notify.outbox import JobContext, sweep
 from policies.models import Shift
@@ -42,15 +41,11 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 @pytest.fixture
 def fcm() -> Iterator[FcmEmulator]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
+    loop = BackgroundLoop()
     emulator = FcmEmulator()
-    asyncio.run_coroutine_threadsafe(emulator.start(), loop).result(10)
+    loop.run(emulator.start(), timeout=10)
     yield emulator
-    asyncio.run_coroutine_threadsafe(emulator.stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    loop.run(emulator.stop(), timeout=10)
     loop.close()
 
 
@@ -286,16 +281,10 @@ def test_flushed_broker_loses_no_broadcast(
 def emulators(tmp_path: Path) -> Iterator[Any]:
     from notify.emulators.server import serve_emulators
 
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    running = asyncio.run_coroutine_threadsafe(
-        serve_emulators(control_port=None, state_dir=tmp_path / "emulators"), loop
-    ).result(30)
+    loop = BackgroundLoop()
+    running = loop.run(serve_emulators(control_port=None, state_dir=tmp_path / "emulators"), timeout=30)
     yield running
-    asyncio.run_coroutine_threadsafe(running.stop(), loop).result(30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    loop.run(running.stop(), timeout=30)
     loop.close()
 
 
