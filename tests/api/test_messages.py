@@ -71,6 +71,11 @@ def _msg(ward: Ward, **extra: object) -> dict[str, object]:
     }
 
 
+def _to(ward: Ward, who: Actor, **extra: object) -> dict[str, object]:
+    """A message from the ward's manager to one person."""
+    return {**_msg(ward, **extra), "audience": {"people": [str(who.id)]}}
+
+
 def test_preview_shows_who_is_reached_now_and_who_later(client: TestClient, ward: Ward) -> None:
     r = client.post("/api/v1/messages/preview", headers=ward.boss.headers, json=_msg(ward))
     assert r.status_code == 200, r.text
@@ -128,8 +133,7 @@ def test_held_messages_are_released_as_one_digest(
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
     for i in range(3):
-        body = _msg(ward, title=f"Nyhet {i}")
-        body["audience"] = {"people": [str(ward.off_duty.id)]}
+        body = _to(ward, ward.off_duty, title=f"Nyhet {i}")
         assert client.post("/api/v1/messages", headers=ward.boss.headers, json=body).status_code == 202
     run_jobs(settings, session_factory, clock, push[0])
     assert push[1].requests == []
@@ -157,8 +161,7 @@ def test_expired_held_message_is_dropped_with_a_reason(
     clock: ManualClock,
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
-    body = _msg(ward, expires_at=(clock.now() + timedelta(days=2)).isoformat())
-    body["audience"] = {"people": [str(ward.off_duty.id)]}
+    body = _to(ward, ward.off_duty, expires_at=(clock.now() + timedelta(days=2)).isoformat())
     assert client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()["counts"]["hold"] == 1
     clock.set(ward.tomorrow_start + timedelta(days=3))
     run_periodic("notify.release_holds", settings, session_factory, clock, push[0])
@@ -179,8 +182,7 @@ def test_inbox_shows_held_messages_without_pushing_them(
     clock: ManualClock,
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
-    body = _msg(ward, title="Schemaändring")
-    body["audience"] = {"people": [str(ward.off_duty.id)]}
+    body = _to(ward, ward.off_duty, title="Schemaändring")
     message_id = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()["message_id"]
     inbox = client.get("/api/v1/inbox", headers=ward.off_duty.headers).json()
     assert inbox["items"][0]["title"] == "Schemaändring"
@@ -198,8 +200,7 @@ def test_inbox_shows_held_messages_without_pushing_them(
 
 
 def test_read_during_working_time_is_visible_to_the_sender(client: TestClient, ward: Ward) -> None:
-    body = _msg(ward)
-    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    body = _to(ward, ward.on_shift)
     message_id = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()["message_id"]
     client.post(f"/api/v1/inbox/{message_id}/read", headers=ward.on_shift.headers)
     status = client.get(f"/api/v1/messages/{message_id}", headers=ward.boss.headers).json()
@@ -268,8 +269,7 @@ def test_rejected_token_prunes_the_device(
             select(Device).where(Device.person_id == ward.on_shift.id, Device.platform == "android")
         ).one()
     push[1].script(android.token, TokenInvalid("UNREGISTERED"))
-    body = _msg(ward)
-    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    body = _to(ward, ward.on_shift)
     client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
     run_jobs(settings, session_factory, clock, push[0])
     devices = client.get("/api/v1/devices", headers=ward.on_shift.headers).json()
@@ -292,8 +292,9 @@ def test_unacknowledged_urgent_message_escalates_to_the_sender(
     clock: ManualClock,
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
-    body = _msg(ward, priority="urgent", requires_ack=True, ack_timeout_minutes=10, title="Akut: ring mig")
-    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    body = _to(
+        ward, ward.on_shift, priority="urgent", requires_ack=True, ack_timeout_minutes=10, title="Akut: ring mig"
+    )
     message_id = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()["message_id"]
     run_jobs(settings, session_factory, clock, push[0])
     clock.advance(timedelta(minutes=5))
@@ -350,8 +351,7 @@ def test_ending_dnd_early_releases_held_messages_at_once(
 ) -> None:
     r = client.post("/api/v1/people/me/dnd", headers=ward.on_shift.headers, json={"minutes": 60})
     assert r.status_code == 201, r.text
-    body = _msg(ward, title="Rond flyttad")
-    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    body = _to(ward, ward.on_shift, title="Rond flyttad")
     accepted = client.post("/api/v1/messages", headers=ward.boss.headers, json=body).json()
     assert accepted["counts"]["hold"] == 1
     run_jobs(settings, session_factory, clock, push[0])
@@ -391,8 +391,7 @@ def test_policy_can_forbid_private_devices(
 ) -> None:
     facts.device(ward.on_shift.person, platform="android", token="private-phone-token-1", ownership="private")
     hr = make.actor(roles=["staff", "hr"])
-    body = _msg(ward)
-    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    body = _to(ward, ward.on_shift)
     client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
     run_jobs(settings, session_factory, clock, push[0])
     assert "private-phone-token-1" in {r.token for r in push[1].requests}
@@ -415,8 +414,7 @@ def test_unit_policy_makes_pushes_content_free(
 ) -> None:
     hr = make.actor(roles=["staff", "hr"])
     _policy(client, hr, ward.unit, clock, content_free_push=True)
-    body = _msg(ward, title="Patient i rum 4", body="Personnummer ...")
-    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    body = _to(ward, ward.on_shift, title="Patient i rum 4", body="Personnummer ...")
     client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
     run_jobs(settings, session_factory, clock, push[0])
     assert push[1].requests and all(r.sensitive for r in push[1].requests)
@@ -435,8 +433,7 @@ def test_provider_outage_delays_but_never_loses_a_push(
             select(Device.token).where(Device.person_id == ward.on_shift.id, Device.platform == "ios")
         ).one()
     push[1].script(token, TransientFailure("503 UNAVAILABLE", retry_after_s=120), Sent("apns-1"))
-    body = _msg(ward)
-    body["audience"] = {"people": [str(ward.on_shift.id)]}
+    body = _to(ward, ward.on_shift)
     client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
     run_jobs(settings, session_factory, clock, push[0])
     assert [r.token for r in push[1].requests].count(token) == 1
