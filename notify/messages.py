@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from kernel.auth.service import Principal, require_person_rights
-from kernel.db import among, is_postgres
+from kernel.db import among, bulk_insert, new_id
 from kernel.directory.models import Person
 from kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kernel.settings import Queue
@@ -270,7 +270,7 @@ def accept(
     _validate(body, now=now)
     resolved = resolve(session=session, audience=body.audience, sender=sender, at=now)
     message = Message(
-        id=uuid.uuid4(),
+        id=new_id(),
         sender_id=sender.person_id,
         title=body.title,
         body=body.body,
@@ -362,7 +362,7 @@ def persist(
     send_now: list[uuid.UUID] = []
     reasons_of: dict[int, list[dict[str, str]]] = {}  # the engine shares equal decisions: convert each once
     for pid, d in todo.items():
-        rid = uuid.uuid4()
+        rid = new_id()
         reasons = reasons_of.get(id(d))
         if reasons is None:
             reasons = reasons_of[id(d)] = reasons_json(d)
@@ -382,7 +382,7 @@ def persist(
         if d.kind not in ("deliver", "hold"):
             continue
         for device in devices.get(pid, []):
-            did = uuid.uuid4()
+            did = new_id()
             delivery_rows.append(
                 {
                     "id": did,
@@ -413,24 +413,6 @@ def persist(
                     session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now
                 )
     return send_now
-
-
-def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """Insert many rows in the session's transaction: COPY on PostgreSQL (an order of magnitude
-    faster than row-by-row INSERTs for a broadcast's thousands of rows), executemany elsewhere."""
-    if not rows:
-        return
-    if not is_postgres(session):
-        session.execute(insert(model), rows)
-        return
-    from psycopg.types.json import Jsonb
-
-    columns = list(rows[0])
-    raw: Any = session.connection().connection.dbapi_connection
-    statement = f'COPY "{model.__tablename__}" ({", ".join(columns)}) FROM STDIN'
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v for v in (row[c] for c in columns)])
 
 
 def enqueue_sends(

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
@@ -112,19 +112,28 @@ class Recipient(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+_HELD = text("state = 'held'")
+
+
 class Delivery(Base):
+    """One push to one device. Written by the thousand in a broadcast's fan-out, so it carries only
+    what earns its cost per row: one foreign key (to its recipient, which holds the message and the
+    person and through which deletes cascade) and, beyond its keys, indexes only over held rows,
+    the only ones the pipeline looks up by state, person or release instant."""
+
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("message_id", "device_id"),
-        Index("ix_delivery_state_due", "state", "not_before"),
         Index("ix_delivery_recipient", "recipient_id"),
+        Index("ix_delivery_held_due", "not_before", postgresql_where=_HELD, sqlite_where=_HELD),
+        Index("ix_delivery_held_person", "person_id", postgresql_where=_HELD, sqlite_where=_HELD),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    message_id: Mapped[uuid.UUID] = mapped_column()  # the recipient's message
     recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recipient.id", ondelete="CASCADE"))
-    person_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID] = mapped_column()  # the recipient's person
+    device_id: Mapped[uuid.UUID] = mapped_column()  # devices are never deleted, only marked removed
     kind: Mapped[str] = mapped_column(String(8), default="message")  # message | digest
     state: Mapped[str] = mapped_column(String(10))
     level: Mapped[str | None] = mapped_column(String(16))

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from kernel.db import is_postgres, unit_of_work
+from kernel.batch import gc_paused
+from kernel.db import is_postgres, new_id, unit_of_work
 from kernel.directory.models import Person
 from kernel.settings import Queue
 from notify import devices as device_service
@@ -58,7 +59,7 @@ def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Decide one chunk of a large audience and write its recipients and deliveries."""
     message_id, chunk_no = uuid.UUID(payload["message_id"]), int(payload["chunk"])
     now = ctx.clock.now()
-    with unit_of_work(ctx.session_factory) as session:
+    with gc_paused(), unit_of_work(ctx.session_factory) as session:
         chunk = session.get(AudienceChunk, (message_id, chunk_no))
         message = session.get(Message, message_id)
         if chunk is None or message is None or chunk.done:
@@ -379,7 +380,7 @@ def _release(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: da
         ordered = sorted(decisions, key=lambda m: messages[m].created_at)
         title, body = _digest_text([messages[m] for m in ordered], languages.get(pid, "sv"))
         digest = Digest(
-            id=uuid.uuid4(),
+            id=new_id(),
             person_id=pid,
             message_ids=[str(m) for m in ordered],
             title=title,

@@ -7,12 +7,11 @@ person's calendar feed shows the slot anyway).
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import pytz
 
-from kernel.db import unit_of_work
+from kernel.db import new_id, unit_of_work
 from kernel.directory.models import Person
 from notify.messages import decide, enqueue_sends, facts_of, in_working_time, persist
 from notify.models import Message
@@ -45,7 +44,7 @@ def remind(ctx: JobContext, payload: dict[str, Any]) -> None:
             start_local = tz.normalize(item.start.astimezone(tz)).strftime("%Y-%m-%d %H:%M")
             title, body = _text(item.role, item.kind, start_local, person.language)
             message = Message(
-                id=uuid.uuid4(),
+                id=new_id(),
                 sender_id=person.id,  # the person asked for it; no manager sends it
                 title=title,
                 body=body,

@@ -13,13 +13,10 @@ as one parameter (an array on PostgreSQL, a JSON list on SQLite).
 
 from __future__ import annotations
 
-import gc
 import json
-import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -50,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from kernel.batch import gc_paused
 from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
 from policies.calendar import expand_weekly, local_date, weekly_overlaps
@@ -784,37 +782,6 @@ def _facts_query(ids: list[uuid.UUID], dialect: str, at: datetime, lo: datetime,
     return parts
 
 
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while a batch is built.
-
-    The loader makes tens of thousands of small objects, none in a cycle; every few hundred of
-    them the collector would traverse the young objects (and now and then the whole heap) only
-    to free nothing: a third of the load time on a busy server. Reference counting still frees
-    what is dropped. Nested and concurrent pauses count; the last one out re-enables it.
-    """
-    global _gc_pauses
-    with _gc_lock:
-        if _gc_pauses == 0 and not gc.isenabled():
-            paused = False  # someone else turned it off: leave it be
-        else:
-            _gc_pauses += 1
-            paused = True
-            gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            with _gc_lock:
-                _gc_pauses -= 1
-                if _gc_pauses == 0:
-                    gc.enable()
-
-
 def load_states(
     *,
     session: Session,
@@ -827,7 +794,7 @@ def load_states(
     before `at` so that a rest window that began earlier is known. Unknown ids are left out.
 
     One query, whatever the number of people (see `_facts_query`)."""
-    with _gc_paused():
+    with gc_paused():
         return _load_states(session=session, person_ids=person_ids, at=at, horizon=horizon, lookback=lookback)
 
 

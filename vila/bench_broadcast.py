@@ -271,23 +271,28 @@ def run(
             httpx.post(f"{base}/api/v1/messages", headers=headers, json=warm, timeout=30).raise_for_status()
             t0 = time.perf_counter()
             answer = httpx.post(f"{base}/api/v1/messages", headers=headers, json=body, timeout=120)
-            accept_ms = (time.perf_counter() - t0) * 1000
+            t1 = time.perf_counter()
+            accept_ms = (t1 - t0) * 1000
             answer.raise_for_status()
             message_id = uuid.UUID(answer.json()["message_id"])
             engine = make_engine(url)
             decided_s = sent_s = None
             rows = sent = 0
             deadline = time.monotonic() + max(120, recipients / 500)
+            # Poll lightly: until the message is decided only its state (one row), then the count
+            # of sent deliveries four times a second, so that the measuring takes little from the
+            # database it measures.
             with engine.connect() as conn:
                 while time.monotonic() < deadline and sent_s is None:
-                    now = time.perf_counter() - t0
-                    if (
-                        decided_s is None
-                        and conn.scalar(select(Message.state).where(Message.id == message_id)) == "decided"
-                    ):
-                        decided_s = now
-                        rows = int(conn.scalar(select(func.count()).where(Recipient.message_id == message_id)) or 0)
-                        rows += int(conn.scalar(select(func.count()).where(Delivery.message_id == message_id)) or 0)
+                    now = time.perf_counter() - t1  # from the answer: the send call is accept_ms
+                    if decided_s is None:
+                        if conn.scalar(select(Message.state).where(Message.id == message_id)) == "decided":
+                            decided_s = now
+                            rows = int(conn.scalar(select(func.count()).where(Recipient.message_id == message_id)) or 0)
+                            rows += int(conn.scalar(select(func.count()).where(Delivery.message_id == message_id)) or 0)
+                        conn.commit()
+                        time.sleep(0.02)
+                        continue
                     sent = int(
                         conn.scalar(
                             select(func.count()).where(Delivery.message_id == message_id, Delivery.state == "sent")
@@ -297,7 +302,7 @@ def run(
                     if sent >= on_shift:
                         sent_s = now
                     conn.commit()
-                    time.sleep(0.05)
+                    time.sleep(0.25)
             engine.dispose()
         finally:
             for proc in procs:
