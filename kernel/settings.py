@@ -35,7 +35,13 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    public_url: str = Field(default="", description="The URL people use; shown in links.")
+    public_url: str = Field(
+        default="", description="The URL people use; shown in links. With https://, cookies are always Secure."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (comma-separated, or *).",
+    )
     default_timezone: str = "Europe/Stockholm"
     default_language: Literal["sv", "en"] = "sv"
     holiday_calendar: str = Field(

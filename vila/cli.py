@@ -107,7 +107,14 @@ def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool
             f"Pushes go to built-in stand-ins; see what arrived: {control}/fcm/received and {control}/apns/received"
         )
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
     finally:
         if providers is not None:
             providers.close()
@@ -133,6 +140,7 @@ def api(host: str | None, port: int | None, workers: int) -> None:
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -32,6 +32,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "login.submit": ("Logga in", "Log in"),
     "login.invalid": ("Token är okänd, har gått ut eller är återkallad.", "The token is unknown, expired or revoked."),
+    "login.stale": (
+        "Inloggningsformuläret var för gammalt eller kom från en annan webbplats. Försök igen här.",
+        "The login form was too old or came from another site. Try again here.",
+    ),
     "home.title": ("Hej {name}", "Hello {name}"),
     "home.roles": ("Dina roller", "Your roles"),
     "compose.title": ("Nytt meddelande", "New message"),

@@ -3,6 +3,8 @@ cookie and the CSRF header, so every change goes through the audited REST routes
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,13 +15,16 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from api.deps import CSRF_HEADER, SESSION_COOKIE, ClockDep, SessionDep, authenticate, csrf_token
+from api.deps import CSRF_HEADER, SESSION_COOKIE, ClockDep, SessionDep, SettingsDep, authenticate, csrf_token
 from api.web import i18n
 from kernel.auth.service import Principal
 from kernel.clock import Clock
+from kernel.settings import Settings
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "vila_lang"
+LOGIN_COOKIE = "vila_login"
+LOGIN_FORM_AGE = 3600  # a login form left open longer than this is refused and shown again
 SESSION_AGE = 12 * 3600  # a working day; the token itself may live longer
 
 router = APIRouter(include_in_schema=False)
@@ -95,28 +100,60 @@ def _render(request: Request, template: str, principal: Principal | None, page: 
     return response
 
 
+def _secure(request: Request, settings: Settings) -> bool:
+    """Cookies carry the Secure flag when the request came over HTTPS (behind a proxy: as its
+    X-Forwarded-Proto says, from the addresses in VILA_FORWARDED_ALLOW_IPS) or when Vila's public
+    address is https."""
+    return request.url.scheme == "https" or settings.public_url.startswith("https://")
+
+
+def _login_page(request: Request, settings: Settings, *, error: str | None = None, status: int = 200) -> Response:
+    """The login form, with a fresh login-CSRF value both in the form and in a SameSite=Strict
+    cookie: a form posted from another site carries no such cookie and is refused, so nobody can
+    sign a colleague's browser in with the poster's own token."""
+    nonce = secrets.token_urlsafe(24)
+    response = _render(request, "login.html", None, "login", error=error, login_nonce=nonce)
+    response.status_code = status
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=LOGIN_FORM_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, settings),
+        path="/login",
+    )
+    return response
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep, clock: ClockDep) -> Response:
+def home(request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> Response:
     principal = _principal(request, session, clock)
     if principal is None:
-        return _render(request, "login.html", None, "login", error=False)
+        return _login_page(request, settings)
     return _render(request, "home.html", principal, "home")
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request) -> Response:
-    return _render(request, "login.html", None, "login", error=False)
+def login_form(request: Request, settings: SettingsDep) -> Response:
+    return _login_page(request, settings)
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login(
-    request: Request, session: SessionDep, clock: ClockDep, token: Annotated[str, Form(max_length=500)] = ""
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    token: Annotated[str, Form(max_length=500)] = "",
+    nonce: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(nonce.encode(), expected.encode()):
+        return _login_page(request, settings, error="login.stale", status=403)
     principal = authenticate(request, session, clock.now(), token.strip()) if token.strip() else None
     if principal is None:
-        response = _render(request, "login.html", None, "login", error=True)
-        response.status_code = 401
-        return response
+        return _login_page(request, settings, error="login.invalid", status=401)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -124,9 +161,10 @@ def login(
         max_age=SESSION_AGE,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_secure(request, settings),
         path="/",
     )
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 

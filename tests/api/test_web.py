@@ -10,8 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import CSRF_HEADER, SESSION_COOKIE, csrf_token
+from api.main import create_app
 from kernel.clock import ManualClock
 from kernel.db import unit_of_work
+from kernel.settings import Settings
+from notify.outbox import NullWaker
 from policies import service
 from policies.engine import decide
 from policies.schemas import ShiftCreate
@@ -19,19 +22,27 @@ from policies.types import MessageFacts
 from tests.factories import Factory
 
 
+def _nonce(client: TestClient) -> str:
+    """Open the login form as a browser would: its hidden value matches the cookie it sets."""
+    form = client.get("/login")
+    found = re.search(r'name="nonce" value="([^"]+)"', form.text)
+    assert found, "the login form carries a login-CSRF value"
+    return found.group(1)
+
+
 def _login(client: TestClient, token: str) -> None:
-    r = client.post("/login", data={"token": token}, follow_redirects=False)
+    r = client.post("/login", data={"token": token, "nonce": _nonce(client)}, follow_redirects=False)
     assert r.status_code == 303, r.text
     assert client.cookies.get(SESSION_COOKIE) == token
 
 
 def test_login_sets_a_strict_httponly_cookie_and_a_wrong_token_is_refused(client: TestClient, make: Factory) -> None:
     nurse = make.actor(name="Sara Syster")
-    wrong = client.post("/login", data={"token": "vila_nope"}, follow_redirects=False)
+    wrong = client.post("/login", data={"token": "vila_nope", "nonce": _nonce(client)}, follow_redirects=False)
     assert wrong.status_code == 401
     assert "okänd" in wrong.text
-    assert client.post("/login", data={}, follow_redirects=False).status_code == 401
-    r = client.post("/login", data={"token": nurse.token}, follow_redirects=False)
+    assert client.post("/login", data={"nonce": _nonce(client)}, follow_redirects=False).status_code == 401
+    r = client.post("/login", data={"token": nurse.token, "nonce": _nonce(client)}, follow_redirects=False)
     assert r.status_code == 303
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
@@ -150,3 +161,38 @@ def test_compliance_report_and_csv(
     assert added.status_code == 201
     changes = client.get("/api/v1/reports/compliance", headers=hr.headers).json()["policy_changes"]
     assert [(c["policy"], c["version"]) for c in changes] == [("Akutvård", 1)]
+
+
+def test_a_login_form_posted_from_elsewhere_is_refused(client: TestClient, make: Factory) -> None:
+    """Login CSRF: another site's form (no login cookie, or a value of its own) cannot sign this
+    browser in, not even with a valid token; the person gets a fresh form and a reason."""
+    intruder = make.actor(name="Ingen Behörig")
+    no_cookie = client.post("/login", data={"token": intruder.token, "nonce": "forged"}, follow_redirects=False)
+    assert no_cookie.status_code == 403
+    assert "annan webbplats" in no_cookie.text
+    assert client.cookies.get(SESSION_COOKIE) is None
+    _nonce(client)  # the browser has a login cookie of its own now; the forged value still differs
+    forged = client.post("/login", data={"token": intruder.token, "nonce": "forged"}, follow_redirects=False)
+    assert forged.status_code == 403 and client.cookies.get(SESSION_COOKIE) is None
+    _login(client, intruder.token)
+    assert "Hej Ingen Behörig" in client.get("/").text
+
+
+def test_cookies_are_secure_when_vila_is_public_over_https(
+    settings: Settings, clock: ManualClock, make: Factory
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"public_url": "https://vila.region.se"}), clock=clock, waker=NullWaker()
+    )
+    nurse = make.actor(name="Sara Syster")
+    with TestClient(app) as client:
+        form = client.get("/login")
+        assert "secure" in form.headers["set-cookie"].lower()
+        nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
+        assert nonce
+        # The test client speaks plain http, so it would not send a Secure cookie back: hand it over.
+        client.cookies.set("vila_login", form.cookies["vila_login"], path="/login")
+        r = client.post("/login", data={"token": nurse.token, "nonce": nonce.group(1)}, follow_redirects=False)
+        assert r.status_code == 303
+        session_cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+        assert "secure" in session_cookie.lower() and "httponly" in session_cookie.lower()

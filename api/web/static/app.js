@@ -580,7 +580,7 @@ async function pagePolicies() {
         );
         return el("details", {}, el("summary", {}, t("policies.diff") + " (v" + prev.version + " → v" + v.version + ")"), lines.length ? el("pre", { class: "diff" }, lines) : el("p", {}, t("policies.nodiff")));
       });
-      const slug = p.id.slice(0, 8);
+      const slug = p.id;  // the whole id: ids made together share their first characters (the time)
       const eff = el("input", { type: "datetime-local", id: "eff-" + slug, required: true });
       const note = el("input", { id: "note-" + slug, required: true, maxlength: 2000 });
       const daily = el("input", { type: "number", id: "daily-" + slug, min: 0, max: 24, step: 0.5, value: latest.daily_rest_hours });
@@ -658,7 +658,7 @@ async function pageLedger() {
       page.items.map((e) =>
         el("tr", {},
           el("td", {}, when(e.at)),
-          el("td", {}, names.get(e.person_id) || e.person_id.slice(0, 8)),
+          el("td", {}, names.get(e.person_id) || e.person_id),
           el("td", {}, e.kind),
           el("td", {}, e.priority),
           el("td", {}, e.reason || e.rules.join(", ")),
