@@ -176,6 +176,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "dash.changes": ("Policyändringar under perioden", "Policy changes in the period"),
     "dash.csv": ("Ladda ner CSV", "Download CSV"),
     "dash.none": ("Inga under perioden.", "None in the period."),
+    "dash.period": ("Period", "Period"),
+    "dash.weeks": ("senaste {n} veckorna", "last {n} weeks"),
+    "dash.group": ("Grupp (med undergrupper)", "Group (with its subgroups)"),
+    "dash.all_groups": ("Alla grupper", "All groups"),
     "error.generic": ("Något gick fel", "Something went wrong"),
     "saved": ("Sparat.", "Saved."),
 }

@@ -213,5 +213,22 @@ def test_hr_creates_a_policy_version_and_sees_the_dashboard_change(page: Page, s
     assert "Färre åsidosättanden" in download.value.path().read_text(encoding="utf-8")
     shot(page, "hr-dashboard")
 
+    # Another period and one group: the charts, the CSV links and the page's address follow.
+    week_columns = page.locator("#broken details table tr").first.locator("th")
+    eight = week_columns.count()
+    assert eight - 1 in (8, 9), "eight weeks back, the current week counted as begun"
+    page.get_by_label("Period", exact=True).select_option(label="senaste 4 veckorna")
+    expect(week_columns).not_to_have_count(eight)
+    four = week_columns.count()
+    assert four - 1 in (4, 5)
+    page.get_by_label("Grupp (med undergrupper)").select_option(label="Akutmottagningen Exempelstad")
+    expect(page).to_have_url(re.compile(r"/dashboard\?weeks=4&group=[0-9a-f-]{36}$"))
+    link = page.locator("#changes").get_by_role("link", name="Ladda ner CSV")
+    expect(link).to_have_attribute("href", re.compile(r"policy-changes\.csv\?weeks=4&group_id=[0-9a-f-]{36}$"))
+    page.reload()
+    page.wait_for_selector("body[data-ready]")
+    expect(page.get_by_label("Period", exact=True)).to_have_value("4")
+    expect(week_columns).to_have_count(four)
+
     ready(page, "/ledger", served)
     shot(page, "hr-ledger")

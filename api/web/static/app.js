@@ -710,8 +710,29 @@ function barChart(id, title, labels, series) {
 }
 
 async function pageDashboard() {
-  const r = await api("GET", "/reports/compliance?weeks=8");
-  const csv = (name) => el("a", { href: "/api/v1/reports/compliance/" + name + ".csv?weeks=8", download: "vila-" + name + ".csv" }, t("dash.csv"));
+  // The period and group are kept in the page's address, so a view can be bookmarked and shared.
+  const weeksBox = document.getElementById("dash-weeks");
+  const groupBox = document.getElementById("dash-group");
+  const asked = new URLSearchParams(location.search);
+  if (asked.get("weeks") && [...weeksBox.options].some((o) => o.value === asked.get("weeks"))) weeksBox.value = asked.get("weeks");
+  const groups = await api("GET", "/groups?limit=200");
+  groupBox.append(...groups.items.map((g) => el("option", { value: g.id }, g.name)));
+  if (asked.get("group")) groupBox.value = asked.get("group");
+  const change = guard(async () => {
+    const query = new URLSearchParams({ weeks: weeksBox.value });
+    if (groupBox.value) query.set("group", groupBox.value);
+    history.replaceState(null, "", "?" + query);
+    await renderDashboard(weeksBox.value, groupBox.value);
+  });
+  weeksBox.addEventListener("change", change);
+  groupBox.addEventListener("change", change);
+  await renderDashboard(weeksBox.value, groupBox.value);
+}
+
+async function renderDashboard(weeks, groupId) {
+  const query = "?weeks=" + encodeURIComponent(weeks) + (groupId ? "&group_id=" + encodeURIComponent(groupId) : "");
+  const r = await api("GET", "/reports/compliance" + query);
+  const csv = (name) => el("a", { href: "/api/v1/reports/compliance/" + name + ".csv" + query, download: "vila-" + name + ".csv" }, t("dash.csv"));
   const section = (id, title, name, ...body) => el("section", { class: "card", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h" }, title), ...body, el("p", {}, csv(name)));
   const groups = Object.keys(r.after_hours).sort();
   const comp = r.compensatory;
