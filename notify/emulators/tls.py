@@ -1,6 +1,8 @@
 """A throwaway local certificate authority for the stand-ins.
 
-`make_local_ca(directory)` writes a CA and a server certificate for 127.0.0.1 / localhost;
+`make_local_ca(directory)` writes a CA and a server certificate for 127.0.0.1 / localhost and the
+providers' host names (so that, behind the CONNECT proxy stand-in, a transport configured with the
+real names reaches the stand-ins and checks their certificate as it would Google's or Apple's);
 `issue_client_certificate` makes an APNs-style client certificate (its subject UID is the topic).
 """
 
@@ -15,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+PROVIDER_HOSTS = ("fcm.googleapis.com", "oauth2.googleapis.com", "api.push.apple.com", "api.sandbox.push.apple.com")
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ def make_local_ca(directory: Path) -> LocalCa:
                 [
                     x509.DNSName("localhost"),
                     x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    *(x509.DNSName(name) for name in PROVIDER_HOSTS),
                 ]
             ),
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),

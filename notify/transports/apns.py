@@ -12,6 +12,10 @@ Where aioapns is changed, by subclassing, and why:
   lets the others finish. Resending is left to `retry.py` (aioapns' own attempts are set to 1).
 - A response for a request that timed out on our side is ignored instead of raising inside the
   protocol.
+- Proxy: aioapns has a `proxy_host`/`proxy_port` of its own, but it sends no Proxy-Authorization,
+  waits forever when the proxy refuses, and hands the socket of a live transport to a second
+  one. The pools here open the tunnel with `proxy.open_tunnel` instead and start TLS on that
+  socket (`loop.create_connection(sock=...)`): the one method aioapns calls to connect.
 APNs sends no Retry-After, so 429 and 5xx are retried on backoff alone.
 """
 
@@ -54,6 +58,7 @@ from notify.transports.base import (
     TransientFailure,
 )
 from notify.transports.config import ApnsSettings
+from notify.transports.proxy import Proxy, open_tunnel
 from notify.transports.retry import RetryStats, logger, send_with_retries
 
 JWT_LIFETIME_S = 50 * 60
@@ -205,6 +210,25 @@ class _PoolMixin:
     connections: list[APNsBaseClientProtocol]
     max_connections: int
     _lock: asyncio.Lock
+    protocol_class: Any
+    ssl_context: ssl.SSLContext | None
+    proxy: Proxy | None = None
+
+    async def _create_connection(self, apns_protocol_factory: Any) -> APNsBaseClientProtocol:
+        if self.proxy is None:
+            direct: APNsBaseClientProtocol = await super()._create_connection(apns_protocol_factory)  # type: ignore[misc]
+            return direct
+        host, port = self.protocol_class.APNS_SERVER, self.protocol_class.APNS_PORT
+        sock = await open_tunnel(self.proxy, host, port)
+        try:
+            _, protocol = await asyncio.get_running_loop().create_connection(
+                apns_protocol_factory, sock=sock, ssl=self.ssl_context, server_hostname=host
+            )
+        except BaseException:
+            sock.close()
+            raise
+        tunnelled: APNsBaseClientProtocol = protocol
+        return tunnelled
 
     async def acquire(self) -> APNsBaseClientProtocol:
         while True:
@@ -313,6 +337,9 @@ class ApnsTransport:
                 ssl_context=context,
             )
         pool.protocol_class = protocol
+        proxy = s.proxy_config
+        if proxy is not None and proxy.applies_to(s.resolved_host):
+            pool.proxy = proxy
         self._pool = pool
         self._in_flight = asyncio.Semaphore(s.connections * s.streams_per_connection)
         return pool

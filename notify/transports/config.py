@@ -1,4 +1,5 @@
-"""Provider settings (`VILA_FCM_...`, `VILA_APNS_...`).
+"""Provider settings (`VILA_FCM_...`, `VILA_APNS_...`, and `VILA_PUSH_PROXY`/`VILA_PUSH_NO_PROXY`
+shared by both).
 
 Built by the composition root (`vila serve`, worker start, the bench), never at import. The
 defaults point at the local stand-ins that `vila emulate` and the embedded mode start, so a laptop
@@ -10,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notify.transports.proxy import Proxy
 from notify.transports.retry import RetryPolicy
 
 FCM_EMULATOR_PORT = 9310
@@ -46,8 +48,36 @@ class _RetrySettings(BaseSettings):
         )
 
 
-class FcmSettings(_RetrySettings):
-    model_config = SettingsConfigDict(env_prefix="VILA_FCM_", env_file=None, extra="ignore")
+class _ProxySettings(BaseSettings):
+    # One proxy for both providers: read from VILA_PUSH_PROXY whatever the class's own prefix.
+    # The standard HTTPS_PROXY variables are not read (see docs/providers.md).
+    # Secret: it may carry the proxy password, which must not reach a log or an error message.
+    proxy: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="VILA_PUSH_PROXY",
+        description="Outbound proxy for the providers, http://[user:password@]host:port; empty: connect directly.",
+    )
+    no_proxy: str = Field(
+        default="",
+        validation_alias="VILA_PUSH_NO_PROXY",
+        description="Comma-separated hosts (and their subdomains), addresses or networks that bypass the proxy.",
+    )
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: SecretStr) -> SecretStr:
+        Proxy.parse(value.get_secret_value())
+        return value
+
+    @property
+    def proxy_config(self) -> Proxy | None:
+        return Proxy.parse(self.proxy.get_secret_value(), self.no_proxy)
+
+
+class FcmSettings(_RetrySettings, _ProxySettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VILA_FCM_", env_file=None, extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     endpoint: str = Field(
         default=f"http://127.0.0.1:{FCM_EMULATOR_PORT}",
@@ -67,8 +97,10 @@ class FcmSettings(_RetrySettings):
     )
 
 
-class ApnsSettings(_RetrySettings):
-    model_config = SettingsConfigDict(env_prefix="VILA_APNS_", env_file=None, extra="ignore")
+class ApnsSettings(_RetrySettings, _ProxySettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VILA_APNS_", env_file=None, extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     environment: Literal["production", "sandbox"] = "sandbox"
     host: str = Field(

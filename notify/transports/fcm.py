@@ -23,13 +23,16 @@ import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import firebase_admin
 import google.auth.credentials
+import google.auth.transport
 import google.auth.transport.requests
 import httpx
+import requests
 from firebase_admin import _utils as firebase_utils
 from firebase_admin import credentials as firebase_credentials
 from firebase_admin import exceptions as firebase_exceptions
@@ -47,6 +50,7 @@ from notify.transports.base import (
 )
 from notify.transports.config import FcmSettings
 from notify.transports.http1 import ConnectFailed, Disconnected, Http1Client, ResponseError
+from notify.transports.proxy import Proxy
 from notify.transports.retry import RetryStats, send_with_retries
 
 _TRANSIENT_ERRORS = (
@@ -80,6 +84,47 @@ def load_credential(
     if not project:
         raise ValueError("VILA_FCM_PROJECT_ID is required with application default credentials")
     return adc.get_credential(), project
+
+
+class _ProxiedTokenRequest(google.auth.transport.Request):
+    """google-auth's `requests` transport, through the push proxy unless the token endpoint's host
+    bypasses it. The endpoint is known only per call (a service account's token URI, the metadata
+    server for application default credentials), hence the choice per call."""
+
+    def __init__(self, proxy: Proxy, *, ca_file: Path | None) -> None:
+        self._proxy = proxy
+        proxied = requests.Session()
+        proxied.trust_env = False  # VILA_PUSH_PROXY decides, not HTTPS_PROXY
+        proxied.proxies = {"http": proxy.url, "https": proxy.url}
+        direct = requests.Session()
+        direct.trust_env = False
+        if ca_file is not None:
+            proxied.verify = direct.verify = str(ca_file)
+        self._proxied = google.auth.transport.requests.Request(proxied)
+        self._direct = google.auth.transport.requests.Request(direct)
+
+    def __call__(self, url: str, *args: Any, **kwargs: Any) -> google.auth.transport.Response:
+        host = urlsplit(url).hostname or ""
+        chosen = self._proxied if self._proxy.applies_to(host) else self._direct
+        response: google.auth.transport.Response = chosen(url, *args, **kwargs)
+        return response
+
+    def close(self) -> None:
+        self._proxied.session.close()
+        self._direct.session.close()
+
+
+def token_transport(proxy: Proxy | None, *, ca_file: Path | None = None) -> google.auth.transport.Request:
+    """How the OAuth access token is fetched: through `proxy` when one is set; otherwise
+    google-auth's default (`requests`, which itself honours HTTPS_PROXY and NO_PROXY). `ca_file`
+    (VILA_FCM_CA_FILE) is the trust for the token endpoint as for the FCM endpoint."""
+    if proxy is not None:
+        return _ProxiedTokenRequest(proxy, ca_file=ca_file)
+    if ca_file is None:
+        return google.auth.transport.requests.Request()
+    session = requests.Session()
+    session.verify = str(ca_file)
+    return google.auth.transport.requests.Request(session)
 
 
 def parse_retry_after(value: str | None, *, clock: Clock) -> float | None:
@@ -134,7 +179,9 @@ class FcmTransport:
         self._clock = clock or SystemClock()
         self._rng = rng
         self._policy = settings.retry_policy
+        self._proxy = settings.proxy_config
         self._credential, project_id = load_credential(settings)
+        self._token_transport = token_transport(self._proxy, ca_file=settings.ca_file)
         self.url = f"{settings.endpoint.rstrip('/')}/v1/projects/{project_id}/messages:send"
         self._path = urlsplit(self.url).path
         self.stats = RetryStats()
@@ -266,7 +313,9 @@ class FcmTransport:
             context = None
             if self._settings.ca_file is not None:
                 context = ssl.create_default_context(cafile=str(self._settings.ca_file))
-            self._client = Http1Client(self.url, slots=self._settings.connections, ssl_context=context)
+            self._client = Http1Client(
+                self.url, slots=self._settings.connections, ssl_context=context, proxy=self._proxy
+            )
             self._free_slots = asyncio.Queue()
             for slot in range(self._settings.connections):
                 self._free_slots.put_nowait(slot)
@@ -279,12 +328,14 @@ class FcmTransport:
             credential: Any = self._credential
             if self._token_stale or not credential.valid:
                 # google-auth refreshes synchronously over `requests`; keep it off the loop.
-                await asyncio.to_thread(credential.refresh, google.auth.transport.requests.Request())
+                await asyncio.to_thread(credential.refresh, self._token_transport)
                 self._token_stale = False
             return str(credential.token)
 
     async def aclose(self) -> None:
         self._closed = True
+        if isinstance(self._token_transport, _ProxiedTokenRequest):
+            self._token_transport.close()
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -8,9 +8,12 @@ request in flight per connection; each of the caller's workers owns one connecti
 pool bookkeeping is needed. Measured on the reference machine it does about 2.5 times the
 requests per second of aiohttp (docs/benchmarks.md).
 
-Errors: `ConnectFailed` (nothing was sent), `Disconnected` (the connection closed before a full
-response; `response_started` says whether any of it came), `ResponseError` (unparseable), and
-`TimeoutError`.
+With a `Proxy` that applies to the host, each connection is a CONNECT tunnel through it
+(`proxy.py`) with TLS to the host inside; keep-alive works the same over the tunnel.
+
+Errors: `ConnectFailed` (nothing was sent; a refusing or unreachable proxy included),
+`Disconnected` (the connection closed before a full response; `response_started` says whether any
+of it came), `ResponseError` (unparseable), and `TimeoutError`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import ssl
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
+
+from notify.transports.proxy import Proxy, open_tunnel
 
 
 class HttpError(Exception):
@@ -179,7 +184,14 @@ class _Connection(asyncio.Protocol):
 class Http1Client:
     """Keep-alive connections to the host of `base_url`, one per slot."""
 
-    def __init__(self, base_url: str, *, slots: int, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        slots: int,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: Proxy | None = None,
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -193,6 +205,7 @@ class Http1Client:
             self._ssl.set_alpn_protocols(["http/1.1"])
         self._slots: list[_Connection | None] = [None] * slots
         self.connections_opened = 0
+        self.proxy = proxy if proxy is not None and proxy.applies_to(self.host) else None
 
     def request_head(self, method: str, path: str, headers: dict[str, str]) -> bytes:
         """The start of a request up to its Content-Length; `with_body` completes it."""
@@ -227,14 +240,21 @@ class Http1Client:
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
+        server_hostname = self.host if self._ssl else None
         try:
-            _, protocol = await loop.create_connection(
-                _Connection,
-                self.host,
-                self.port,
-                ssl=self._ssl,
-                server_hostname=self.host if self._ssl else None,
-            )
+            if self.proxy is None:
+                _, protocol = await loop.create_connection(
+                    _Connection, self.host, self.port, ssl=self._ssl, server_hostname=server_hostname
+                )
+            else:
+                sock = await open_tunnel(self.proxy, self.host, self.port)
+                try:
+                    _, protocol = await loop.create_connection(
+                        _Connection, sock=sock, ssl=self._ssl, server_hostname=server_hostname
+                    )
+                except BaseException:
+                    sock.close()
+                    raise
         except OSError as exc:
             raise ConnectFailed(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         self.connections_opened += 1
