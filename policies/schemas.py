@@ -502,6 +502,7 @@ class SegmentRead(BaseModel):
     start: datetime
     end: datetime
     person_id: uuid.UUID
+    person_name: str | None = Field(default=None, description="Whom to call; anyone signed in may read it.")
     source: str
 
 
@@ -533,6 +534,7 @@ class OnCallNowRead(BaseModel):
     kind: str
     at: datetime
     person_id: uuid.UUID | None
+    person_name: str | None = None
     start: datetime | None
     end: datetime | None
     source: str | None

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
 from kernel.auth.service import Principal, require_group_rights
+from kernel.directory.service import names_of
 from kernel.errors import InvalidInput, NotFound
 from policies import rosters as service
 from policies.models import OnCallReminder, Roster
@@ -196,13 +197,17 @@ def read_timeline(
     first = _aware(start, "start") or clock.now()
     last = _aware(end, "end") or first + timedelta(days=14)
     resolved = service.timeline(session=session, roster=roster, start=first, end=last)
+    names = names_of(session=session, person_ids={s.person_id for s in resolved.segments})
     return TimelineRead(
         roster_id=roster.id,
         role=roster.role,
         start=first,
         end=last,
         segments=[
-            SegmentRead(start=s.start, end=s.end, person_id=s.person_id, source=s.source) for s in resolved.segments
+            SegmentRead(
+                start=s.start, end=s.end, person_id=s.person_id, person_name=names.get(s.person_id), source=s.source
+            )
+            for s in resolved.segments
         ],
         gaps=[SpanRead(start=g.start, end=g.end) for g in resolved.gaps],
         overlaps=[
@@ -219,15 +224,17 @@ def who_is_on_call(
     role: Annotated[str, Query(min_length=1, max_length=100, description="The roster role, e.g. 'Jour medicin'.")],
     at: Annotated[datetime | None, Query(description="The instant (default now).")] = None,
 ) -> OnCallNowRead:
-    """Who holds the role at the instant; `person_id` is null inside a gap."""
+    """Who holds the role at the instant, by id and name; both are null inside a gap."""
     instant = _aware(at, "at") or clock.now()
     roster, segment = service.on_call_at(session=session, role=role, at=instant)
+    names = names_of(session=session, person_ids=[segment.person_id] if segment else [])
     return OnCallNowRead(
         role=roster.role,
         roster_id=roster.id,
         kind=roster.kind,
         at=instant,
         person_id=segment.person_id if segment else None,
+        person_name=names.get(segment.person_id) if segment else None,
         start=segment.start if segment else None,
         end=segment.end if segment else None,
         source=segment.source if segment else None,

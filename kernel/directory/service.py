@@ -26,6 +26,13 @@ def require_person(*, session: Session, person_id: uuid.UUID) -> Person:
     return person
 
 
+def names_of(*, session: Session, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    wanted = set(person_ids)
+    if not wanted:
+        return {}
+    return {pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))}
+
+
 def person_by_email(*, session: Session, email: str) -> Person | None:
     return session.scalar(select(Person).where(Person.email == email.strip().lower()))
 

@@ -110,12 +110,15 @@ def test_override_wins_shows_in_the_timeline_and_is_audited(
     )
     assert who.json()["person_id"] == str(clinic.cia.id)
     assert who.json()["source"] == "override"
+    # Staff need a name to call, not an id they cannot look up.
+    assert who.json()["person_name"] == "Cia Carlsson"
     tl = client.get(
         f"/api/v1/rosters/{rid}/timeline",
         headers=clinic.cia.headers,
         params={"start": "2026-11-23T07:00:00+00:00", "end": "2026-11-30T07:00:00+00:00"},
     ).json()
     assert [s["person_id"] for s in tl["segments"]] == [str(clinic.bo.id), str(clinic.cia.id), str(clinic.bo.id)]
+    assert [s["person_name"] for s in tl["segments"]] == ["Bo Berg", "Cia Carlsson", "Bo Berg"]
     assert tl["overlaps"][0]["winner"] == "override"
     assert tl["gaps"] == []
     # An overlapping second override is refused, not silently accepted.

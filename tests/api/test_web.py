@@ -55,7 +55,7 @@ def test_pages_need_a_session_and_the_right_role(client: TestClient, make: Facto
     assert client.get("/me", follow_redirects=False).headers["location"] == "/login"
     nurse = make.actor()
     _login(client, nurse.token)
-    for path in ("/me", "/inbox", "/devices"):
+    for path in ("/me", "/rosters", "/inbox", "/devices"):
         assert client.get(path).status_code == 200, path
     for path in ("/compose", "/policies", "/dashboard", "/ledger"):
         assert client.get(path).status_code == 403, path
@@ -100,10 +100,50 @@ def test_swedish_by_default_english_from_the_person_or_the_switch(client: TestCl
     assert client.get("/language/xx").status_code == 404
 
 
+def test_everyone_finds_the_on_call_page_in_swedish_and_english(client: TestClient, make: Factory) -> None:
+    nurse = make.actor()
+    _login(client, nurse.token)
+    home = client.get("/").text
+    assert '<a href="/rosters">Jour och beredskap</a>' in home
+    page = client.get("/rosters")
+    assert page.status_code == 200
+    assert "<h1>Jour och beredskap</h1>" in page.text
+    assert '<a href="/rosters" aria-current="page">' in page.text
+    assert 'data-page="rosters"' in page.text and 'id="rosters"' in page.text
+    # The script's texts travel with the page: the gap warning is spelt out in the person's language.
+    assert "Lucka: ingen har {kind} {span}" in page.text
+    # Staff read; only those who may keep a roster get the override form.
+    assert "data-keeper" not in page.text
+    client.get("/language/en")
+    english = client.get("/rosters").text
+    assert '<html lang="en">' in english and "<h1>On call</h1>" in english
+    assert "Gap: nobody is on call {span}" in english
+    assert '<a href="/rosters" aria-current="page">On call</a>' in english
+
+
+def test_managers_get_the_override_form_on_the_on_call_page(client: TestClient, make: Factory) -> None:
+    unit = make.group("Medicinavdelning 12")
+    boss = make.actor(roles=["staff", "manager"], manages=[unit])
+    _login(client, boss.token)
+    page = client.get("/rosters").text
+    assert 'data-keeper="1"' in page
+
+
 def test_pages_load_nothing_from_other_hosts(client: TestClient, make: Factory) -> None:
     hr = make.actor(roles=["staff", "hr", "manager", "admin"])
     _login(client, hr.token)
-    for path in ("/", "/compose", "/messages", "/me", "/inbox", "/devices", "/policies", "/ledger", "/dashboard"):
+    for path in (
+        "/",
+        "/compose",
+        "/messages",
+        "/me",
+        "/rosters",
+        "/inbox",
+        "/devices",
+        "/policies",
+        "/ledger",
+        "/dashboard",
+    ):
         html = client.get(path).text
         for url in re.findall(r'(?:src|href)="([^"]+)"', html):
             assert url.startswith(("/", "#")), (path, url)

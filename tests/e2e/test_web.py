@@ -1,10 +1,11 @@
-"""The three flows of the web app in a real browser: a manager's broadcast, a staff member's
-"Med patient", and HR's policy version showing on the compliance dashboard."""
+"""The flows of the web app in a real browser: a manager's broadcast, a staff member's "Med patient",
+HR's policy version showing on the compliance dashboard, and a manager covering an on-call turn."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -232,3 +233,104 @@ def test_hr_creates_a_policy_version_and_sees_the_dashboard_change(page: Page, s
 
     ready(page, "/ledger", served)
     shot(page, "hr-ledger")
+
+
+def test_a_manager_sees_who_is_on_call_and_covers_a_turn_with_an_override(page: Page, served: Served) -> None:
+    akuten = _unit(served, "akuten")
+    today = datetime.now(ZoneInfo("Europe/Stockholm")).date()
+    with served.api("manager") as api:
+        bakjour = next(r for r in api.get("/api/v1/rosters").json() if r["role"] == "Bakjour akuten")
+        holder = api.get("/api/v1/on-call", params={"role": "Bakjour akuten"}).json()
+        members = api.get(f"/api/v1/groups/{akuten['id']}").json()["members"]
+        names = {p["id"]: p["name"] for p in members}
+        doctors = bakjour["layers"][0]["participants"]
+        # A second roster that ends in three days, so the page has a gap to warn about.
+        short = api.post(
+            "/api/v1/rosters",
+            json={
+                "group_id": akuten["id"],
+                "name": "Primärjour akuten",
+                "role": "Primärjour akuten",
+                "kind": "jour",
+                "layers": [
+                    {
+                        "rotation": "daily",
+                        "start_date": (today - timedelta(days=1)).isoformat(),
+                        "end_date": (today + timedelta(days=3)).isoformat(),
+                        "handoff_time": "08:00",
+                        "participants": doctors[:2],
+                    }
+                ],
+            },
+        )
+        assert short.status_code == 201, short.text
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    with served.api("manager") as api:
+        noon = datetime.fromisoformat(tomorrow + "T12:00").replace(tzinfo=ZoneInfo("Europe/Stockholm"))
+        turn = api.get("/api/v1/on-call", params={"role": "Bakjour akuten", "at": noon.isoformat()}).json()
+    # Someone other than whoever has the turn tomorrow covers it.
+    cover = next(d for d in doctors if d not in (holder["person_id"], turn["person_id"]))
+    cover_name = names[cover]
+
+    login(page, served, "manager")
+    page.get_by_role("link", name="Jour och beredskap").first.click()
+    page.wait_for_selector("body[data-ready]")
+    expect(page.get_by_role("heading", name="Jour och beredskap", level=1)).to_be_visible()
+    roster = page.get_by_role("region", name="Bakjour Akutmottagningen Exempelstad")
+    expect(roster).to_contain_text("Grupp: Akutmottagningen Exempelstad")
+    expect(roster.locator(".on-call-now")).to_have_text(
+        re.compile("^Har beredskap nu: " + re.escape(holder["person_name"]))
+    )
+    expect(roster.get_by_role("row")).not_to_have_count(0)
+    expect(roster.get_by_role("cell", name="undantag", exact=True)).to_have_count(0)
+    primary = page.get_by_role("region", name="Primärjour akuten")
+    gap_start = (today + timedelta(days=3)).isoformat() + " 08:00"
+    expect(primary.locator(".alerts .gap")).to_contain_text("Lucka: ingen har jour " + gap_start)
+    expect(primary.locator("tr.gap").first).to_contain_text("Ingen")
+
+    roster.get_by_label("Vem tar över").select_option(label=cover_name)
+    roster.get_by_label("Från (Europe/Stockholm)").fill(tomorrow + "T08:00")
+    roster.get_by_label("Till (Europe/Stockholm)").fill(tomorrow + "T20:00")
+    roster.get_by_label("Anteckning (valfri)").fill("Byte efter sjukdom")
+    roster.get_by_role("button", name="Lägg till undantag").click()
+    expect(page.get_by_role("status")).to_have_text("Undantaget är sparat.")
+    roster = page.get_by_role("region", name="Bakjour Akutmottagningen Exempelstad")
+    row = roster.get_by_role("row").filter(has=page.get_by_role("cell", name="undantag", exact=True))
+    expect(row.get_by_role("cell")).to_have_text([f"{tomorrow} 08:00", f"{tomorrow} 20:00", cover_name, "undantag"])
+    expect(roster.locator(".alerts .overlap")).to_contain_text(f"Överlapp {tomorrow} 08:00–20:00: undantag gäller före")
+    expect(roster.locator("ul.overrides")).to_contain_text(
+        cover_name + ", " + tomorrow + " 08:00–20:00 – Byte efter sjukdom"
+    )
+    shot(page, "rosters")
+
+    # The same span again is refused by the API; its reason shows next to the form, not a blank failure.
+    roster.get_by_label("Vem tar över").select_option(label=cover_name)
+    roster.get_by_label("Från (Europe/Stockholm)").fill(tomorrow + "T10:00")
+    roster.get_by_label("Till (Europe/Stockholm)").fill(tomorrow + "T12:00")
+    roster.get_by_role("button", name="Lägg till undantag").click()
+    expect(roster.get_by_role("alert")).to_contain_text("overlaps another override")
+    # A roster of a unit the manager does not lead: the form is there, the API says no, and why.
+    other = page.get_by_role("region", name="Bakjour Medicinavdelning 12")
+    other.get_by_label("Från (Europe/Stockholm)").fill(tomorrow + "T08:00")
+    other.get_by_label("Till (Europe/Stockholm)").fill(tomorrow + "T20:00")
+    other.get_by_role("button", name="Lägg till undantag").click()
+    expect(other.get_by_role("alert")).to_contain_text("only on the groups you manage")
+
+    roster.get_by_role("button", name=re.compile("^Ta bort undantaget för " + re.escape(cover_name))).click()
+    expect(page.get_by_role("status")).to_have_text("Undantaget är borttaget.")
+    roster = page.get_by_role("region", name="Bakjour Akutmottagningen Exempelstad")
+    expect(roster.get_by_role("cell", name="undantag", exact=True)).to_have_count(0)
+    expect(roster).to_contain_text("Inga kommande undantag.")
+
+    # Staff read the same page, with who to call and without the forms.
+    page.get_by_role("button", name="Logga ut").click()
+    login(page, served, "staff")
+    ready(page, "/rosters", served)
+    roster = page.get_by_role("region", name="Bakjour Akutmottagningen Exempelstad")
+    expect(roster.locator(".on-call-now")).to_contain_text(holder["person_name"])
+    expect(page.get_by_role("button", name="Lägg till undantag")).to_have_count(0)
+    page.get_by_role("link", name="In English").click()
+    expect(page.get_by_role("heading", name="On call", level=1)).to_be_visible()
+    expect(page.get_by_role("region", name="Primärjour akuten").locator(".alerts .gap")).to_contain_text(
+        "Gap: nobody is on call " + gap_start
+    )

@@ -554,6 +554,164 @@ async function pageDevices() {
   );
 }
 
+// Everyone: on-call rosters, the next 14 days, gaps and overlaps; keepers add and remove overrides --
+
+// Times are shown in the roster's own zone (the API's instants are UTC), as "2026-11-28 08:00".
+function zoned(iso, zone) {
+  const parts = {};
+  const format = new Intl.DateTimeFormat("sv-SE", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  for (const p of format.formatToParts(new Date(iso))) parts[p.type] = p.value;
+  return { day: parts.year + "-" + parts.month + "-" + parts.day, time: parts.hour + ":" + parts.minute };
+}
+function span(start, end, zone) {
+  const a = zoned(start, zone);
+  const b = zoned(end, zone);
+  return a.day === b.day ? a.day + " " + a.time + "–" + b.time : a.day + " " + a.time + " – " + b.day + " " + b.time;
+}
+function zoneOffset(ms, zone) {
+  const f = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+  const p = {};
+  for (const part of f.formatToParts(new Date(ms))) p[part.type] = Number(part.value);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
+}
+// A datetime-local value read as wall-clock time in the roster's zone, whatever the browser's zone.
+function fromZoned(value, zone) {
+  const [d, tm] = value.split("T");
+  const [y, mo, da] = d.split("-").map(Number);
+  const [h, mi] = tm.split(":").map(Number);
+  const wall = Date.UTC(y, mo - 1, da, h, mi);
+  let ms = wall - zoneOffset(wall, zone);
+  ms = wall - zoneOffset(ms, zone);
+  return new Date(ms).toISOString();
+}
+function sourceText(source) {
+  if (source === "override") return t("rosters.source.override");
+  const layer = /^layer (\d+)$/.exec(source);
+  return layer ? t("rosters.source.layer", { n: Number(layer[1]) + 1 }) : source;
+}
+
+async function pageRosters() {
+  const box = document.getElementById("rosters");
+  const keeper = box.dataset.keeper === "1";
+  const [rosters, groups] = await Promise.all([api("GET", "/rosters"), api("GET", "/groups?limit=200")]);
+  if (!rosters.length) {
+    box.replaceChildren(el("p", { class: "muted" }, t("rosters.none")));
+    return;
+  }
+  const groupName = new Map(groups.items.map((g) => [g.id, g.name]));
+  // Members are listed to the group's own people and keepers; the timeline names whoever is on call.
+  const details = new Map();
+  for (const id of new Set(rosters.map((r) => r.group_id))) {
+    details.set(id, await api("GET", "/groups/" + id).catch(() => ({ members: [], managers: [] })));
+  }
+  const sections = [];
+  for (const r of [...rosters].sort((a, b) => a.name.localeCompare(b.name, locale))) {
+    const [timeline, now] = await Promise.all([
+      api("GET", "/rosters/" + r.id + "/timeline"),
+      api("GET", "/on-call?role=" + encodeURIComponent(r.role)),
+    ]);
+    sections.push(rosterSection(r, timeline, now, details.get(r.group_id), groupName, keeper));
+  }
+  box.replaceChildren(...sections);
+}
+
+function rosterSection(r, timeline, now, group, groupName, keeper) {
+  const zone = r.timezone;
+  const kind = t("rosters.kind." + r.kind);
+  // The whole id: ids are time-ordered, so rosters made together share their first digits.
+  const slug = r.id;
+  const names = new Map();
+  for (const p of [...group.members, ...group.managers]) names.set(p.id, p.name);
+  for (const s of timeline.segments) if (s.person_name) names.set(s.person_id, s.person_name);
+  const nameOf = (id) => names.get(id) || t("rosters.unknown_person");
+
+  const current = now.person_id
+    ? el("p", { class: "on-call-now", "data-on-call": now.person_id }, t("rosters.now", { kind }) + ": ", el("strong", {}, now.person_name || nameOf(now.person_id)), now.end ? " (" + t("rosters.now_until", { end: zoned(now.end, zone).day + " " + zoned(now.end, zone).time }) + ")" : "")
+    : el("p", { class: "on-call-now gap" }, el("strong", {}, t("rosters.nobody_now", { kind })));
+
+  const alerts = [
+    ...timeline.gaps.map((g) => el("li", { class: "gap" }, t("rosters.gap", { kind, span: span(g.start, g.end, zone) }))),
+    ...timeline.overlaps.map((o) => el("li", { class: "overlap" }, t("rosters.overlap", { span: span(o.start, o.end, zone), winner: sourceText(o.winner), shadowed: o.shadowed.map(sourceText).join(", ") }))),
+  ];
+  const rows = [
+    ...timeline.segments.map((s) => ({ start: s.start, end: s.end, who: s.person_name || nameOf(s.person_id), source: sourceText(s.source), gap: false })),
+    ...timeline.gaps.map((g) => ({ start: g.start, end: g.end, who: t("rosters.nobody"), source: "", gap: true })),
+  ].sort((a, b) => new Date(a.start) - new Date(b.start));
+  const fmt = (iso) => { const z = zoned(iso, zone); return z.day + " " + z.time; };
+
+  return el(
+    "section",
+    { class: "card roster", "data-roster": r.role, "aria-labelledby": "rh-" + slug },
+    el("h2", { id: "rh-" + slug }, r.name),
+    el("p", {}, t("rosters.role") + ": " + r.role + " · " + t("rosters.group") + ": " + (groupName.get(r.group_id) || "–") + " · " + t("rosters.kind") + ": " + kind),
+    current,
+    el("h3", {}, t("rosters.timeline")),
+    alerts.length ? el("ul", { class: "alerts" }, alerts) : el("p", { class: "muted" }, t("rosters.no_gaps")),
+    table(
+      [t("rosters.from"), t("rosters.to"), t("rosters.who"), t("rosters.source")],
+      rows.map((row) => el("tr", { class: row.gap ? "gap" : null }, el("td", {}, fmt(row.start)), el("td", {}, fmt(row.end)), el("td", {}, row.gap ? el("strong", {}, row.who) : row.who), el("td", {}, row.source))),
+    ),
+    overridesPart(r, slug, nameOf, group, keeper),
+  );
+}
+
+function overridesPart(r, slug, nameOf, group, keeper) {
+  const zone = r.timezone;
+  const error = el("p", { class: "error", role: "alert", id: "oe-" + slug, hidden: true });
+  const fail = (err) => {
+    if (err.status === 401) return;
+    error.textContent = t("error.generic") + ": " + err.message;
+    error.hidden = false;
+  };
+  const list = r.overrides.length
+    ? el("ul", { class: "overrides" }, r.overrides.map((o) => {
+        const when = span(o.start_at, o.end_at, zone);
+        return el("li", {}, nameOf(o.person_id) + ", " + when + (o.note ? " – " + o.note : "") + " ",
+          keeper ? el("button", { type: "button", "aria-label": t("rosters.override_remove_label", { name: nameOf(o.person_id), span: when }), onclick: async () => {
+            try {
+              await api("DELETE", "/rosters/" + r.id + "/overrides/" + o.id);
+            } catch (err) {
+              fail(err);
+              return;
+            }
+            await guard(pageRosters)();
+            flash(t("rosters.override_removed"));
+          } }, t("rosters.override_remove")) : null);
+      }))
+    : el("p", { class: "muted" }, t("rosters.no_overrides"));
+  if (!keeper) return el("div", {}, el("h3", {}, t("rosters.overrides")), list);
+
+  const people = new Map();
+  for (const p of [...group.members, ...group.managers]) people.set(p.id, p.name);
+  for (const layer of r.layers) for (const id of layer.participants) if (!people.has(id)) people.set(id, nameOf(id));
+  const who = el("select", { id: "op-" + slug, required: true }, [...people.entries()].sort((a, b) => a[1].localeCompare(b[1], locale)).map(([id, name]) => el("option", { value: id }, name)));
+  const start = el("input", { type: "datetime-local", id: "os-" + slug, required: true });
+  const end = el("input", { type: "datetime-local", id: "oend-" + slug, required: true });
+  const note = el("input", { id: "on-" + slug, maxlength: 500 });
+  const form = el("form", { class: "grid3 override-form", "aria-labelledby": "oh-" + slug, "aria-describedby": error.id, onsubmit: async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const body = { person_id: who.value, start: fromZoned(start.value, zone), end: fromZoned(end.value, zone) };
+    if (note.value.trim()) body.note = note.value.trim();
+    try {
+      await api("POST", "/rosters/" + r.id + "/overrides", body);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    await guard(pageRosters)();
+    flash(t("rosters.override_added"));
+  } },
+    el("div", {}, el("label", { for: who.id }, t("rosters.override_person")), who),
+    el("div", {}, el("label", { for: start.id }, t("rosters.override_start", { zone })), start),
+    el("div", {}, el("label", { for: end.id }, t("rosters.override_end", { zone })), end),
+    el("div", {}, el("label", { for: note.id }, t("rosters.override_note")), note),
+    el("button", { type: "submit", class: "primary" }, t("rosters.override_add")),
+    error,
+  );
+  return el("div", {}, el("h3", { id: "oh-" + slug }, t("rosters.overrides")), list, form);
+}
+
 // HR: policies, ledger, dashboard ---------------------------------------------------------------
 
 const POLICY_FIELDS = ["effective_from", "daily_rest_hours", "weekly_rest_hours", "working_time", "hold_target", "morning_time", "urgent_override_allowed", "override_roles", "override_reason_required", "override_weekly_cap", "compensatory_days", "content_free_push", "approval_note"];
@@ -758,6 +916,7 @@ const PAGES = {
   status: pageStatus,
   messages: pageHistory,
   me: pageMe,
+  rosters: pageRosters,
   inbox: pageInbox,
   devices: pageDevices,
   policies: async () => { initNewPolicy(); await pagePolicies(); },
