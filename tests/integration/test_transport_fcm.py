@@ -4,18 +4,15 @@ the FCM stand-in."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from notify.emulators import Emulators, FaultPlan, serve_emulators
 from notify.transports.base import PermanentFailure, Sent, TokenInvalid, TransientFailure
-from tests.integration.transport_helpers import fcm_token, fcm_transport, push
+from tests.integration.transport_helpers import fcm_token, fcm_transport, push, service_account_file
 
 
 @pytest.fixture
@@ -159,28 +156,12 @@ async def test_connections_closed_mid_batch_lose_nothing_and_send_nothing_twice(
     assert summary["accepted"] == 120 and summary["accepted_twice"] == []
 
 
-def service_account_file(emulators: Emulators, tmp_path: Path) -> Path:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    account = {
-        "type": "service_account",
-        "project_id": "vila-local",
-        "private_key_id": "k1",
-        "private_key": key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        "client_email": "vila@vila-local.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": f"{emulators.fcm_url}/token",
-    }
-    path = tmp_path / "service-account.json"
-    path.write_text(json.dumps(account))
-    return path
-
-
 async def test_application_default_credentials(
     emulators: Emulators, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(service_account_file(emulators, tmp_path)))
+    monkeypatch.setenv(
+        "GOOGLE_APPLICATION_CREDENTIALS", str(service_account_file(tmp_path, f"{emulators.fcm_url}/token"))
+    )
     transport = fcm_transport(emulators, credentials="application_default", project_id="")
     (result,) = await transport.send([push("fcm", fcm_token(1))])
     await transport.aclose()
@@ -189,7 +170,7 @@ async def test_application_default_credentials(
 
 
 async def test_service_account_credentials_get_an_oauth_token(emulators: Emulators, tmp_path: Path) -> None:
-    path = service_account_file(emulators, tmp_path)
+    path = service_account_file(tmp_path, f"{emulators.fcm_url}/token")
     transport = fcm_transport(emulators, credentials="service_account", credentials_file=path, project_id="")
     results = await transport.send([push("fcm", fcm_token(i)) for i in range(3)])
     assert all(isinstance(r, Sent) for r in results)

@@ -5,7 +5,6 @@ proxy knows where those lead, as in a hospital network."""
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -14,12 +13,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from notify.emulators import ConnectProxy, Emulators, serve_emulators
 from notify.transports.base import Sent, TransientFailure
-from tests.integration.transport_helpers import apns_token, apns_transport, fcm_token, fcm_transport, push
+from tests.integration.transport_helpers import (
+    apns_token,
+    apns_transport,
+    fcm_token,
+    fcm_transport,
+    push,
+    service_account_file,
+)
 
 USER, PASSWORD = "vila-push", "hem:ligt@42"  # ':' and '@' must survive the URL and the header
 PROXY_AUTH = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -88,20 +92,7 @@ async def test_fcm_push_travels_through_the_proxy_with_its_credentials(
 async def test_the_fcm_access_token_is_fetched_through_the_proxy(
     emulators: Emulators, proxy: ConnectProxy, tmp_path: Path
 ) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    account = {
-        "type": "service_account",
-        "project_id": "vila-local",
-        "private_key_id": "k1",
-        "private_key": key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        "client_email": "vila@vila-local.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
-    path = tmp_path / "account.json"
-    path.write_text(json.dumps(account))
+    path = service_account_file(tmp_path, "https://oauth2.googleapis.com/token")
     transport = fcm_via(emulators, proxy_url(proxy), credentials="service_account", credentials_file=path)
     (result,) = await transport.send([push("fcm", fcm_token(1))])
     await transport.aclose()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from notify.emulators import Emulators
 from notify.transports.apns import ApnsTransport
@@ -51,3 +56,22 @@ def push(provider: str, token: str, **overrides: Any) -> PushRequest:
     }
     values.update(overrides)
     return PushRequest(**values)
+
+
+def service_account_file(tmp_path: Path, token_uri: str) -> Path:
+    """A Google service-account key file of a fresh key, whose tokens come from `token_uri`."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    account = {
+        "type": "service_account",
+        "project_id": "vila-local",
+        "private_key_id": "k1",
+        "private_key": key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+        "client_email": "vila@vila-local.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": token_uri,
+    }
+    path = tmp_path / "service-account.json"
+    path.write_text(json.dumps(account))
+    return path
