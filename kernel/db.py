@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, insert
+from sqlalchemy import DateTime, Engine, MetaData, bindparam, column, create_engine, event, func, insert, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
@@ -196,3 +196,33 @@ def bulk_insert(session: Session, model: type[Any], rows: Sequence[dict[str, Any
     statement = f'COPY "{model.__tablename__}" ({", ".join(columns)}) FROM STDIN'
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         copy.write(data)
+
+
+def bulk_update(session: Session, model: type[Any], rows: Sequence[dict[str, Any]], *, key: str = "id") -> None:
+    """Update many rows, each by its `key` with values of its own (every row has the same keys).
+
+    On PostgreSQL one UPDATE joins the table to the values sent as one array per column
+    (`unnest`), where an executemany would run one UPDATE per row: a send batch records its 500
+    results several times faster. Elsewhere an executemany."""
+    if not rows:
+        return
+    table = model.__table__
+    columns = list(rows[0])
+    if session.get_bind().dialect.name != "postgresql":
+        stmt = (
+            update(table)
+            .where(table.c[key] == bindparam(f"v_{key}"))
+            .values({c: bindparam(f"v_{c}") for c in columns if c != key})
+        )
+        session.execute(stmt, [{f"v_{c}": row[c] for c in columns} for row in rows])
+        return
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    arrays = [bindparam(f"v_{c}", [row[c] for row in rows], type_=ARRAY(table.c[c].type)) for c in columns]
+    values = func.unnest(*arrays).table_valued(*(column(c, table.c[c].type) for c in columns)).render_derived("v")
+    session.execute(
+        update(table)
+        .where(table.c[key] == values.c[key])
+        .values({c: values.c[c] for c in columns if c != key})
+        .execution_options(synchronize_session=False)
+    )

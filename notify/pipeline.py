@@ -17,7 +17,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.batch import gc_paused
-from kernel.db import is_postgres, new_id, unit_of_work
+from kernel.db import among, bulk_update, is_postgres, new_id, unit_of_work
 from kernel.directory.models import Person
 from kernel.settings import Queue
 from notify import devices as device_service
@@ -99,7 +99,7 @@ def _claim_deliveries(session: Session, ids: list[uuid.UUID], *, now: datetime, 
     stmt = (
         update(Delivery)
         .where(
-            Delivery.id.in_(ids),
+            among(session, Delivery.id, ids),
             or_(
                 and_(Delivery.state == "pending", or_(Delivery.not_before.is_(None), Delivery.not_before <= now)),
                 and_(Delivery.state == "sending", Delivery.lease_until < now),
@@ -138,7 +138,7 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
         .join(Device, Device.id == Delivery.device_id)
         .join(Message, Message.id == Delivery.message_id)
         .join(Person, Person.id == Delivery.person_id)
-        .where(Delivery.id.in_(ids))
+        .where(among(session, Delivery.id, ids))
     ).all()
     digests = {
         d.id: d
@@ -202,7 +202,7 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 def record_results(ctx: JobContext, requests: list[PushRequest], results: list[PushResult]) -> None:
-    """Write each result back in one executemany: sent, later (not before the provider's
+    """Write each result back in one statement: sent, later (not before the provider's
     Retry-After), failed for good, or pruned with its device."""
     now = ctx.clock.now()
     rows: list[dict[str, Any]] = []
@@ -238,8 +238,7 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
             failed += 1
         rows.append(row)
     with unit_of_work(ctx.session_factory) as session:
-        if rows:
-            session.execute(update(Delivery), rows)
+        bulk_update(session, Delivery, rows)
         for delivery_id, reason in pruned:
             device_id = session.scalar(select(Delivery.device_id).where(Delivery.id == delivery_id))
             if device_id is not None:
