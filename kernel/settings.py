@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     )
     fanout_chunk: int = Field(default=5000, ge=1, description="Recipients per fan-out job for larger audiences.")
     device_stale_days: int = Field(default=60, ge=1, description="Devices not seen this long go stale.")
+    message_retention_days: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Delete messages, their decisions and deliveries this many days after they were sent; "
+            "0 keeps them. The rest ledger and the audit log are kept either way."
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = False
     load_demo: bool = Field(default=True, description="`vila serve` loads the demo region into an empty database.")

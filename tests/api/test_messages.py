@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.main import create_app
@@ -21,6 +21,7 @@ from notify.models import Delivery, Device, Digest, Recipient
 from notify.outbox import NullWaker
 from notify.push import PushClient
 from notify.transports.base import RecordingTransport, Sent, TokenInvalid, TransientFailure
+from policies.models import Shift
 from tests.factories import Actor, Factory
 from tests.messaging_helpers import Facts, recording_push, run_jobs, run_periodic, workday
 
@@ -499,3 +500,62 @@ def test_devices_not_seen_for_60_days_go_stale(
     assert client.get("/api/v1/devices", headers=anna.headers).json()[0]["state"] == "stale"
     assert client.post("/api/v1/devices", headers=anna.headers, json=reg).status_code == 200  # it checks in again
     assert client.get("/api/v1/devices", headers=anna.headers).json()[0]["state"] == "active"
+
+
+def test_retention_deletes_old_messages_but_keeps_waiting_ones_and_the_ledger(
+    client: TestClient,
+    ward: Ward,
+    make: Factory,
+    facts: Facts,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    hr = make.actor(roles=["staff", "hr", "admin"])
+    night_start, _ = workday(clock, start_h=-3)  # Bo worked last night until 06:00 UTC: he is in daily rest
+    facts.shift(ward.off_duty.person, night_start, night_start + timedelta(hours=9))
+    ledger_query = {"since": (clock.now() - timedelta(days=1)).isoformat()}
+    now_sent = client.post(
+        "/api/v1/messages", headers={**ward.boss.headers, "Idempotency-Key": "k-1"}, json=_to(ward, ward.on_shift)
+    ).json()
+    emergency = _to(ward, ward.off_duty, priority="emergency", override_reason="Brand", title="Stor olycka")
+    client.post("/api/v1/messages", headers=ward.boss.headers, json=emergency).raise_for_status()
+    run_jobs(settings, session_factory, clock, push[0])
+    ledger_before = client.get("/api/v1/rest-ledger", headers=hr.headers, params=ledger_query).json()["total"]
+    assert ledger_before == 1
+    clock.advance(timedelta(days=20))
+    # Bo has no shift ahead any more: the next message waits for him (held) past the cutoff.
+    with session_factory() as s:
+        s.execute(delete(Shift).where(Shift.person_id == ward.off_duty.id))
+        s.commit()
+    waiting = client.post("/api/v1/messages", headers=ward.boss.headers, json=_to(ward, ward.off_duty)).json()
+    assert waiting["counts"]["hold"] == 1
+    clock.advance(timedelta(days=20))
+    recent = client.post("/api/v1/messages", headers=ward.boss.headers, json=_to(ward, ward.on_shift)).json()
+    run_jobs(settings, session_factory, clock, push[0])
+
+    run_periodic("notify.purge", settings, session_factory, clock, push[0])  # retention off: nothing goes
+    assert client.get(f"/api/v1/messages/{now_sent['message_id']}", headers=ward.boss.headers).status_code == 200
+
+    kept = settings.model_copy(update={"message_retention_days": 30})
+    run_periodic("notify.purge", kept, session_factory, clock, push[0])
+    status = client.get(f"/api/v1/messages/{now_sent['message_id']}", headers=ward.boss.headers)
+    assert status.status_code == 404, "sent 40 days ago and delivered: deleted"
+    inbox = [i["title"] for i in client.get("/api/v1/inbox", headers=ward.off_duty.headers).json()["items"]]
+    assert "Stor olycka" not in inbox
+    assert client.get(f"/api/v1/messages/{waiting['message_id']}", headers=ward.boss.headers).status_code == 200, (
+        "20 days old and still held for Bo: kept until it reaches him"
+    )
+    assert client.get(f"/api/v1/messages/{recent['message_id']}", headers=ward.boss.headers).status_code == 200
+    with session_factory() as s:
+        assert s.scalars(select(Recipient).where(Recipient.message_id == uuid.UUID(now_sent["message_id"]))).all() == []
+        assert s.scalars(select(Delivery).where(Delivery.message_id == uuid.UUID(now_sent["message_id"]))).all() == []
+    assert client.get("/api/v1/rest-ledger", headers=hr.headers, params=ledger_query).json()["total"] == ledger_before
+    purges = client.get("/api/v1/audit", headers=hr.headers, params={"action": "message.purge"}).json()["items"]
+    assert [p["after"]["messages"] for p in purges] == [2]
+    # The same Idempotency-Key is free again: its record went with the window and the message.
+    again = client.post(
+        "/api/v1/messages", headers={**ward.boss.headers, "Idempotency-Key": "k-1"}, json=_to(ward, ward.on_shift)
+    ).json()
+    assert again["message_id"] != now_sent["message_id"]
