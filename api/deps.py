@@ -164,7 +164,7 @@ class PageParams:
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many items.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Skip this many items.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="Skip this many items.")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

@@ -48,6 +48,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from kernel.batch import gc_paused
+from kernel.directory import service as directory
 from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
 from policies.calendar import expand_weekly, local_date, weekly_overlaps
@@ -341,6 +342,9 @@ def list_leave(*, session: Session, person_id: uuid.UUID, since: datetime | None
 
 
 def create_on_call_slot(*, session: Session, data: OnCallSlotCreate, now: datetime) -> OnCallSlotRow:
+    directory.require_person(session=session, person_id=data.person_id)
+    if data.group_id is not None:
+        directory.require_group(session=session, group_id=data.group_id)
     clash = first_overlap(session, OnCallSlotRow, OnCallSlotRow.person_id == data.person_id, data.start, data.end)
     if clash is not None:
         raise InvalidInput("the slot overlaps another on-call slot of the same person")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -158,6 +159,11 @@ def test_on_call_slots_and_availability_for_the_next_week(client: TestClient, ma
     assert client.post("/api/v1/on-call-slots", json=slot, headers=nurse.headers).status_code == 403
     assert client.post("/api/v1/on-call-slots", json=slot, headers=hr.headers).status_code == 201
     assert client.post("/api/v1/on-call-slots", json={**slot, "kind": "vakt"}, headers=hr.headers).status_code == 422
+    ghost = str(uuid.uuid4())
+    unknown_person = client.post("/api/v1/on-call-slots", json={**slot, "person_id": ghost}, headers=hr.headers)
+    assert unknown_person.status_code == 404 and ghost in unknown_person.json()["message"]
+    unknown_group = client.post("/api/v1/on-call-slots", json={**slot, "group_id": ghost}, headers=hr.headers)
+    assert unknown_group.status_code == 404 and "group" in unknown_group.json()["message"]
     assert client.get("/api/v1/people/me/on-call", headers=nurse.headers).json()[0]["role"] == "ssk-beredskap"
     view = client.get("/api/v1/people/me/availability", headers=nurse.headers)
     assert view.status_code == 200, view.text

@@ -136,6 +136,14 @@ def test_pagination_and_filters(client: TestClient, admin: Actor, make: Factory)
     assert doctors["total"] == 2
 
 
+def test_an_offset_beyond_any_list_is_refused_clearly(client: TestClient, make: Factory) -> None:
+    admin = make.actor(roles=["admin"])
+    for path in ("/api/v1/people", "/api/v1/inbox", "/api/v1/messages"):
+        r = client.get(path, headers=admin.headers, params={"offset": 2935725167033419164079357952})
+        assert r.status_code == 422, (path, r.text)
+        assert "offset" in r.json()["message"]
+
+
 def test_nested_groups_members_include_subgroups(client: TestClient, admin: Actor) -> None:
     region = client.post(
         "/api/v1/groups", headers=admin.headers, json={"name": "Region Exempel", "code": "region", "kind": "region"}
