@@ -29,6 +29,23 @@ def _problem(status: int, code: str, message: str, details: Any = None) -> JSONR
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _conflict(exc: IntegrityError) -> str:
+    """Say which rule the request broke, in the database's own words for the columns: a unique
+    value taken (PostgreSQL's constraint name, SQLite's table.column), or a reference to a row
+    that does not exist. Never the values themselves."""
+    text = str(exc.orig)
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if "UNIQUE constraint failed:" in text:
+        columns = text.split("UNIQUE constraint failed:", 1)[1].strip().splitlines()[0]
+        return f"the request conflicts with data that already exists: {columns} must be unique"
+    if "FOREIGN KEY" in text.upper():
+        where = f" ({constraint})" if constraint else ""
+        return f"the request refers to something that does not exist{where}"
+    if constraint:
+        return f"the request conflicts with data that already exists ({constraint})"
+    return "the request conflicts with data that already exists"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(VilaError)
     async def vila_error(_request: Request, exc: VilaError) -> JSONResponse:
@@ -45,7 +62,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc.orig)
-        return _problem(409, "conflict", "the request conflicts with data that already exists")
+        return _problem(409, "conflict", _conflict(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -78,6 +78,14 @@ def test_duplicate_email_is_409(client: TestClient, admin: Actor) -> None:
     assert "already exists" in r.json()["message"]
 
 
+def test_a_taken_external_id_is_409_and_says_which_field(client: TestClient, admin: Actor) -> None:
+    first = {"name": "A", "email": "a@exempel.se", "external_id": "HSA-1"}
+    assert client.post("/api/v1/people", headers=admin.headers, json=first).status_code == 201
+    r = client.post("/api/v1/people", headers=admin.headers, json={**first, "email": "b@exempel.se"})
+    assert r.status_code == 409
+    assert "external_id" in r.json()["message"] and "HSA-1" not in r.json()["message"]
+
+
 def test_malformed_json_and_bad_ids_are_4xx(client: TestClient, admin: Actor) -> None:
     r = client.post("/api/v1/people", headers={**admin.headers, "content-type": "application/json"}, content=b"{nope")
     assert r.status_code == 422
