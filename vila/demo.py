@@ -154,7 +154,6 @@ UNITS = (
     ),
 )
 
-DEMO_ROLES = {"admin": "admin", "hr": "hr", "manager": "manager", "staff": "staff"}
 TOKEN_FILE = "demo-tokens.txt"  # noqa: S105 - a file name
 
 
@@ -288,7 +287,9 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
             )
     people["hr"] = person("HR-specialist", ["staff", "hr"], [admin_group.id])
     people["admin"] = person("IT-samordnare", ["staff", "admin"], [region.id])
-    for who in (people["hr"], people["admin"]):
+    # The administration's chief safety representative (huvudskyddsombud) follows rest-time compliance.
+    people["union"] = person("undersköterska", ["staff", "union"], [admin_group.id])
+    for who in (people["hr"], people["admin"], people["union"]):
         _day_worker(session, who, now)
     _policy(session, region.id, people["hr"].id, now)
     session.flush()

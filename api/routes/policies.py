@@ -56,13 +56,13 @@ def create_policy(
 
 @router.get("/policies", response_model=list[PolicyRead])
 def list_policies(session: SessionDep, me: CurrentPerson) -> list[PolicyRead]:
-    require_role(me, "hr", "admin", "manager")
+    require_role(me, "hr", "admin", "manager", "union")
     return [_read(session, p) for p in service.list_policies(session=session)]
 
 
 @router.get("/policies/{policy_id}", response_model=PolicyRead)
 def read_policy(policy_id: uuid.UUID, session: SessionDep, me: CurrentPerson) -> PolicyRead:
-    require_role(me, "hr", "admin", "manager")
+    require_role(me, "hr", "admin", "manager", "union")
     return _read(session, service.require_policy(session=session, policy_id=policy_id))
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import ClockDep, CurrentPerson, SessionDep
-from kernel.auth.service import Principal, require_group_rights, require_role
+from kernel.auth.service import Principal, require_role
 from kernel.directory import service as directory
 from kernel.errors import InvalidInput
 from policies import reports, service
@@ -24,10 +24,11 @@ Table = Literal["after-hours", "overrides", "broken-rest", "compensatory", "poli
 def _build(
     session: Session, me: Principal, now: datetime, weeks: int, group_id: uuid.UUID | None
 ) -> reports.ComplianceReport:
-    require_role(me, "hr", "admin")
+    # HR and admin, and union and safety representatives: the report holds counts per group and
+    # week, and overrides per sender (an employer's act), never a person's own contacts.
+    require_role(me, "hr", "admin", "union")
     people: set[uuid.UUID] | None = None
     if group_id is not None:
-        require_group_rights(session=session, principal=me, group_id=group_id)
         directory.require_group(session=session, group_id=group_id)
         people = service.member_ids(
             session=session, group_ids=directory.descendant_ids(session=session, group_ids=[group_id])

@@ -38,9 +38,9 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "rosters": ("rosters.html", ()),
     "inbox": ("inbox.html", ()),
     "devices": ("devices.html", ()),
-    "policies": ("policies.html", ("hr", "admin")),
+    "policies": ("policies.html", ("hr", "admin", "union")),
     "ledger": ("ledger.html", ("hr", "admin")),
-    "dashboard": ("dashboard.html", ("hr", "admin")),
+    "dashboard": ("dashboard.html", ("hr", "admin", "union")),
 }
 NAV = [
     ("compose", "nav.compose"),

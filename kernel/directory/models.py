@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
 
-ROLES = ("staff", "manager", "hr", "admin")
+ROLES = ("staff", "manager", "hr", "admin", "union")  # union: a union or safety representative
 GROUP_KINDS = ("region", "administration", "unit", "team")
 LANGUAGES = ("sv", "en")
 

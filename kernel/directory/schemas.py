@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from kernel.timezones import validate_timezone
 
-Role = Literal["staff", "manager", "hr", "admin"]
+Role = Literal["staff", "manager", "hr", "admin", "union"]
 Language = Literal["sv", "en"]
 GroupKind = Literal["region", "administration", "unit", "team"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -202,7 +202,7 @@ def test_hr_creates_a_policy_version_and_sees_the_dashboard_change(page: Page, s
     expect(policy.locator("pre.diff")).to_contain_text("override_weekly_cap")
     policy.get_by_label("Tilldela grupp").select_option(label="Akutmottagningen Exempelstad")
     policy.get_by_role("button", name="Tilldela grupp").click()
-    expect(policy).to_contain_text("Tilldelad grupper: Akutmottagningen Exempelstad")
+    expect(policy).to_contain_text("Tilldelade grupper: Akutmottagningen Exempelstad")
     shot(page, "hr-policies")
 
     ready(page, "/dashboard", served)
@@ -334,3 +334,20 @@ def test_a_manager_sees_who_is_on_call_and_covers_a_turn_with_an_override(page: 
     expect(page.get_by_role("region", name="Primärjour akuten").locator(".alerts .gap")).to_contain_text(
         "Gap: nobody is on call " + gap_start
     )
+
+
+def test_a_safety_representative_reads_compliance_and_policies_without_changing_them(
+    page: Page, served: Served
+) -> None:
+    login(page, served, "union")
+    nav = page.get_by_role("navigation")
+    expect(nav.get_by_role("link", name="Uppföljning")).to_be_visible()
+    expect(nav.get_by_role("link", name="Viloreskontra")).to_have_count(0)
+    ready(page, "/dashboard", served)
+    expect(page.locator("#broken svg[role=img]")).to_have_count(1)
+    ready(page, "/policies", served)
+    expect(page.locator("section.policy").first).to_be_visible()
+    expect(page.get_by_text("HR ändrar dem")).to_be_visible()
+    expect(page.get_by_role("button", name="Ny version")).to_have_count(0)
+    expect(page.get_by_role("button", name="Spara")).to_have_count(0)
+    shot(page, "union-policies")

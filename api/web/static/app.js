@@ -23,7 +23,7 @@ function el(tag, attrs, ...children) {
     else node.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat()) {
-    if (c === null || c === undefined) continue;
+    if (c === null || c === undefined || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return node;
@@ -726,6 +726,7 @@ async function pagePolicies() {
   const [policies, groups] = await Promise.all([api("GET", "/policies"), api("GET", "/groups?limit=200")]);
   const groupName = new Map(groups.items.map((g) => [g.id, g.name]));
   const box = document.getElementById("policies");
+  const editor = box.dataset.editor === "1";  // HR and admin; a union representative reads
   box.replaceChildren(
     ...policies.map((p) => {
       const versions = [...p.versions].sort((a, b) => a.version - b.version);
@@ -757,7 +758,7 @@ async function pagePolicies() {
           versions.map((v) => el("tr", {}, el("td", {}, "v" + v.version), el("td", {}, when(v.effective_from)), el("td", {}, v.daily_rest_hours + " / " + v.weekly_rest_hours), el("td", {}, String(v.override_weekly_cap)), el("td", {}, String(v.compensatory_days)), el("td", {}, v.approval_note))),
         ),
         diffs,
-        el("form", { class: "grid3 new-version", onsubmit: guard(async (e) => {
+        editor && el("form", { class: "grid3 new-version", onsubmit: guard(async (e) => {
           e.preventDefault();
           const data = { ...versionParams(latest), effective_from: new Date(eff.value).toISOString(), approval_note: note.value.trim(), daily_rest_hours: Number(daily.value), override_weekly_cap: Number(cap.value), compensatory_days: Number(comp.value), urgent_override_allowed: override.checked };
           await api("POST", "/policies/" + p.id + "/versions", data);
@@ -773,7 +774,7 @@ async function pagePolicies() {
           el("div", {}, el("label", { for: note.id }, t("policies.note")), note),
           el("button", { type: "submit", class: "primary" }, t("policies.new_version")),
         ),
-        el("form", { class: "row", onsubmit: guard(async (e) => { e.preventDefault(); await api("PUT", "/policies/" + p.id + "/groups/" + groupSel.value); flash(t("saved")); await pagePolicies(); }) },
+        editor && el("form", { class: "row", onsubmit: guard(async (e) => { e.preventDefault(); await api("PUT", "/policies/" + p.id + "/groups/" + groupSel.value); flash(t("saved")); await pagePolicies(); }) },
           el("label", { for: groupSel.id }, t("policies.assign")), groupSel, el("button", { type: "submit" }, t("policies.assign"))),
       );
     }),
@@ -782,6 +783,7 @@ async function pagePolicies() {
 
 function initNewPolicy() {
   const form = document.getElementById("new-policy");
+  if (!form) return;  // read-only for a union representative
   form.addEventListener(
     "submit",
     guard(async (e) => {
