@@ -202,8 +202,9 @@ def bulk_update(session: Session, model: type[Any], rows: Sequence[dict[str, Any
     """Update many rows, each by its `key` with values of its own (every row has the same keys).
 
     On PostgreSQL one UPDATE joins the table to the values sent as one array per column
-    (`unnest`), where an executemany would run one UPDATE per row: a send batch records its 500
-    results several times faster. Elsewhere an executemany."""
+    (`unnest`), where an executemany runs one UPDATE per row (a send batch of about 470 results:
+    18 ms instead of 23, docs/benchmarks.md). Elsewhere an executemany. Ids that are not there
+    are skipped on every database."""
     if not rows:
         return
     table = model.__table__
