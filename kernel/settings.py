@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     )
     fanout_chunk: int = Field(default=5000, ge=1, description="Recipients per fan-out job for larger audiences.")
     device_stale_days: int = Field(default=60, ge=1, description="Devices not seen this long go stale.")
+    metrics_token: str = Field(
+        default="",
+        description="If set, GET /metrics needs 'Authorization: Bearer <this>' (Prometheus: bearer_token).",
+    )
     message_retention_days: int = Field(
         default=0,
         ge=0,

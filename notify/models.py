@@ -50,7 +50,10 @@ class Device(Base):
 
 class Message(Base):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_sender_created", "sender_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_message_sender_created", "sender_id", "created_at"),
+        Index("ix_message_created", "created_at"),  # the last day's figures; retention
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     sender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))

@@ -3,13 +3,17 @@ digest, inbox, idempotency, pruning, escalation."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -559,3 +563,61 @@ def test_retention_deletes_old_messages_but_keeps_waiting_ones_and_the_ledger(
         "/api/v1/messages", headers={**ward.boss.headers, "Idempotency-Key": "k-1"}, json=_to(ward, ward.on_shift)
     ).json()
     assert again["message_id"] != now_sent["message_id"]
+
+
+def _metrics(client: TestClient, headers: dict[str, str] | None = None) -> dict[tuple[str, tuple[str, ...]], float]:
+    answer = client.get("/metrics", headers=headers or {})
+    assert answer.status_code == 200, answer.text
+    return {
+        (sample.name, tuple(sorted(sample.labels.values()))): sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_show_the_days_work_the_held_backlog_and_a_stuck_pipeline(
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    assert client.post("/api/v1/messages", headers=ward.boss.headers, json=_msg(ward)).status_code == 202
+    clock.advance(timedelta(seconds=45))  # nobody has run the send job yet: the queue lags
+    m = _metrics(client)
+    assert m[("vila_jobs_pending", ("default",))] == 1
+    assert m[("vila_queue_lag_seconds", ("default",))] == 45
+    run_jobs(settings, session_factory, clock, push[0])
+    m = _metrics(client)
+    assert m[("vila_queue_lag_seconds", ("default",))] == 0
+    assert m[("vila_messages_accepted_24h", ("normal",))] == 1
+    assert m[("vila_decisions_24h", ("deliver",))] == 1 and m[("vila_decisions_24h", ("hold",))] == 1
+    assert m[("vila_deliveries_24h", ("fcm", "sent"))] == 1 and m[("vila_deliveries_24h", ("apns", "sent"))] == 1
+    assert m[("vila_deliveries_24h", ("fcm", "held"))] == 1
+    assert m[("vila_held_backlog", ())] == 1 and m[("vila_oldest_due_hold_seconds", ())] == 0
+    # The release instant passes and no sweeper runs: the oldest due hold ages, for an alert.
+    clock.set(ward.tomorrow_start + timedelta(minutes=5))
+    m = _metrics(client)
+    assert m[("vila_oldest_due_hold_seconds", ())] >= 240
+    assert m[("vila_messages_accepted_24h", ("normal",))] == 1, "sent 21 hours ago"
+    clock.advance(timedelta(hours=4))
+    m = _metrics(client)
+    assert ("vila_messages_accepted_24h", ("normal",)) not in m, "the day's figures cover the last 24 hours"
+    assert m[("vila_held_backlog", ())] == 1, "a hold is counted until it is released, however old"
+
+
+def test_metrics_can_require_a_bearer_token(settings: Settings, clock: ManualClock) -> None:
+    app = create_app(settings.model_copy(update={"metrics_token": "scrape-secret"}), clock=clock, waker=NullWaker())
+    with TestClient(app) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert "vila_held_backlog" in client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).text
+
+
+def test_the_shipped_alert_rules_use_metrics_that_exist(client: TestClient) -> None:
+    rules = yaml.safe_load((Path(__file__).parents[2] / "docs" / "prometheus-alerts.yml").read_text(encoding="utf-8"))
+    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    used = {name for expr in exprs for name in re.findall(r"\bvila_[a-z0-9_]+", expr)}
+    served = {family.name for family in text_string_to_metric_families(client.get("/metrics").text)}
+    assert used and used <= served, f"alert rules name metrics that /metrics does not serve: {used - served}"
