@@ -176,6 +176,7 @@ async function pageCompose() {
     );
   }
   let seq = 0;
+  let lastKey = "";
   const refresh = debounce(async () => {
     const b = body();
     if (!ready(b)) {
@@ -183,11 +184,18 @@ async function pageCompose() {
       document.getElementById("preview").replaceChildren(el("p", { class: "muted" }, t("compose.empty")));
       return;
     }
+    // Who is reached and when depends on the audience, the priority, the expiry and the time, not
+    // on the words: typing the text of a region-wide message decides for everyone again at most
+    // once a minute.
+    const { title: _title, body: _body, ...decisive } = forPreview(b);
+    const key = JSON.stringify(decisive) + "@" + Math.floor(Date.now() / 60000);
+    if (lastPreview && key === lastKey) return;
     const mine = ++seq;
     try {
       const p = await api("POST", "/messages/preview", forPreview(b));
       if (mine === seq) {
         lastPreview = p;
+        lastKey = key;
         renderPreview(p);
       }
     } catch (err) {
