@@ -35,6 +35,7 @@ from api.routes import (
 )
 from api.web import routes as web
 from kernel.audit import service as audit_log
+from kernel.auth.oidc import OidcClient, OidcConfig
 from kernel.auth.service import BearerTokenProvider, IdentityProvider
 from kernel.clock import Clock, SystemClock
 from kernel.db import make_engine, make_session_factory, unit_of_work
@@ -59,12 +60,14 @@ def create_app(
 ) -> FastAPI:
     """Build the API. Tests pass a settings object, a controllable clock and a waker of their own."""
     settings = settings or Settings()
+    oidc_config = OidcConfig.from_settings(settings)  # a bad role map stops the start, before anything opens
     clock = clock or SystemClock()
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
     push = push or PushClient(lambda: default_transport(settings))
     ctx = JobContext(settings=settings, session_factory=factory, clock=clock, resources={"push": push})
     in_process = settings.embedded if run_jobs_in_process is None else run_jobs_in_process
+    oidc = OidcClient(oidc_config) if oidc_config else None  # nothing is fetched until someone signs in
 
     runner = None
     if waker is None:
@@ -89,6 +92,8 @@ def create_app(
             if runner is not None:
                 runner.stop()
             push.close()
+            if oidc is not None:
+                oidc.close()
             close = getattr(waker, "close", None)
             if callable(close):
                 close()
@@ -108,6 +113,7 @@ def create_app(
     app.state.waker = waker
     app.state.runner = runner
     app.state.identity_providers = identity_providers or [BearerTokenProvider()]
+    app.state.oidc = oidc  # web sign-in through the region's identity provider; None when not configured
 
     errors.install(app)
     for module in (

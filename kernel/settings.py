@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel.timezones import validate_timezone
@@ -75,6 +75,26 @@ class Settings(BaseSettings):
             "0 keeps them. The rest ledger and the audit log are kept either way."
         ),
     )
+    oidc_issuer: str = Field(
+        default="",
+        description=(
+            "Sign in to the web app with this OpenID Connect provider, e.g. "
+            "https://login.microsoftonline.com/<tenant>/v2.0. Empty: only the token form."
+        ),
+    )
+    oidc_client_id: str = Field(default="", description="Vila's application (client) id at the provider.")
+    oidc_client_secret: str = Field(default="", description="Vila's client secret at the provider.")
+    oidc_roles_claim: str = Field(default="roles", description="The ID token claim that lists the app roles.")
+    oidc_role_map: str = Field(
+        default="",
+        description=(
+            "Provider app roles to Vila roles, e.g. Vila.Manager=manager,Vila.HR=hr. When set, the provider "
+            "decides manager/hr/admin/union at every sign-in; empty: Vila's own roles apply."
+        ),
+    )
+    oidc_allow_http: bool = Field(
+        default=False, description="Let the OIDC provider use plain http:// (a local stand-in in tests only)."
+    )
     log_level: str = "INFO"
     log_json: bool = False
     load_demo: bool = Field(default=True, description="`vila serve` loads the demo region into an empty database.")
@@ -83,6 +103,25 @@ class Settings(BaseSettings):
     @classmethod
     def _zone(cls, value: str) -> str:
         return validate_timezone(value)
+
+    @model_validator(mode="after")
+    def _oidc(self) -> Settings:
+        given = {
+            "VILA_OIDC_ISSUER": self.oidc_issuer,
+            "VILA_OIDC_CLIENT_ID": self.oidc_client_id,
+            "VILA_OIDC_CLIENT_SECRET": self.oidc_client_secret,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if missing and len(missing) < len(given):
+            raise ValueError(f"OIDC sign-in is half configured: set {', '.join(missing)} as well")
+        if self.oidc_issuer and not self.oidc_issuer.startswith("https://"):
+            if not (self.oidc_allow_http and self.oidc_issuer.startswith("http://")):
+                raise ValueError("VILA_OIDC_ISSUER must be an https:// address")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @property
     def resolved_database_url(self) -> str:

@@ -61,6 +61,7 @@ class Factory:
         name: str | None = None,
         timezone: str = "Europe/Stockholm",
         profession: str | None = "sjuksköterska",
+        external_id: str | None = None,
     ) -> Person:
         n = next(_seq)
         with unit_of_work(self.session_factory) as session:
@@ -74,6 +75,7 @@ class Factory:
                     profession=profession,
                     roles=list(roles),  # type: ignore[arg-type]
                     groups=[g.id for g in groups],
+                    external_id=external_id,
                 ),
             )
             for g in manages:

@@ -37,6 +37,34 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Inloggningsformuläret var för gammalt eller kom från en annan webbplats. Försök igen här.",
         "The login form was too old or came from another site. Try again here.",
     ),
+    "login.oidc": ("Logga in med organisationskonto", "Sign in with your organisation account"),
+    "login.or_token": ("Eller logga in med en API-token", "Or log in with an API token"),
+    "oidc.signed_in": ("Du är inloggad.", "You are signed in."),
+    "oidc.continue": ("Fortsätt till Vila", "Continue to Vila"),
+    "oidc.stale": (
+        "Inloggningen tog för lång tid eller startades någon annanstans. Försök igen här.",
+        "The sign-in took too long or was started elsewhere. Try again here.",
+    ),
+    "oidc.denied": (
+        "Inloggningen avbröts eller nekades hos organisationens inloggningstjänst.",
+        "The sign-in was cancelled or denied at your organisation's sign-in service.",
+    ),
+    "oidc.refused": (
+        "Inloggningen kunde inte godkännas: svaret från inloggningstjänsten var ogiltigt eller hade "
+        "redan använts. Försök igen.",
+        "The sign-in could not be accepted: the answer from the sign-in service was invalid or had "
+        "already been used. Try again.",
+    ),
+    "oidc.unknown": (
+        "Ditt organisationskonto är inte kopplat till någon aktiv person i Vila. Kontakta din "
+        "chef eller Vilas administratör.",
+        "Your organisation account is not linked to an active person in Vila. Contact your manager "
+        "or Vila's administrator.",
+    ),
+    "oidc.unavailable": (
+        "Organisationens inloggningstjänst svarar inte just nu. Försök igen om en stund.",
+        "Your organisation's sign-in service is not answering right now. Try again in a while.",
+    ),
     "home.title": ("Hej {name}", "Hello {name}"),
     "home.roles": ("Dina roller", "Your roles"),
     "compose.title": ("Nytt meddelande", "New message"),

@@ -4,20 +4,33 @@ cookie and the CSRF header, so every change goes through the audited REST routes
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from api.deps import CSRF_HEADER, SESSION_COOKIE, ClockDep, SessionDep, SettingsDep, authenticate, csrf_token
+from api.deps import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    ClockDep,
+    SessionDep,
+    SettingsDep,
+    authenticate,
+    csrf_token,
+    request_meta,
+)
 from api.web import i18n
-from kernel.auth.service import Principal
+from kernel.audit import service as audit
+from kernel.auth import oidc as oidc_login
+from kernel.auth.service import WEB_SESSION_TOKEN, Principal, end_web_session, issue_token
 from kernel.clock import Clock
 from kernel.settings import Settings
 
@@ -26,6 +39,10 @@ LANG_COOKIE = "vila_lang"
 LOGIN_COOKIE = "vila_login"
 LOGIN_FORM_AGE = 3600  # a login form left open longer than this is refused and shown again
 SESSION_AGE = 12 * 3600  # a working day; the token itself may live longer
+OIDC_COOKIE = "vila_oidc"
+OIDC_FLOW_AGE = 600  # the provider's sign-in page must be finished within this many seconds
+
+log = logging.getLogger("vila.web")
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -114,7 +131,8 @@ def _login_page(request: Request, settings: Settings, *, error: str | None = Non
     cookie: a form posted from another site carries no such cookie and is refused, so nobody can
     sign a colleague's browser in with the poster's own token."""
     nonce = secrets.token_urlsafe(24)
-    response = _render(request, "login.html", None, "login", error=error, login_nonce=nonce)
+    oidc = request.app.state.oidc is not None
+    response = _render(request, "login.html", None, "login", error=error, login_nonce=nonce, oidc=oidc)
     response.status_code = status
     response.set_cookie(
         LOGIN_COOKIE,
@@ -170,12 +188,171 @@ def login(
     return response
 
 
+def _oidc_client(request: Request) -> oidc_login.OidcClient | None:
+    client: oidc_login.OidcClient | None = request.app.state.oidc
+    return client
+
+
+def _redirect_uri(request: Request, settings: Settings) -> str:
+    """Registered at the provider as Vila's redirect URI; behind a proxy, VILA_PUBLIC_URL names it."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + "/login/oidc/callback"
+    return str(request.url_for("oidc_callback"))
+
+
+@router.get("/login/oidc")
+def oidc_start(request: Request, settings: SettingsDep) -> Response:
+    client = _oidc_client(request)
+    if client is None:
+        return Response("sign-in with an organisation account is not configured", status_code=404)
+    try:
+        auth = client.start(redirect_uri=_redirect_uri(request, settings))
+    except oidc_login.OidcError as exc:
+        log.warning("OIDC sign-in could not start: %s", exc)
+        return _login_page(request, settings, error="oidc.unavailable", status=502)
+    response = RedirectResponse(auth.url, status_code=303)
+    # Lax, not Strict: the provider sends the browser back with a cross-site top-level GET.
+    response.set_cookie(
+        OIDC_COOKIE,
+        f"{auth.state}.{auth.nonce}.{auth.verifier}",
+        max_age=OIDC_FLOW_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request, settings),
+        path="/login/oidc",
+    )
+    return response
+
+
+@router.get("/login/oidc/callback", name="oidc_callback")
+def oidc_callback(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    code: Annotated[str, Query(max_length=4000)] = "",
+    state: Annotated[str, Query(max_length=200)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    client = _oidc_client(request)
+    if client is None:
+        return Response("sign-in with an organisation account is not configured", status_code=404)
+    response = _oidc_finish(request, session, clock, settings, client, code=code, state=state, error=error)
+    response.delete_cookie(OIDC_COOKIE, path="/login/oidc")  # one try per flow: a state is never reused
+    return response
+
+
+def _oidc_finish(
+    request: Request,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    client: oidc_login.OidcClient,
+    *,
+    code: str,
+    state: str,
+    error: str,
+) -> Response:
+    expected_state, _, rest = request.cookies.get(OIDC_COOKIE, "").partition(".")
+    nonce, _, verifier = rest.partition(".")
+    if not (expected_state and nonce and verifier and hmac.compare_digest(state.encode(), expected_state.encode())):
+        return _login_page(request, settings, error="oidc.stale", status=400)
+    if error:
+        log.info("the identity provider answered the sign-in with %s", error[:60])
+        denied = error == "access_denied"
+        return _login_page(request, settings, error="oidc.denied" if denied else "oidc.refused", status=403)
+    if not code:
+        return _login_page(request, settings, error="oidc.refused", status=400)
+    now = clock.now()
+    try:
+        claims = client.finish(
+            code=code, verifier=verifier, nonce=nonce, redirect_uri=_redirect_uri(request, settings), now=now
+        )
+    except oidc_login.ProviderUnavailable as exc:
+        log.warning("OIDC sign-in failed at the provider: %s", exc)
+        return _login_page(request, settings, error="oidc.unavailable", status=502)
+    except oidc_login.SignInRefused as exc:
+        log.warning("OIDC sign-in refused: %s", exc)
+        return _login_page(request, settings, error="oidc.refused", status=400)
+    try:
+        result = oidc_login.sign_in(session=session, claims=claims, config=client.config, now=now)
+    except oidc_login.UnknownPerson as exc:
+        log.warning("OIDC sign-in refused: %s (sub %s)", exc, claims.get("sub"))
+        return _login_page(request, settings, error="oidc.unknown", status=403)
+    person = result.person
+    _, secret = issue_token(
+        session=session,
+        person=person,
+        now=now,
+        name=WEB_SESSION_TOKEN,
+        roles=result.roles,
+        ttl=timedelta(seconds=SESSION_AGE),
+    )
+    meta = request_meta(request)
+    if result.roles_before is not None:
+        audit.record(
+            session=session,
+            now=now,
+            actor_id=person.id,
+            actor_label=f"{person.email} (identity provider)",
+            action="person.roles_from_provider",
+            target_type="person",
+            target_id=person.id,
+            meta=meta,
+            before={"roles": result.roles_before},
+            after={"roles": sorted(result.roles)},
+        )
+    audit.record(
+        session=session,
+        now=now,
+        actor_id=person.id,
+        actor_label=person.email,
+        action="auth.login",
+        target_type="person",
+        target_id=person.id,
+        meta=meta,
+        after={"method": "oidc", "roles": sorted(result.roles)},
+    )
+    session.commit()
+    # Not a redirect: a redirect chain that began at the provider is cross-site, so the browser would
+    # not send the new SameSite=Strict cookie to "/". A same-site page that moves on does.
+    response = _render(request, "signed_in.html", None, "login")
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=SESSION_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, settings),
+        path="/",
+    )
+    return response
+
+
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def logout(
+    request: Request, session: SessionDep, clock: ClockDep, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE, "")
     response = RedirectResponse("/login", status_code=303)
     if cookie and csrf != csrf_token(cookie):
         return Response("missing or wrong CSRF token", status_code=403)
+    if cookie:
+        # A session Vila issued for the web ends here; a pasted API token keeps working for its scripts.
+        ended = end_web_session(session=session, secret=cookie, now=clock.now())
+        if ended is not None:
+            audit.record(
+                session=session,
+                now=clock.now(),
+                actor_id=ended.person_id,
+                actor_label=ended.prefix,
+                action="auth.logout",
+                target_type="api_token",
+                target_id=ended.id,
+                meta=request_meta(request),
+            )
+            request.state.audited = True
+            session.commit()
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

@@ -1,8 +1,8 @@
 """Authentication and authorisation.
 
-Who a request is comes from an `IdentityProvider`: today bearer tokens issued by Vila (stored as
-SHA-256 digests); an OIDC provider (the region's Entra ID) can be added beside it later, mapping
-its subject to `Person.external_id` and its app roles to Vila's roles, without touching routes.
+Who a request is comes from an `IdentityProvider`: bearer tokens issued by Vila (stored as SHA-256
+digests). A web sign-in through the region's OIDC provider (`kernel/auth/oidc.py`) ends in such a
+token too, named `web (oidc)`, so routes never see how a person signed in.
 What a principal may do is decided here, in one place.
 """
 
@@ -25,6 +25,7 @@ from kernel.directory.models import ROLES, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound, PermissionDenied
 
 TOKEN_PREFIX = "vila_"  # noqa: S105 - a public prefix, not a secret
+WEB_SESSION_TOKEN = "web (oidc)"  # noqa: S105 - the name of the token behind a web sign-in, not a secret
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,16 @@ def revoke_token(*, session: Session, token_id: uuid.UUID, by: Principal, now: d
         raise NotFound(f"no token with id {token_id}")
     if token.revoked_at is None:
         token.revoked_at = now
+    session.flush()
+    return token
+
+
+def end_web_session(*, session: Session, secret: str, now: datetime) -> ApiToken | None:
+    """Revoke the token behind a web sign-in (only those: a pasted API token is not ended by logout)."""
+    token = session.scalar(select(ApiToken).where(ApiToken.digest == digest(secret)))
+    if token is None or token.name != WEB_SESSION_TOKEN or token.revoked_at is not None:
+        return None
+    token.revoked_at = now
     session.flush()
     return token
 
