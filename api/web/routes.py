@@ -126,6 +126,20 @@ def _secure(request: Request, settings: Settings) -> bool:
     return request.url.scheme == "https" or settings.public_url.startswith("https://")
 
 
+def _start_session(response: Response, request: Request, settings: Settings, credential: str) -> None:
+    """The session cookie, the same for a pasted token and an OIDC sign-in: HttpOnly, SameSite=Strict,
+    Secure over HTTPS, for a working day."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        credential,
+        max_age=SESSION_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, settings),
+        path="/",
+    )
+
+
 def _login_page(request: Request, settings: Settings, *, error: str | None = None, status: int = 200) -> Response:
     """The login form, with a fresh login-CSRF value both in the form and in a SameSite=Strict
     cookie: a form posted from another site carries no such cookie and is refused, so nobody can
@@ -175,15 +189,7 @@ def login(
     if principal is None:
         return _login_page(request, settings, error="login.invalid", status=401)
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token.strip(),
-        max_age=SESSION_AGE,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request, settings),
-        path="/",
-    )
+    _start_session(response, request, settings, token.strip())
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
@@ -317,15 +323,7 @@ def _oidc_finish(
     # Not a redirect: a redirect chain that began at the provider is cross-site, so the browser would
     # not send the new SameSite=Strict cookie to "/". A same-site page that moves on does.
     response = _render(request, "signed_in.html", None, "login")
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        max_age=SESSION_AGE,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request, settings),
-        path="/",
-    )
+    _start_session(response, request, settings, secret)
     return response
 
 
