@@ -35,7 +35,7 @@ from api.routes import (
 )
 from api.web import routes as web
 from kernel.audit import service as audit_log
-from kernel.auth.oidc import OidcClient, OidcConfig
+from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
 from kernel.auth.service import BearerTokenProvider, IdentityProvider
 from kernel.clock import Clock, SystemClock
 from kernel.db import make_engine, make_session_factory, unit_of_work
@@ -112,7 +112,11 @@ def create_app(
     app.state.job_context = ctx
     app.state.waker = waker
     app.state.runner = runner
-    app.state.identity_providers = identity_providers or [BearerTokenProvider()]
+    if identity_providers is None:
+        identity_providers = [BearerTokenProvider()]
+        if oidc is not None:
+            identity_providers.append(AccessTokenProvider(oidc))  # the app's Entra access tokens
+    app.state.identity_providers = identity_providers
     app.state.oidc = oidc  # web sign-in through the region's identity provider; None when not configured
 
     errors.install(app)

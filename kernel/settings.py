@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     oidc_allow_http: bool = Field(
         default=False, description="Let the OIDC provider use plain http:// (a local stand-in in tests only)."
     )
+    oidc_api_audience: str = Field(
+        default="",
+        description=(
+            "The REST API also accepts the provider's access tokens issued to this audience (Entra: "
+            "api://<client id>, or the client id); empty: the client id. The app then needs no Vila token."
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = False
     load_demo: bool = Field(default=True, description="`vila serve` loads the demo region into an empty database.")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -31,8 +32,11 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel.auth.service import TOKEN_PREFIX, Principal
 from kernel.directory.models import ROLES, Person
 from kernel.settings import Settings
+
+log = logging.getLogger("vila.auth.oidc")
 
 ALGORITHMS = ["RS256"]
 SCOPE = "openid profile email"
@@ -77,6 +81,7 @@ class OidcConfig:
     roles_claim: str = "roles"
     role_map: Mapping[str, str] = field(default_factory=dict)
     allow_http: bool = False
+    api_audience: str = ""  # access tokens for the REST API; empty: the client id
     timeout_s: float = 10.0
     discovery_ttl_s: float = 3600.0
     leeway: timedelta = timedelta(seconds=60)
@@ -92,6 +97,7 @@ class OidcConfig:
             roles_claim=settings.oidc_roles_claim,
             role_map=parse_role_map(settings.oidc_role_map),
             allow_http=settings.oidc_allow_http,
+            api_audience=settings.oidc_api_audience,
         )
 
 
@@ -215,40 +221,53 @@ class OidcClient:
         return self.validate(id_token, nonce=nonce, now=now)
 
     def validate(self, id_token: str, *, nonce: str, now: datetime) -> dict[str, Any]:
+        claims = self._decode(id_token, audience=self.config.client_id, now=now, what="ID token", extra=["nonce"])
+        audience = claims["aud"]
+        if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != self.config.client_id:
+            raise SignInRefused("the ID token was issued to another party (azp)")
+        if not hmac.compare_digest(str(claims["nonce"]).encode(), nonce.encode()):
+            raise SignInRefused("the ID token's nonce does not match this sign-in")
+        return claims
+
+    def validate_access_token(self, token: str, *, now: datetime) -> dict[str, Any]:
+        """An access token the provider issued for Vila's API (the app's calls): signature, issuer,
+        audience (`api_audience`, else the client id) and expiry; no nonce, no code."""
+        return self._decode(
+            token, audience=self.config.api_audience or self.config.client_id, now=now, what="access token"
+        )
+
+    def _decode(
+        self, token: str, *, audience: str, now: datetime, what: str, extra: list[str] | None = None
+    ) -> dict[str, Any]:
         _, jwks = self._get_metadata()
         try:
-            key = jwks.get_signing_key_from_jwt(id_token)
+            key = jwks.get_signing_key_from_jwt(token)
         except jwt.PyJWKClientConnectionError as exc:
             raise ProviderUnavailable(f"the provider's signing keys could not be read: {exc}") from exc
         except (jwt.PyJWKClientError, jwt.PyJWTError) as exc:
-            raise SignInRefused(f"the ID token's signing key is unknown: {exc}") from exc
+            raise SignInRefused(f"the {what}'s signing key is unknown: {exc}") from exc
         try:
             claims: dict[str, Any] = jwt.decode(
-                id_token,
+                token,
                 key.key,
                 algorithms=ALGORITHMS,
-                audience=self.config.client_id,
+                audience=audience,
                 issuer=self.config.issuer,
                 options={
-                    "require": ["iss", "aud", "exp", "iat", "sub", "nonce"],
+                    "require": ["iss", "aud", "exp", "iat", "sub", *(extra or [])],
                     "verify_exp": False,  # checked below against Vila's clock
                     "verify_iat": False,
                     "verify_nbf": False,
                 },
             )
         except jwt.PyJWTError as exc:
-            raise SignInRefused(f"the ID token is not valid: {exc}") from exc
+            raise SignInRefused(f"the {what} is not valid: {exc}") from exc
         instant = now.timestamp()
         leeway = self.config.leeway.total_seconds()
         if not isinstance(claims["exp"], int | float) or claims["exp"] <= instant - leeway:
-            raise SignInRefused("the ID token has expired")
+            raise SignInRefused(f"the {what} has expired")
         if isinstance(claims.get("nbf"), int | float) and claims["nbf"] > instant + leeway:
-            raise SignInRefused("the ID token is not valid yet")
-        audience = claims["aud"]
-        if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != self.config.client_id:
-            raise SignInRefused("the ID token was issued to another party (azp)")
-        if not hmac.compare_digest(str(claims["nonce"]).encode(), nonce.encode()):
-            raise SignInRefused("the ID token's nonce does not match this sign-in")
+            raise SignInRefused(f"the {what} is not valid yet")
         return claims
 
 
@@ -291,6 +310,15 @@ def granted_roles(*, claims: Mapping[str, Any], config: OidcConfig) -> set[str]:
     return {"staff"} | {config.role_map[v] for v in values if isinstance(v, str) and v in config.role_map}
 
 
+def roles_for(*, person: Person, claims: Mapping[str, Any], config: OidcConfig) -> set[str]:
+    """The person's roles under these claims: with a role map the provider decides the roles it
+    names, and Vila keeps the rest; without one Vila's roles apply. Always staff."""
+    if config.role_map:
+        governed = set(config.role_map.values()) - {"staff"}
+        return (set(person.roles) - governed) | granted_roles(claims=claims, config=config)
+    return set(person.roles) | {"staff"}
+
+
 @dataclass(frozen=True)
 class SignIn:
     person: Person
@@ -311,14 +339,44 @@ def sign_in(*, session: Session, claims: Mapping[str, Any], config: OidcConfig, 
     if not person.active:
         raise UnknownPerson("the account is no longer active in Vila")
     before = sorted(person.roles)
-    if config.role_map:
-        governed = set(config.role_map.values()) - {"staff"}
-        roles = (set(person.roles) - governed) | granted_roles(claims=claims, config=config)
-    else:
-        roles = set(person.roles) | {"staff"}
+    roles = roles_for(person=person, claims=claims, config=config)
     changed = sorted(roles) != before
     if changed:
         person.roles = sorted(roles)
         person.updated_at = now
         session.flush()
     return SignIn(person=person, roles=frozenset(roles), roles_before=before if changed else None)
+
+
+class AccessTokenProvider:
+    """The REST API's second `IdentityProvider`: the provider's own access tokens, so the app that
+    signed its user in through Entra calls Vila without a Vila token. The person is found as at a
+    web sign-in and gets the roles the token grants for this request; nothing is written (a web
+    sign-in is what records role changes)."""
+
+    def __init__(self, client: OidcClient) -> None:
+        self._client = client
+
+    def authenticate(self, *, session: Session, credential: str, now: datetime) -> Principal | None:
+        if credential.startswith(TOKEN_PREFIX) or credential.count(".") != 2:
+            return None  # a Vila token, or not a JWT at all
+        try:
+            claims = self._client.validate_access_token(credential, now=now)
+        except ProviderUnavailable:
+            log.warning("an access token could not be checked: the provider's keys are unreachable", exc_info=True)
+            return None
+        except OidcError as exc:
+            log.info("access token refused: %s", exc)
+            return None
+        person = find_person(session=session, claims=claims)
+        if person is None or not person.active:
+            log.info("access token for someone not (or no longer) in the directory: %s", claims.get("sub"))
+            return None
+        return Principal(
+            person_id=person.id,
+            name=person.name,
+            email=person.email,
+            roles=frozenset(roles_for(person=person, claims=claims, config=self._client.config)),
+            method="oidc",
+            language=person.language,
+        )

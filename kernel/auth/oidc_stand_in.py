@@ -143,6 +143,23 @@ class OidcStandIn:
         id_token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": self._kid})
         return JSONResponse({"token_type": "Bearer", "id_token": id_token, "access_token": secrets.token_urlsafe(16)})
 
+    def access_token(
+        self, claims: dict[str, Any], *, audience: str | None = None, lifetime: timedelta | None = None
+    ) -> str:
+        """An access token for Vila's API, as the provider gives an app that signed its user in:
+        `audience` defaults to the client id; `sign_with_foreign_key` applies here too."""
+        now = self.now()
+        body = {
+            "iss": self.issuer,
+            "aud": audience or self.client_id,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int((now + (lifetime or self.token_lifetime)).timestamp()),
+            **claims,
+        }
+        key = self._foreign_key if self.sign_with_foreign_key else self._key
+        return jwt.encode(body, key, algorithm="RS256", headers={"kid": self._kid})
+
     @contextmanager
     def serve(self, port: int = 0) -> Iterator[OidcStandIn]:
         """Listen on 127.0.0.1 (a free port unless one is given) in a background thread."""

@@ -273,3 +273,51 @@ def test_half_or_insecure_oidc_settings_stop_the_start(settings: Settings) -> No
         create_app(
             Settings(**{**_oidc_settings(settings, "http://127.0.0.1:9").model_dump(), "oidc_role_map": "X=boss"})
         )
+
+
+def test_the_app_calls_the_api_with_the_providers_access_token(
+    web: TestClient, provider: OidcStandIn, make: Factory, clock: ManualClock
+) -> None:
+    """The phone app signs its user in through Entra and calls Vila with that access token: no Vila
+    token to hand out per person. The token's app roles apply to the request."""
+    lena = make.person(name="Lena Chef", external_id="oid-lena", roles=("staff",))
+    token = provider.access_token({"sub": "pairwise-1", "oid": "oid-lena", "roles": ["Vila.Manager"]})
+    me = web.get("/api/v1/people/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == str(lena.id)
+    # Listing people needs a manager, HR or admin: the token's Vila.Manager makes Lena one for now.
+    assert web.get("/api/v1/people", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    plain = provider.access_token({"sub": "pairwise-1", "oid": "oid-lena", "roles": []})
+    assert web.get("/api/v1/people", headers={"Authorization": f"Bearer {plain}"}).status_code == 403
+    device = {"platform": "android", "provider": "fcm", "token": "fcm-token-of-lenas-phone"}
+    assert web.post("/api/v1/devices", headers={"Authorization": f"Bearer {token}"}, json=device).status_code == 201
+    with unit_of_work(web.app.state.session_factory) as session:  # type: ignore[attr-defined]
+        stored = session.get(Person, lena.id)
+        assert stored is not None and stored.roles == ["staff"], "a request changes no stored role"
+
+
+def test_access_tokens_that_are_not_for_vila_or_not_valid_are_401(
+    web: TestClient, provider: OidcStandIn, make: Factory, clock: ManualClock
+) -> None:
+    make.person(name="Lena Chef", external_id="oid-lena")
+    gone = make.person(name="Gone", external_id="oid-gone")
+    with unit_of_work(web.app.state.session_factory) as session:  # type: ignore[attr-defined]
+        stored = session.get(Person, gone.id)
+        assert stored is not None
+        stored.active = False
+    claims = {"sub": "pairwise-1", "oid": "oid-lena"}
+    refused = {
+        "another audience": provider.access_token(claims, audience="api://another-app"),
+        "expired": provider.access_token(claims, lifetime=timedelta(minutes=-5)),
+        "unknown person": provider.access_token({"sub": "x", "oid": "oid-nobody"}),
+        "a person no longer active": provider.access_token({"sub": "y", "oid": "oid-gone"}),
+        "not a JWT": "just-some-text",
+    }
+    provider.sign_with_foreign_key = True
+    refused["signed with another key"] = provider.access_token(claims)
+    provider.sign_with_foreign_key = False
+    for what, token in refused.items():
+        answer = web.get("/api/v1/people/me", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 401, f"{what}: {answer.status_code}"
+    fine = provider.access_token(claims)
+    assert web.get("/api/v1/people/me", headers={"Authorization": f"Bearer {fine}"}).status_code == 200
