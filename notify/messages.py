@@ -143,13 +143,18 @@ def summary(decisions: Mapping[uuid.UUID, Decision], *, language: str, zone: str
     if c["deliver"]:
         lines.append(f"{c['deliver']} {'now' if en else 'nu'}")
     held: Counter[tuple[str, str]] = Counter()
+    today = _local(at, zone).date()
+    when_of: dict[datetime, str] = {}  # thousands of holds share a few release instants: format each once
     for d in decisions.values():
         if d.kind != "hold" or d.release_at is None:
             continue
         rule = next((r.rule for r in d.reasons if r.rule in _HOLD_LABELS), "hold")
         label = _HOLD_LABELS.get(rule, ("väntar", "waiting"))[1 if en else 0]
-        local = _local(d.release_at, zone)
-        when = local.strftime("%H:%M") if local.date() == _local(at, zone).date() else local.strftime("%a %d %b %H:%M")
+        when = when_of.get(d.release_at)
+        if when is None:
+            local = _local(d.release_at, zone)
+            when = local.strftime("%H:%M") if local.date() == today else local.strftime("%a %d %b %H:%M")
+            when_of[d.release_at] = when
         held[(when, label)] += 1
     for (when, label), n in sorted(held.items(), key=lambda kv: -kv[1]):
         lines.append(f"{n} {'held until' if en else 'väntar till'} {when} ({label})")
