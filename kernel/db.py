@@ -6,7 +6,6 @@ add and flush.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -136,66 +135,27 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> Any:
     return column.in_(list(values))
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: Any, memo: dict[int, str]) -> str:
-    """One value in PostgreSQL's COPY text format. `memo` renders repeated objects (a list of
-    reasons shared by thousands of recipients) once; it is keyed by identity, so it must not
-    outlive the rows that hold those objects."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, int | uuid.UUID):
-        return str(value)
-    text = memo.get(id(value))
-    if text is not None:
-        return text
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        text = value.isoformat()
-    elif isinstance(value, dict | list):
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_COPY_ESCAPES)
-    else:
-        raise TypeError(f"no COPY text form for {type(value).__name__}")
-    memo[id(value)] = text
-    return text
-
-
-def _copy_column(values: list[Any]) -> list[str]:
-    """A column in COPY text format. A broadcast's columns are mostly one value in every row (the
-    message, the time, the state) or ids: both have a fast path."""
-    first = values[0]
-    if all(v is first for v in values):
-        return [_copy_text(first, {})] * len(values)
-    if all(type(v) is uuid.UUID or v is None for v in values):
-        return ["\\N" if v is None else str(v) for v in values]
-    memo: dict[int, str] = {}
-    return [_copy_text(v, memo) for v in values]
-
-
 def bulk_insert(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many rows in the session's transaction: one COPY on PostgreSQL, an executemany
-    elsewhere. Every row has the same keys. The fan-out of a broadcast writes its recipients and
-    deliveries this way: several times faster than INSERTs, and rendered a column at a time."""
+    """Insert many rows in the session's transaction: one COPY on PostgreSQL (psycopg renders the
+    rows), an executemany elsewhere. Every row has the same keys. The fan-out of a broadcast writes
+    its recipients and deliveries this way."""
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(model), list(rows))
         return
+    from psycopg.types.json import Jsonb
+
     columns = list(rows[0])
-    rendered = [_copy_column([row[c] for row in rows]) for c in columns]
-    data = "\n".join(map("\t".join, zip(*rendered, strict=True))) + "\n"
+    # COPY bypasses UTCDateTime: refuse a naive instant here, as the column type would.
+    instants = [c for c in columns if isinstance(model.__table__.c[c].type, UTCDateTime)]
+    if any(row[c] is not None and row[c].tzinfo is None for c in instants for row in rows):
+        raise ValueError("naive datetime given to a UTC column")
     raw: Any = session.connection().connection.dbapi_connection
     statement = f'COPY "{model.__tablename__}" ({", ".join(columns)}) FROM STDIN'
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.write(data)
+        for row in rows:
+            copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v for v in (row[c] for c in columns)])
 
 
 def bulk_update(session: Session, model: type[Any], rows: Sequence[dict[str, Any]], *, key: str = "id") -> None:
