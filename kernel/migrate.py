@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -38,3 +41,32 @@ def current_heads(url: str) -> set[str]:
             return set(MigrationContext.configure(conn).get_current_heads())
     finally:
         engine.dispose()
+
+
+@contextmanager
+def scratch_database(url: str | None) -> Iterator[str]:
+    """A throw-away database at the head revision, for benchmarks: a temporary SQLite file when
+    `url` is empty or SQLite, else a database of its own made on that PostgreSQL server and dropped
+    afterwards. Yields its URL."""
+    from sqlalchemy import make_url, text
+
+    from kernel.db import make_engine
+
+    if not url or url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            scratch = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            upgrade(scratch)
+            yield scratch
+        return
+    name = f"vila_bench_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        scratch = make_url(url).set(database=name).render_as_string(hide_password=False)
+        upgrade(scratch)
+        yield scratch
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

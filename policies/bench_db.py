@@ -7,14 +7,12 @@ on that server (and drops it afterwards); given a SQLite URL it uses a temporary
 from __future__ import annotations
 
 import random
-import tempfile
 import time as clock
 import uuid
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, make_url, text
+from sqlalchemy import insert, make_url
 
 from kernel import migrate
 from kernel.db import make_engine, make_session_factory
@@ -39,24 +37,11 @@ ZONE = "Europe/Stockholm"
 
 
 def preview(database_url: str, recipients: int, *, at: datetime) -> dict[str, Any]:
-    if database_url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            return _run(f"sqlite:///{Path(tmp) / 'bench.db'}", recipients, at)
-    name = f"vila_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    with migrate.scratch_database(database_url) as url:
         return _run(url, recipients, at)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _run(url: str, recipients: int, at: datetime) -> dict[str, Any]:
-    migrate.upgrade(url)
     engine = make_engine(url)
     try:
         factory = make_session_factory(engine)

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import random
 import statistics
-import tempfile
 import time as clock
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
-
-from sqlalchemy import make_url, text
 
 from kernel import migrate
 from kernel.db import make_engine, make_session_factory
@@ -32,20 +28,8 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def run(*, database_url: str | None = None, queries: int = 500) -> dict[str, Any]:
-    if database_url is None or database_url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            return _run(f"sqlite:///{Path(tmp) / 'bench.db'}", queries, "sqlite")
-    name = f"vila_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-        return _run(url, queries, "postgresql")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with migrate.scratch_database(database_url) as url:
+        return _run(url, queries, "sqlite" if url.startswith("sqlite") else "postgresql")
 
 
 def _ms(samples: list[float]) -> dict[str, float]:
@@ -58,7 +42,6 @@ def _ms(samples: list[float]) -> dict[str, float]:
 
 
 def _run(url: str, queries: int, backend: str) -> dict[str, Any]:
-    migrate.upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
     rng = random.Random(20)  # noqa: S311 (synthetic data, not secrets)

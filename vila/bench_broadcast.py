@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, make_url, select, text
+from sqlalchemy import func, insert, select
 
 from kernel import migrate
 from kernel.auth.service import issue_token
@@ -43,23 +43,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _database(admin_url: str) -> Iterator[str]:
-    name = f"vila_bench_{os.getpid()}"
-    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextlib.contextmanager
@@ -209,7 +192,7 @@ def run(
 ) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="vila-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
-    with _database(database_url) as url, _stand_in(tmp) as stand_in:
+    with migrate.scratch_database(database_url) as url, _stand_in(tmp) as stand_in:
         started = time.perf_counter()
         unit_id, token, on_shift = _seed(url, recipients)
         seed_s = time.perf_counter() - started
