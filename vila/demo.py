@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from kernel.auth.service import issue_token
 from kernel.directory import service as directory
-from kernel.directory.models import Person
-from kernel.directory.schemas import GroupCreate, PersonCreate, Role
+from kernel.directory.models import Person, Role
+from kernel.directory.schemas import GroupCreate, PersonCreate
 from kernel.timezones import local_instant
 from notify import devices
 from notify.schemas import DeviceCreate

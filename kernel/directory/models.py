@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
 
-ROLES = ("staff", "manager", "hr", "admin", "union")  # union: a union or safety representative
+Role = Literal["staff", "manager", "hr", "admin", "union"]  # union: a union or safety representative
+ROLES: tuple[Role, ...] = get_args(Role)
 GROUP_KINDS = ("region", "administration", "unit", "team")
 LANGUAGES = ("sv", "en")
 

@@ -8,9 +8,9 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
+from kernel.directory.models import Role
 from kernel.timezones import validate_timezone
 
-Role = Literal["staff", "manager", "hr", "admin", "union"]
 Language = Literal["sv", "en"]
 GroupKind = Literal["region", "administration", "unit", "team"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
