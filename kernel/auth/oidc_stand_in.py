@@ -128,19 +128,7 @@ class OidcStandIn:
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         if challenge != grant.challenge or form.get("redirect_uri") != grant.redirect_uri:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
-        now = self.now()
-        claims = {
-            "iss": self.issuer,
-            "aud": self.client_id,
-            "iat": int(now.timestamp()),
-            "nbf": int(now.timestamp()),
-            "exp": int((now + self.token_lifetime).timestamp()),
-            "nonce": grant.nonce,
-            **grant.claims,
-            **self.token_claims,
-        }
-        key = self._foreign_key if self.sign_with_foreign_key else self._key
-        id_token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": self._kid})
+        id_token = self._sign({"nonce": grant.nonce, **grant.claims, **self.token_claims})
         return JSONResponse({"token_type": "Bearer", "id_token": id_token, "access_token": secrets.token_urlsafe(16)})
 
     def access_token(
@@ -148,10 +136,14 @@ class OidcStandIn:
     ) -> str:
         """An access token for Vila's API, as the provider gives an app that signed its user in:
         `audience` defaults to the client id; `sign_with_foreign_key` applies here too."""
+        return self._sign({"aud": audience or self.client_id, **claims}, lifetime=lifetime)
+
+    def _sign(self, claims: dict[str, Any], *, lifetime: timedelta | None = None) -> str:
+        """A token from this provider, valid from now: the given claims over iss, aud, iat, nbf, exp."""
         now = self.now()
         body = {
             "iss": self.issuer,
-            "aud": audience or self.client_id,
+            "aud": self.client_id,
             "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()),
             "exp": int((now + (lifetime or self.token_lifetime)).timestamp()),
