@@ -52,6 +52,8 @@ def purge(ctx: JobContext, payload: dict[str, Any]) -> None:
         total += done
         if done < PURGE_BATCH:
             break
+    with unit_of_work(ctx.session_factory) as session:
+        session.execute(delete(Digest).where(Digest.created_at < cutoff).execution_options(synchronize_session=False))
     if total:
         log.info("retention: deleted %d message(s) sent before %s", total, cutoff.isoformat())
 
@@ -74,7 +76,6 @@ def _purge_batch(session: Session, *, cutoff: datetime, now: datetime) -> int:
             delete(model).where(among(session, model.message_id, ids)).execution_options(synchronize_session=False)
         )
     session.execute(delete(Message).where(among(session, Message.id, ids)).execution_options(synchronize_session=False))
-    session.execute(delete(Digest).where(Digest.created_at < cutoff).execution_options(synchronize_session=False))
     audit.record(
         session=session,
         now=now,
