@@ -4,14 +4,13 @@ contacts, the people register, the audit log, and changes nothing."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from api.deps import SESSION_COOKIE
 from kernel.clock import ManualClock
 from tests.factories import Actor, Factory
+from tests.web_login import log_in
 
 
 def _after_hours_contact(client: TestClient, make: Factory, clock: ManualClock) -> Actor:
@@ -83,11 +82,7 @@ def test_the_web_app_shows_the_representative_the_dashboard_and_policies_read_on
     client: TestClient, make: Factory
 ) -> None:
     rep = make.actor(roles=["staff", "union"], name="Siv Skyddsombud")
-    form = client.get("/login")
-    nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
-    assert nonce
-    client.post("/login", data={"token": rep.token, "nonce": nonce.group(1)}, follow_redirects=False)
-    assert client.cookies.get(SESSION_COOKIE) == rep.token
+    log_in(client, rep.token)
     home = client.get("/").text
     assert 'href="/dashboard"' in home and 'href="/policies"' in home
     assert 'href="/ledger"' not in home, "the ledger names people: HR's"

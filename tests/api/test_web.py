@@ -20,29 +20,16 @@ from policies.engine import decide
 from policies.schemas import ShiftCreate
 from policies.types import MessageFacts
 from tests.factories import Factory
-
-
-def _nonce(client: TestClient) -> str:
-    """Open the login form as a browser would: its hidden value matches the cookie it sets."""
-    form = client.get("/login")
-    found = re.search(r'name="nonce" value="([^"]+)"', form.text)
-    assert found, "the login form carries a login-CSRF value"
-    return found.group(1)
-
-
-def _login(client: TestClient, token: str) -> None:
-    r = client.post("/login", data={"token": token, "nonce": _nonce(client)}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    assert client.cookies.get(SESSION_COOKIE) == token
+from tests.web_login import form_nonce, log_in, nonce_in
 
 
 def test_login_sets_a_strict_httponly_cookie_and_a_wrong_token_is_refused(client: TestClient, make: Factory) -> None:
     nurse = make.actor(name="Sara Syster")
-    wrong = client.post("/login", data={"token": "vila_nope", "nonce": _nonce(client)}, follow_redirects=False)
+    wrong = client.post("/login", data={"token": "vila_nope", "nonce": form_nonce(client)}, follow_redirects=False)
     assert wrong.status_code == 401
     assert "okänd" in wrong.text
-    assert client.post("/login", data={"nonce": _nonce(client)}, follow_redirects=False).status_code == 401
-    r = client.post("/login", data={"token": nurse.token, "nonce": _nonce(client)}, follow_redirects=False)
+    assert client.post("/login", data={"nonce": form_nonce(client)}, follow_redirects=False).status_code == 401
+    r = client.post("/login", data={"token": nurse.token, "nonce": form_nonce(client)}, follow_redirects=False)
     assert r.status_code == 303
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
@@ -54,7 +41,7 @@ def test_login_sets_a_strict_httponly_cookie_and_a_wrong_token_is_refused(client
 def test_pages_need_a_session_and_the_right_role(client: TestClient, make: Factory) -> None:
     assert client.get("/me", follow_redirects=False).headers["location"] == "/login"
     nurse = make.actor()
-    _login(client, nurse.token)
+    log_in(client, nurse.token)
     for path in ("/me", "/rosters", "/inbox", "/devices"):
         assert client.get(path).status_code == 200, path
     for path in ("/compose", "/policies", "/dashboard", "/ledger"):
@@ -64,7 +51,7 @@ def test_pages_need_a_session_and_the_right_role(client: TestClient, make: Facto
 
 def test_the_cookie_authenticates_the_api_and_changes_need_the_csrf_header(client: TestClient, make: Factory) -> None:
     nurse = make.actor()
-    _login(client, nurse.token)
+    log_in(client, nurse.token)
     assert client.get("/api/v1/people/me").json()["id"] == str(nurse.id)
     forged = client.post("/api/v1/people/me/dnd", json={"minutes": 15})
     assert forged.status_code == 403
@@ -82,7 +69,7 @@ def test_the_cookie_authenticates_the_api_and_changes_need_the_csrf_header(clien
 
 def test_logout_needs_the_csrf_token_and_clears_the_cookie(client: TestClient, make: Factory) -> None:
     nurse = make.actor()
-    _login(client, nurse.token)
+    log_in(client, nurse.token)
     assert client.post("/logout", data={"csrf": "x"}, follow_redirects=False).status_code == 403
     r = client.post("/logout", data={"csrf": csrf_token(nurse.token)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
@@ -92,7 +79,7 @@ def test_logout_needs_the_csrf_token_and_clears_the_cookie(client: TestClient, m
 
 def test_swedish_by_default_english_from_the_person_or_the_switch(client: TestClient, make: Factory) -> None:
     nurse = make.actor()
-    _login(client, nurse.token)
+    log_in(client, nurse.token)
     assert '<html lang="sv">' in client.get("/me").text
     assert client.get("/language/en", follow_redirects=False).status_code == 303
     page = client.get("/me").text
@@ -102,7 +89,7 @@ def test_swedish_by_default_english_from_the_person_or_the_switch(client: TestCl
 
 def test_everyone_finds_the_on_call_page_in_swedish_and_english(client: TestClient, make: Factory) -> None:
     nurse = make.actor()
-    _login(client, nurse.token)
+    log_in(client, nurse.token)
     home = client.get("/").text
     assert '<a href="/rosters">Jour och beredskap</a>' in home
     page = client.get("/rosters")
@@ -124,14 +111,14 @@ def test_everyone_finds_the_on_call_page_in_swedish_and_english(client: TestClie
 def test_managers_get_the_override_form_on_the_on_call_page(client: TestClient, make: Factory) -> None:
     unit = make.group("Medicinavdelning 12")
     boss = make.actor(roles=["staff", "manager"], manages=[unit])
-    _login(client, boss.token)
+    log_in(client, boss.token)
     page = client.get("/rosters").text
     assert 'data-keeper="1"' in page
 
 
 def test_pages_load_nothing_from_other_hosts(client: TestClient, make: Factory) -> None:
     hr = make.actor(roles=["staff", "hr", "manager", "admin"])
-    _login(client, hr.token)
+    log_in(client, hr.token)
     for path in (
         "/",
         "/compose",
@@ -211,10 +198,10 @@ def test_a_login_form_posted_from_elsewhere_is_refused(client: TestClient, make:
     assert no_cookie.status_code == 403
     assert "annan webbplats" in no_cookie.text
     assert client.cookies.get(SESSION_COOKIE) is None
-    _nonce(client)  # the browser has a login cookie of its own now; the forged value still differs
+    form_nonce(client)  # the browser has a login cookie of its own now; the forged value still differs
     forged = client.post("/login", data={"token": intruder.token, "nonce": "forged"}, follow_redirects=False)
     assert forged.status_code == 403 and client.cookies.get(SESSION_COOKIE) is None
-    _login(client, intruder.token)
+    log_in(client, intruder.token)
     assert "Hej Ingen Behörig" in client.get("/").text
 
 
@@ -228,11 +215,9 @@ def test_cookies_are_secure_when_vila_is_public_over_https(
     with TestClient(app) as client:
         form = client.get("/login")
         assert "secure" in form.headers["set-cookie"].lower()
-        nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
-        assert nonce
         # The test client speaks plain http, so it would not send a Secure cookie back: hand it over.
         client.cookies.set("vila_login", form.cookies["vila_login"], path="/login")
-        r = client.post("/login", data={"token": nurse.token, "nonce": nonce.group(1)}, follow_redirects=False)
+        r = client.post("/login", data={"token": nurse.token, "nonce": nonce_in(form.text)}, follow_redirects=False)
         assert r.status_code == 303
         session_cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
         assert "secure" in session_cookie.lower() and "httponly" in session_cookie.lower()
