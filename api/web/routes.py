@@ -9,7 +9,7 @@ import secrets
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -126,18 +126,34 @@ def _secure(request: Request, settings: Settings) -> bool:
     return request.url.scheme == "https" or settings.public_url.startswith("https://")
 
 
-def _start_session(response: Response, request: Request, settings: Settings, credential: str) -> None:
-    """The session cookie, the same for a pasted token and an OIDC sign-in: HttpOnly, SameSite=Strict,
-    Secure over HTTPS, for a working day."""
+def _set_cookie(
+    response: Response,
+    request: Request,
+    settings: Settings,
+    name: str,
+    value: str,
+    *,
+    max_age: int,
+    path: str = "/",
+    samesite: Literal["strict", "lax"] = "strict",
+    httponly: bool = True,
+) -> None:
+    """Every cookie the web app sets: Secure by the same rule (`_secure`), SameSite=Strict unless a
+    flow needs Lax, HttpOnly unless a page script must read it."""
     response.set_cookie(
-        SESSION_COOKIE,
-        credential,
-        max_age=SESSION_AGE,
-        httponly=True,
-        samesite="strict",
+        name,
+        value,
+        max_age=max_age,
+        httponly=httponly,
+        samesite=samesite,
         secure=_secure(request, settings),
-        path="/",
+        path=path,
     )
+
+
+def _start_session(response: Response, request: Request, settings: Settings, credential: str) -> None:
+    """The session cookie, the same for a pasted token and an OIDC sign-in, for a working day."""
+    _set_cookie(response, request, settings, SESSION_COOKIE, credential, max_age=SESSION_AGE)
 
 
 def _login_page(request: Request, settings: Settings, *, error: str | None = None, status: int = 200) -> Response:
@@ -148,15 +164,7 @@ def _login_page(request: Request, settings: Settings, *, error: str | None = Non
     oidc = request.app.state.oidc is not None
     response = _render(request, "login.html", None, "login", error=error, login_nonce=nonce, oidc=oidc)
     response.status_code = status
-    response.set_cookie(
-        LOGIN_COOKIE,
-        nonce,
-        max_age=LOGIN_FORM_AGE,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request, settings),
-        path="/login",
-    )
+    _set_cookie(response, request, settings, LOGIN_COOKIE, nonce, max_age=LOGIN_FORM_AGE, path="/login")
     return response
 
 
@@ -218,14 +226,9 @@ def oidc_start(request: Request, settings: SettingsDep) -> Response:
         return _login_page(request, settings, error="oidc.unavailable", status=502)
     response = RedirectResponse(auth.url, status_code=303)
     # Lax, not Strict: the provider sends the browser back with a cross-site top-level GET.
-    response.set_cookie(
-        OIDC_COOKIE,
-        f"{auth.state}.{auth.nonce}.{auth.verifier}",
-        max_age=OIDC_FLOW_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=_secure(request, settings),
-        path="/login/oidc",
+    flow = f"{auth.state}.{auth.nonce}.{auth.verifier}"
+    _set_cookie(
+        response, request, settings, OIDC_COOKIE, flow, max_age=OIDC_FLOW_AGE, path="/login/oidc", samesite="lax"
     )
     return response
 
@@ -356,13 +359,13 @@ def logout(
 
 
 @router.get("/language/{lang}")
-def language(lang: str, request: Request) -> Response:
+def language(lang: str, request: Request, settings: SettingsDep) -> Response:
     if lang not in i18n.LANGUAGES:
         return Response("unknown language; use sv or en", status_code=404)
     back = request.headers.get("referer", "/")
     target = back if back.startswith(str(request.base_url)) else "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict", path="/")
+    _set_cookie(response, request, settings, LANG_COOKIE, lang, max_age=365 * 86400, httponly=False)
     return response
 
 
