@@ -1,0 +1,242 @@
+"""Web Push transport (RFC 8030 protocol, RFC 8291 `aes128gcm` encryption, RFC 8292 VAPID): the
+staff app's browsers on Android, iOS/iPadOS 16.4+ and desktops.
+
+Every payload is encrypted for its one subscription by `http_ece` (an ephemeral ECDH key and a
+salt that are fresh per message, as RFC 8291 requires; nothing of it is cached), and every request
+carries a VAPID token from `vapid.py` (signed once per push service and reused). The wire is the
+FCM transport's HTTP/1.1 keep-alive client (`http1.py`), with a pool per push-service origin: one
+region's subscriptions span a few (FCM's, Mozilla's, Apple's `web.push.apple.com`), and a slow one
+must not hold up the others. docs/benchmarks.md has the profile (ECDH is most of the cost).
+
+Answers: 201 sent; 404 and 410 the subscription is gone (prune it); 413 too large, 400 and other
+4xx permanent; 429 and 5xx transient, honouring Retry-After; 401 and 403 a refused VAPID token,
+signed anew and sent once more before the delivery fails for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import os
+import random
+import ssl
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import http_ece
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from kernel.clock import Clock, SystemClock
+from notify.transports import mapping
+from notify.transports.base import (
+    PermanentFailure,
+    PushRequest,
+    PushResult,
+    Sent,
+    TokenInvalid,
+    TransientFailure,
+)
+from notify.transports.config import WebPushSettings
+from notify.transports.http1 import ConnectFailed, Disconnected, Http1Client, ResponseError
+from notify.transports.retry import RetryStats, parse_retry_after, send_with_retries
+from notify.transports.vapid import VapidKey, VapidSigner
+
+PAYLOAD_LIMIT_BYTES = 4096
+_SENT = frozenset({200, 201, 202})
+_VAPID_REFUSED = frozenset({401, 403})
+
+
+class InvalidSubscription(ValueError):
+    """The subscription cannot be pushed to: no keys, keys of the wrong size, not an https URL."""
+
+
+def _b64decode(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A subscription taken apart for sending: where to, and the keys to encrypt for."""
+
+    origin: str  # scheme://host[:port], the VAPID audience and the pool it is sent through
+    path: str
+    p256dh: bytes
+    auth: bytes
+
+    @classmethod
+    def of(cls, request: PushRequest) -> Subscription:
+        keys = request.webpush_keys
+        if keys is None:
+            raise InvalidSubscription("the subscription has no p256dh and auth keys")
+        parts = urlsplit(request.token)
+        if parts.scheme != "https" or not parts.hostname:
+            raise InvalidSubscription("the endpoint is not an https:// URL")
+        try:
+            p256dh, auth = _b64decode(keys.p256dh), _b64decode(keys.auth)
+        except (binascii.Error, ValueError):
+            raise InvalidSubscription("p256dh and auth must be base64url") from None
+        if len(p256dh) != 65 or p256dh[0] != 4 or len(auth) != 16:
+            raise InvalidSubscription("p256dh must be an uncompressed P-256 point and auth 16 bytes")
+        path = parts.path or "/"
+        if parts.query:
+            path = f"{path}?{parts.query}"
+        port = f":{parts.port}" if parts.port else ""
+        return cls(f"https://{parts.hostname.lower()}{port}", path, p256dh, auth)
+
+
+def encrypt(plaintext: bytes, subscription: Subscription) -> bytes:
+    """One `aes128gcm` record for this subscription, with a fresh ephemeral key and salt."""
+    return bytes(
+        http_ece.encrypt(
+            plaintext,
+            salt=os.urandom(16),
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            dh=subscription.p256dh,
+            auth_secret=subscription.auth,
+            version="aes128gcm",
+        )
+    )
+
+
+@dataclass(slots=True)
+class _Prepared:
+    subscription: Subscription
+    headers: dict[str, str]
+    body: bytes
+
+
+class _Pool:
+    """Keep-alive connections to one push service."""
+
+    def __init__(self, origin: str, settings: WebPushSettings) -> None:
+        context = None
+        if settings.ca_file is not None:
+            context = ssl.create_default_context(cafile=str(settings.ca_file))
+        self.client = Http1Client(origin, slots=settings.connections, ssl_context=context, proxy=settings.proxy_config)
+        self.free: asyncio.Queue[int] = asyncio.Queue()
+        for slot in range(settings.connections):
+            self.free.put_nowait(slot)
+
+
+class WebPushTransport:
+    def __init__(
+        self,
+        settings: WebPushSettings,
+        key: VapidKey,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock or SystemClock()
+        self._rng = rng
+        self._policy = settings.retry_policy
+        self.vapid = VapidSigner(key, subject=settings.subject, ttl_s=settings.jwt_ttl_s, clock=self._clock)
+        self.stats = RetryStats()
+        self._pools: dict[str, _Pool] = {}
+        self._closed = False
+
+    def prepare(self, request: PushRequest) -> _Prepared:
+        """The encrypted body and the headers of one push; `InvalidSubscription` or
+        `PayloadTooLarge`-like `ValueError`s for what cannot be sent at all."""
+        subscription = Subscription.of(request)
+        w = mapping.wire(request, now=self._clock.now(), critical_alerts_entitled=False)
+        plaintext = mapping.webpush_body(request, w)
+        size = mapping.webpush_record_size(len(plaintext))
+        if size > PAYLOAD_LIMIT_BYTES:
+            raise ValueError(f"the encrypted push would be {size} bytes; push services take {PAYLOAD_LIMIT_BYTES}")
+        return _Prepared(subscription, mapping.webpush_headers(request, w), encrypt(plaintext, subscription))
+
+    async def send(self, batch: Sequence[PushRequest]) -> list[PushResult]:
+        if self._closed:
+            raise RuntimeError("WebPushTransport is closed")
+        prepared: dict[int, _Prepared] = {}
+
+        async def attempt(items: Sequence[PushRequest]) -> list[PushResult]:
+            return await self._attempt(items, prepared)
+
+        return await send_with_retries(
+            batch, attempt, policy=self._policy, stats=self.stats, provider="webpush", rng=self._rng
+        )
+
+    async def _attempt(self, items: Sequence[PushRequest], prepared: dict[int, _Prepared]) -> list[PushResult]:
+        results: list[PushResult] = [TransientFailure("not attempted")] * len(items)
+        by_origin: dict[str, list[int]] = defaultdict(list)
+        for i, request in enumerate(items):
+            origin = urlsplit(request.token).netloc.lower()
+            by_origin[origin].append(i)
+
+        async def one_origin(indices: list[int]) -> None:
+            positions = iter(indices)
+            pool: _Pool | None = None
+
+            async def worker() -> None:
+                nonlocal pool
+                for i in positions:
+                    request = items[i]
+                    item = prepared.get(id(request))
+                    if item is None:
+                        # Encrypted as late as possible, so the network overlaps the crypto; once.
+                        try:
+                            item = prepared[id(request)] = self.prepare(request)
+                        except ValueError as exc:
+                            results[i] = PermanentFailure(f"not sendable: {exc}", attempts=0)
+                            continue
+                    if pool is None:
+                        pool = self._pool(item.subscription.origin)
+                    slot = await pool.free.get()
+                    try:
+                        results[i] = await self._post(pool.client, slot, item)
+                    finally:
+                        pool.free.put_nowait(slot)
+
+            await asyncio.gather(*(worker() for _ in range(min(len(indices), self._settings.connections))))
+
+        await asyncio.gather(*(one_origin(ix) for ix in by_origin.values()))
+        return results
+
+    def _pool(self, origin: str) -> _Pool:
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools[origin] = _Pool(origin, self._settings)
+        return pool
+
+    async def _post(self, client: Http1Client, slot: int, item: _Prepared) -> PushResult:
+        origin = item.subscription.origin
+        for fresh_token in (False, True):
+            headers = {
+                **item.headers,
+                "Authorization": self.vapid.authorization(origin),
+                "Content-Encoding": "aes128gcm",
+                "Content-Type": "application/octet-stream",
+            }
+            data = client.with_body(client.request_head("POST", item.subscription.path, headers), item.body)
+            try:
+                response = await client.request(slot, data, timeout=self._settings.timeout_s)
+            except TimeoutError:
+                return TransientFailure("timeout: no answer in time")
+            except (ConnectFailed, Disconnected, ResponseError) as exc:
+                return TransientFailure(f"unavailable: {exc}")
+            status = response.status
+            if status in _VAPID_REFUSED and not fresh_token:
+                self.vapid.forget(origin)  # expired or revoked: one more try with a new token
+                continue
+            break
+        reason = f"{status} {response.body[:200].decode('utf-8', 'replace').strip()}".strip()
+        if status in _SENT:
+            return Sent(response.headers.get("location", ""))
+        if status in (404, 410):
+            return TokenInvalid(reason)
+        if status == 429 or status >= 500:
+            return TransientFailure(reason, parse_retry_after(response.headers.get("retry-after"), clock=self._clock))
+        if status in _VAPID_REFUSED:
+            return PermanentFailure(f"VAPID token refused: {reason}")
+        return PermanentFailure(reason)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        pools, self._pools = self._pools, {}
+        await asyncio.gather(*(pool.client.aclose() for pool in pools.values()))
