@@ -418,23 +418,30 @@ def bench_roster(queries: int, database_url: str | None, as_json: bool) -> None:
 @bench.command("transport")
 @click.option("--messages", default=20_000, show_default=True, help="Messages per transport.")
 @click.option("--faults", is_flag=True, help="Also run 2% 429, 1% 503, 3% unregistered.")
+@click.option("--profile", is_flag=True, help="Also print where the Web Push transport spends its time (cProfile).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON line.")
-def bench_transport(messages: int, faults: bool, as_json: bool) -> None:
-    """Push transports (FCM, APNs) against a local stand-in, and firebase-admin's send_each_async."""
+def bench_transport(messages: int, faults: bool, profile: bool, as_json: bool) -> None:
+    """Push transports (FCM, APNs, Web Push) against a local stand-in, beside firebase-admin's
+    send_each_async and pywebpush's webpush()."""
     import asyncio
     import json
 
     from notify.transports import bench as transport_bench
+    from tools.bench import webpush as webpush_bench
 
     logging.basicConfig(level=logging.ERROR)
     result = asyncio.run(transport_bench.throughput(messages))
+    result.update(asyncio.run(webpush_bench.throughput(messages)))
     if faults:
         result["faults"] = asyncio.run(transport_bench.fault_run(messages))
+        result["faults"]["webpush"] = asyncio.run(webpush_bench.fault_run(messages))
     if not as_json:
-        for line in transport_bench.describe(result):
+        for line in [*transport_bench.describe(result), *webpush_bench.describe(result)]:
             click.echo(line)
+        if profile:
+            click.echo(asyncio.run(webpush_bench.profile(min(messages, 5000))))
     click.echo(json.dumps(result))
-    if faults and not all(result["faults"][p]["ok"] for p in ("fcm", "apns")):
+    if faults and not all(result["faults"][p]["ok"] for p in ("fcm", "apns", "webpush")):
         raise SystemExit(1)
 
 

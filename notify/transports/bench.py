@@ -84,7 +84,7 @@ class StandIn:
     ca: LocalCa
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -92,12 +92,11 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def nginx_stand_in(directory: Path) -> AsyncIterator[StandIn]:
+async def run_nginx(directory: Path, conf_text: str, port: int) -> AsyncIterator[None]:
+    """Debian's nginx with `conf_text`, in `directory`, until it answers on `port`; stopped after."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    ca = make_local_ca(directory / "tls")
-    port = _free_port()
     conf = directory / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=directory, port=port, cert=ca.server_cert_file, key=ca.server_key_file))
+    conf.write_text(conf_text)
     process = subprocess.Popen(  # noqa: S603 - fixed arguments, our own config
         [nginx, "-p", str(directory), "-c", str(conf)],
         stdout=subprocess.DEVNULL,
@@ -110,10 +109,19 @@ async def nginx_stand_in(directory: Path) -> AsyncIterator[StandIn]:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
                 break
             await asyncio.sleep(0.05)
-        yield StandIn("nginx", f"https://127.0.0.1:{port}", "127.0.0.1", port, ca)
+        yield
     finally:
         process.terminate()
         process.wait(5)
+
+
+@contextlib.asynccontextmanager
+async def nginx_stand_in(directory: Path) -> AsyncIterator[StandIn]:
+    ca = make_local_ca(directory / "tls")
+    port = free_port()
+    conf = NGINX_CONF.format(dir=directory, port=port, cert=ca.server_cert_file, key=ca.server_key_file)
+    async with run_nginx(directory, conf, port):
+        yield StandIn("nginx", f"https://127.0.0.1:{port}", "127.0.0.1", port, ca)
 
 
 @contextlib.asynccontextmanager

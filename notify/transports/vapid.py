@@ -45,8 +45,11 @@ class VapidKey:
     @classmethod
     def parse(cls, value: str) -> VapidKey:
         """A private key as base64url (the raw 32-byte scalar, or DER) or PEM."""
+        text = value.strip()
         try:
-            return cls(Vapid02.from_string(value.strip()))
+            if text.startswith("-----BEGIN"):
+                return cls(Vapid02.from_pem(text.encode()))
+            return cls(Vapid02.from_string(text))
         except (ValueError, TypeError, VapidException) as exc:
             raise VapidKeyError("the VAPID private key is neither base64url nor PEM of a P-256 key") from exc
 

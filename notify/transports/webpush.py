@@ -45,6 +45,7 @@ from notify.transports.retry import RetryStats, parse_retry_after, send_with_ret
 from notify.transports.vapid import VapidKey, VapidSigner
 
 PAYLOAD_LIMIT_BYTES = 4096
+SUBSCRIPTION_CACHE_SIZE = 20_000
 _SENT = frozenset({200, 201, 202})
 _VAPID_REFUSED = frozenset({401, 403})
 
@@ -108,6 +109,28 @@ class _Prepared:
     body: bytes
 
 
+class _Subscriptions:
+    """Parsed subscriptions (endpoint split, keys decoded and checked), kept for the next message to
+    the same browser; the oldest go first. Only this is cached per subscription: the ephemeral key
+    and salt that RFC 8291 wants fresh for every message are made in `encrypt`."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._parsed: dict[tuple[str, str, str], Subscription] = {}
+
+    def of(self, request: PushRequest) -> Subscription:
+        keys = request.webpush_keys
+        cache_key = (request.token, keys.p256dh, keys.auth) if keys else None
+        if cache_key is not None and (hit := self._parsed.get(cache_key)) is not None:
+            return hit
+        subscription = Subscription.of(request)
+        if cache_key is not None:
+            if len(self._parsed) >= self._size:
+                self._parsed.pop(next(iter(self._parsed)))
+            self._parsed[cache_key] = subscription
+        return subscription
+
+
 class _Pool:
     """Keep-alive connections to one push service."""
 
@@ -137,12 +160,11 @@ class WebPushTransport:
         self.vapid = VapidSigner(key, subject=settings.subject, ttl_s=settings.jwt_ttl_s, clock=self._clock)
         self.stats = RetryStats()
         self._pools: dict[str, _Pool] = {}
+        self._subscriptions = _Subscriptions(SUBSCRIPTION_CACHE_SIZE)
         self._closed = False
 
-    def prepare(self, request: PushRequest) -> _Prepared:
-        """The encrypted body and the headers of one push; `InvalidSubscription` or
-        `PayloadTooLarge`-like `ValueError`s for what cannot be sent at all."""
-        subscription = Subscription.of(request)
+    def prepare(self, request: PushRequest, subscription: Subscription) -> _Prepared:
+        """The encrypted body and the headers of one push; a `ValueError` when it is too large."""
         w = mapping.wire(request, now=self._clock.now(), critical_alerts_entitled=False)
         plaintext = mapping.webpush_body(request, w)
         size = mapping.webpush_record_size(len(plaintext))
@@ -164,38 +186,38 @@ class WebPushTransport:
 
     async def _attempt(self, items: Sequence[PushRequest], prepared: dict[int, _Prepared]) -> list[PushResult]:
         results: list[PushResult] = [TransientFailure("not attempted")] * len(items)
-        by_origin: dict[str, list[int]] = defaultdict(list)
+        by_origin: dict[str, list[tuple[int, Subscription]]] = defaultdict(list)
         for i, request in enumerate(items):
-            origin = urlsplit(request.token).netloc.lower()
-            by_origin[origin].append(i)
+            try:
+                subscription = self._subscriptions.of(request)
+            except InvalidSubscription as exc:
+                results[i] = PermanentFailure(f"not sendable: {exc}")
+                continue
+            by_origin[subscription.origin].append((i, subscription))
 
-        async def one_origin(indices: list[int]) -> None:
-            positions = iter(indices)
-            pool: _Pool | None = None
+        async def one_origin(pool: _Pool, todo: list[tuple[int, Subscription]]) -> None:
+            positions = iter(todo)
 
             async def worker() -> None:
-                nonlocal pool
-                for i in positions:
+                for i, subscription in positions:
                     request = items[i]
                     item = prepared.get(id(request))
                     if item is None:
                         # Encrypted as late as possible, so the network overlaps the crypto; once.
                         try:
-                            item = prepared[id(request)] = self.prepare(request)
+                            item = prepared[id(request)] = self.prepare(request, subscription)
                         except ValueError as exc:
-                            results[i] = PermanentFailure(f"not sendable: {exc}", attempts=0)
+                            results[i] = PermanentFailure(f"not sendable: {exc}")
                             continue
-                    if pool is None:
-                        pool = self._pool(item.subscription.origin)
                     slot = await pool.free.get()
                     try:
                         results[i] = await self._post(pool.client, slot, item)
                     finally:
                         pool.free.put_nowait(slot)
 
-            await asyncio.gather(*(worker() for _ in range(min(len(indices), self._settings.connections))))
+            await asyncio.gather(*(worker() for _ in range(min(len(todo), self._settings.connections))))
 
-        await asyncio.gather(*(one_origin(ix) for ix in by_origin.values()))
+        await asyncio.gather(*(one_origin(self._pool(origin), todo) for origin, todo in by_origin.items()))
         return results
 
     def _pool(self, origin: str) -> _Pool:

@@ -67,7 +67,7 @@ def unb64url(value: str) -> bytes:
 
 
 @dataclass
-class TestSubscription:
+class StandInSubscription:
     """A browser's subscription as the push service holds it, with the browser's private key."""
 
     id: str
@@ -104,9 +104,10 @@ class _Reject(Exception):
 class WebPushStandIn:
     faults: FaultPlan = field(default_factory=FaultPlan)
     recorder: Recorder = field(default_factory=Recorder)
-    subscriptions: dict[str, TestSubscription] = field(default_factory=dict)
+    subscriptions: dict[str, StandInSubscription] = field(default_factory=dict)
     url: str = ""
     vapid_tokens_seen: set[str] = field(default_factory=set)
+    vapid_tokens_revoked: set[str] = field(default_factory=set)
     _per_connection: RequestCounter = field(default_factory=RequestCounter)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -119,12 +120,12 @@ class WebPushStandIn:
         private_key: ec.EllipticCurvePrivateKey | None = None,
         auth: bytes | None = None,
         application_server_key: str | None = None,
-    ) -> TestSubscription:
+    ) -> StandInSubscription:
         """A new subscription; a real key pair and auth secret unless the caller brings its own."""
         if not self.url:
             raise RuntimeError("start the stand-in first: the endpoint names its address")
         sub_id = secrets.token_urlsafe(24)
-        subscription = TestSubscription(
+        subscription = StandInSubscription(
             id=sub_id,
             endpoint=f"{self.url}/push/{sub_id}",
             private_key=private_key or ec.generate_private_key(ec.SECP256R1()),
@@ -138,6 +139,11 @@ class WebPushStandIn:
         """The browser dropped it: pushes to it get 410 from now on."""
         self.subscriptions.pop(sub_id, None)
 
+    def revoke_vapid_tokens(self) -> None:
+        """Refuse (401) every VAPID token seen so far, as a push service does with one it no
+        longer trusts: the sender must sign a new one."""
+        self.vapid_tokens_revoked |= self.vapid_tokens_seen
+
     def delivered(self, sub_id: str) -> list[Any]:
         """The decrypted payloads the subscription's phone would have shown, in order."""
         return [r.payload for r in self.recorder.accepted() if r.token == sub_id]
@@ -147,6 +153,7 @@ class WebPushStandIn:
         self.faults = FaultPlan()
         self._per_connection.clear()
         self.vapid_tokens_seen.clear()
+        self.vapid_tokens_revoked.clear()
 
     # -- server -------------------------------------------------------------------------------
 
@@ -221,7 +228,7 @@ class WebPushStandIn:
             response.force_close()
         return response
 
-    def _check_vapid(self, headers: dict[str, str], origin: str, subscription: TestSubscription) -> None:
+    def _check_vapid(self, headers: dict[str, str], origin: str, subscription: StandInSubscription) -> None:
         match = VAPID_RE.match(headers.get("authorization", ""))
         if match is None:
             raise _Reject(401, "missing 'Authorization: vapid t=..., k=...'")
@@ -241,6 +248,8 @@ class WebPushStandIn:
             raise _Reject(401, "the VAPID token's exp is more than 24 hours away")
         if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
             raise _Reject(401, "the VAPID token's sub is not a mailto: or https: contact")
+        if token in self.vapid_tokens_revoked:
+            raise _Reject(401, "the VAPID token is no longer accepted")
         expected = subscription.application_server_key
         if expected is not None and key != expected:
             raise _Reject(403, "the VAPID key is not the one the subscription was made with")
@@ -299,7 +308,7 @@ def _check_headers(headers: dict[str, str]) -> None:
         raise _Reject(400, "Content-Encoding must be aes128gcm")
 
 
-def _decrypt(body: bytes, subscription: TestSubscription) -> Any:
+def _decrypt(body: bytes, subscription: StandInSubscription) -> Any:
     try:
         plaintext = http_ece.decrypt(
             body, private_key=subscription.private_key, auth_secret=subscription.auth, version="aes128gcm"
@@ -333,10 +342,19 @@ class RunningStandIn:
 
 
 async def serve_webpush(
-    *, state_dir: Path, host: str = "127.0.0.1", port: int = 0, faults: FaultPlan | None = None
+    *,
+    state_dir: Path | None = None,
+    ca: LocalCa | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults: FaultPlan | None = None,
 ) -> RunningStandIn:
-    """The stand-in over TLS with a local CA (in `state_dir`), as a real push service is https."""
-    ca = make_local_ca(state_dir / "tls")
+    """The stand-in over TLS, as a real push service is https: with a local CA made in
+    `state_dir`, or with `ca` (so that several stand-ins, several origins, share one trust)."""
+    if ca is None:
+        if state_dir is None:
+            raise ValueError("give a state_dir for a new local CA, or a ca")
+        ca = make_local_ca(state_dir / "tls")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(ca.server_cert_file, ca.server_key_file)
     context.set_alpn_protocols(["http/1.1"])
