@@ -33,6 +33,7 @@ from api.routes import (
     rosters,
     tokens,
 )
+from api.routes import webpush as webpush_routes
 from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
@@ -43,6 +44,8 @@ from kernel.settings import Settings
 from notify.jobs import registry
 from notify.outbox import JobContext, Waker, install_waker
 from notify.push import PushClient, default_transport
+from notify.transports.config import WebPushSettings
+from notify.transports.vapid import WebPush
 
 log = logging.getLogger("vila.api")
 
@@ -57,6 +60,7 @@ def create_app(
     run_jobs_in_process: bool | None = None,
     identity_providers: list[IdentityProvider] | None = None,
     push: PushClient | None = None,
+    webpush: WebPush | None = None,
 ) -> FastAPI:
     """Build the API. Tests pass a settings object, a controllable clock and a waker of their own."""
     settings = settings or Settings()
@@ -64,7 +68,11 @@ def create_app(
     clock = clock or SystemClock()
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
-    push = push or PushClient(lambda: default_transport(settings))
+    if webpush is None:
+        # The embedded mode makes its VAPID key on first start; production brings one in its settings.
+        webpush = WebPush.configure(WebPushSettings(), settings.data_dir, create=settings.embedded)
+    configured = webpush
+    push = push or PushClient(lambda: default_transport(settings, webpush=configured))
     ctx = JobContext(settings=settings, session_factory=factory, clock=clock, resources={"push": push})
     in_process = settings.embedded if run_jobs_in_process is None else run_jobs_in_process
     oidc = OidcClient(oidc_config) if oidc_config else None  # nothing is fetched until someone signs in
@@ -110,6 +118,7 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.job_context = ctx
+    app.state.webpush = webpush
     app.state.waker = waker
     app.state.runner = runner
     if identity_providers is None:
@@ -132,6 +141,7 @@ def create_app(
         rosters,
         calendars,
         devices,
+        webpush_routes,
         messages,
     ):
         app.include_router(module.router)

@@ -4,25 +4,43 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kernel.audit import service as audit
 from kernel.db import among
-from kernel.errors import NotFound
+from kernel.errors import InvalidInput, NotFound
 from notify.models import Device
 from notify.schemas import DeviceCreate, DeviceUpdate
 
 SENDABLE = ("active",)
 
 
-def register(*, session: Session, person_id: uuid.UUID, data: DeviceCreate, now: datetime) -> tuple[Device, bool]:
+class Registered(NamedTuple):
+    device: Device
+    created: bool  # new to this person
+    replaced: Device | None  # the person's device this registration took the place of
+
+
+def register(
+    *,
+    session: Session,
+    person_id: uuid.UUID,
+    data: DeviceCreate,
+    now: datetime,
+    push_services: Sequence[str] | None = None,
+) -> Registered:
     """Register a device, or refresh it. A token registered again by another person moves to them
-    (a phone handed on). Returns the device and whether it was new to this person."""
+    (a phone handed on). A Web Push endpoint must be on one of `push_services` (None: this
+    installation has no Web Push). `data.replaces` names the person's device this one takes the
+    place of (a browser's new subscription), which is removed."""
+    if data.provider == "webpush":
+        check_push_service(data.token, push_services)
     device = session.scalar(select(Device).where(Device.token == data.token))
     created = device is None or device.person_id != person_id
     if device is None:
@@ -31,6 +49,8 @@ def register(*, session: Session, person_id: uuid.UUID, data: DeviceCreate, now:
     device.person_id = person_id
     device.platform = data.platform
     device.provider = data.provider
+    device.webpush_p256dh = data.keys.p256dh if data.keys else None
+    device.webpush_auth = data.keys.auth if data.keys else None
     device.ownership = data.ownership
     device.name = data.name
     device.app_version = data.app_version
@@ -39,8 +59,34 @@ def register(*, session: Session, person_id: uuid.UUID, data: DeviceCreate, now:
     device.state_reason = None
     device.last_seen_at = now
     device.updated_at = now
+    replaced = None
+    if data.replaces and data.replaces != data.token:
+        mine = (Device.token == data.replaces, Device.person_id == person_id, Device.state != "removed")
+        replaced = session.scalar(select(Device).where(*mine))
+        if replaced is not None:
+            replaced.state, replaced.state_reason = "removed", "replaced by a new subscription"
+            replaced.updated_at = now
     session.flush()
-    return device, created
+    return Registered(device, created, replaced)
+
+
+def check_push_service(endpoint: str, push_services: Sequence[str] | None) -> None:
+    """A Web Push endpoint must be on a known push service: Vila's workers POST to it."""
+    if push_services is None:
+        raise InvalidInput(
+            "this Vila installation does not send Web Push: it has no VAPID key (VILA_WEBPUSH_VAPID_PRIVATE_KEY, "
+            "made by `vila webpush keys`)"
+        )
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    with_port = f"{host}:{parts.port}" if parts.port else host
+    for allowed in push_services:
+        if allowed in (host, with_port) or (allowed.startswith("*.") and host.endswith(allowed[1:])):
+            return
+    raise InvalidInput(
+        f"{host or 'the endpoint'} is not a push service this installation sends to "
+        f"({', '.join(push_services)}; VILA_WEBPUSH_PUSH_SERVICES)"
+    )
 
 
 def require(*, session: Session, device_id: uuid.UUID, person_id: uuid.UUID | None = None) -> Device:

@@ -39,6 +39,7 @@ from notify.transports.base import (
     Sent,
     TokenInvalid,
     TransientFailure,
+    WebPushKeys,
 )
 from policies import service as policies
 from policies.types import Decision, Reason
@@ -125,6 +126,8 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
             Delivery.digest_id,
             Device.token,
             Device.platform,
+            Device.webpush_p256dh,
+            Device.webpush_auth,
             Message.id,
             Message.title,
             Message.body,
@@ -133,6 +136,7 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
             Message.collapse_key,
             Message.expires_at,
             Message.category,
+            Message.requires_ack,
             Person.language,
         )
         .join(Device, Device.id == Delivery.device_id)
@@ -147,9 +151,9 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
     requests: list[PushRequest] = []
     unserved: list[tuple[uuid.UUID, str]] = []
     for r in rows:
-        delivery_id, provider, kind, level, content_free, digest_id, token, platform = r[:8]
-        message_id, title, body, priority, deep_link, collapse_key, expires_at, category, language = r[8:]
-        if provider not in ("fcm", "apns"):
+        delivery_id, provider, kind, level, content_free, digest_id, token, platform, p256dh, auth = r[:10]
+        message_id, title, body, priority, deep_link, collapse_key, expires_at, category, wants_ack, language = r[10:]
+        if provider not in ("fcm", "apns", "webpush"):
             unserved.append((delivery_id, f"no transport for provider {provider}"))
             continue
         digest = digests.get(digest_id) if kind == "digest" and digest_id else None
@@ -176,6 +180,8 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
                 sensitive=content_free and not digest,
                 thread_id=category or "vila",
                 language="en" if language == "en" else "sv",
+                requires_ack=wants_ack and not digest,
+                webpush_keys=WebPushKeys(p256dh, auth) if p256dh and auth else None,
             )
         )
     return requests, unserved

@@ -8,7 +8,8 @@
     vila migrate      upgrade the database schema
     vila demo         load (or reset) the demo region
     vila token create issue an API token
-    vila emulate      local FCM and APNs stand-ins, with fault injection
+    vila webpush keys make (once) and show Vila's Web Push (VAPID) key
+    vila emulate      local FCM, APNs and Web Push stand-ins, with fault injection
     vila bench ...    benchmarks that print figures
 """
 
@@ -66,7 +67,8 @@ def main() -> None:
     "--emulators/--no-emulators",
     default=True,
     show_default=True,
-    help="Send pushes to built-in FCM and APNs stand-ins (off: use VILA_FCM_... and VILA_APNS_... settings).",
+    help="Send pushes to built-in FCM, APNs and Web Push stand-ins (off: use VILA_FCM_..., VILA_APNS_... "
+    "and VILA_WEBPUSH_... settings).",
 )
 def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool) -> None:
     """Run all of Vila in one process: API, jobs and sweeper, on a SQLite file by default."""
@@ -89,8 +91,10 @@ def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool
     if emulators:
         from vila.embedded import EmbeddedProviders
 
-        providers = EmbeddedProviders(settings.data_dir / "emulators")
-    app = create_app(settings, push=providers.push if providers else None)
+        providers = EmbeddedProviders(settings.data_dir / "emulators", settings.data_dir)
+    app = create_app(
+        settings, push=providers.push if providers else None, webpush=providers.webpush if providers else None
+    )
     tokens = settings.data_dir / "demo-tokens.txt"
     click.echo("")
     click.echo(f"Vila is running at {settings.base_url}  (API documentation: {settings.base_url}/docs)")
@@ -105,6 +109,11 @@ def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool
         control = providers.emulators.control_url
         click.echo(
             f"Pushes go to built-in stand-ins; see what arrived: {control}/fcm/received and {control}/apns/received"
+        )
+        webpush = providers.webpush_standin
+        click.echo(
+            f"Web Push stand-in: {webpush.url} (CA {webpush.ca.ca_file}); what the phones read: "
+            f"{webpush.url}/webpush/received"
         )
     try:
         uvicorn.run(
@@ -445,16 +454,53 @@ def bench_transport(messages: int, faults: bool, profile: bool, as_json: bool) -
         raise SystemExit(1)
 
 
+@main.group()
+def webpush() -> None:
+    """Web Push for the staff app: Vila's VAPID key."""
+
+
+@webpush.command("keys")
+@click.option("--env", "as_env", is_flag=True, help="Also print the production settings, private key included.")
+def webpush_keys(as_env: bool) -> None:
+    """Make Vila's VAPID key pair once, in the data directory, and print its public key.
+
+    With VILA_WEBPUSH_VAPID_PRIVATE_KEY set, that key is shown instead. Keep the key: browsers
+    subscribe with its public half, and a new key makes every subscription useless.
+    """
+    from notify.transports.config import WebPushSettings
+    from notify.transports.vapid import KEY_FILE_NAME, VapidKey, VapidKeyError, load_or_create
+
+    settings = _settings()
+    webpush_settings = WebPushSettings()
+    configured = webpush_settings.vapid_private_key.get_secret_value()
+    try:
+        if configured:
+            key, where = VapidKey.parse(configured), "from VILA_WEBPUSH_VAPID_PRIVATE_KEY"
+        else:
+            path = settings.data_dir / KEY_FILE_NAME
+            key, created = load_or_create(path)
+            where = f"{'made in' if created else 'kept in'} {path}"
+    except VapidKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Vila's VAPID key, {where}")
+    click.echo(f"public key (applicationServerKey): {key.public_key}")
+    if as_env:
+        click.echo(f"VILA_WEBPUSH_VAPID_PRIVATE_KEY={key.private_key}")
+        click.echo(f"VILA_WEBPUSH_SUBJECT={webpush_settings.subject}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--fcm-port", default=9310, show_default=True)
 @click.option("--apns-port", default=9320, show_default=True)
 @click.option("--control-port", default=9330, show_default=True)
-def emulate(host: str, fcm_port: int, apns_port: int, control_port: int) -> None:
-    """Run the FCM and APNs stand-ins (with fault injection) until interrupted."""
+@click.option("--webpush-port", default=9340, show_default=True)
+def emulate(host: str, fcm_port: int, apns_port: int, control_port: int, webpush_port: int) -> None:
+    """Run the FCM, APNs and Web Push stand-ins (with fault injection) until interrupted."""
     import asyncio
 
     from notify.emulators import serve_emulators
+    from tools.standins.webpush import serve_webpush
 
     async def run() -> None:
         settings = _settings()
@@ -465,12 +511,19 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int) -> None
             control_port=control_port,
             state_dir=settings.data_dir / "emulators",
         )
-        for name, value in emulators.describe().items():
+        webpush = await serve_webpush(ca=emulators.ca, host=host, port=webpush_port)
+        for name, value in {**emulators.describe(), "webpush": webpush.url}.items():
             click.echo(f"{name:8} {value}")
         click.echo(f"Point Vila at them: VILA_APNS_CA_FILE={emulators.ca.ca_file}")
+        click.echo(
+            f"Web Push: VILA_WEBPUSH_CA_FILE={emulators.ca.ca_file} "
+            f"VILA_WEBPUSH_PUSH_SERVICES={webpush.url.removeprefix('https://')}; "
+            f"subscriptions: POST {webpush.url}/webpush/subscriptions; received: {webpush.url}/webpush/received"
+        )
         try:
             await asyncio.Event().wait()
         finally:
+            await webpush.stop()
             await emulators.stop()
 
     with contextlib.suppress(KeyboardInterrupt):

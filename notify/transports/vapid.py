@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02, VapidException
 
 from kernel.clock import Clock
+from notify.transports.config import WebPushSettings
 
 KEY_FILE_NAME = "webpush-vapid.pem"
 
@@ -93,6 +94,23 @@ def resolve(configured: str, data_dir: Path, *, create: bool) -> VapidKey | None
     if path.exists():
         return VapidKey.parse(path.read_text(encoding="ascii"))
     return None
+
+
+@dataclass(frozen=True)
+class WebPush:
+    """What sending Web Push takes: its settings and Vila's key (None: Web Push is off here)."""
+
+    settings: WebPushSettings
+    key: VapidKey | None
+
+    @classmethod
+    def configure(cls, settings: WebPushSettings, data_dir: Path, *, create: bool) -> WebPush:
+        return cls(settings, resolve(settings.vapid_private_key.get_secret_value(), data_dir, create=create))
+
+    @property
+    def push_services(self) -> tuple[str, ...] | None:
+        """Where subscriptions may point; None when there is no key to send with."""
+        return self.settings.allowed_push_services if self.key is not None else None
 
 
 class VapidSigner:

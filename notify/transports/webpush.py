@@ -72,20 +72,31 @@ class Subscription:
         keys = request.webpush_keys
         if keys is None:
             raise InvalidSubscription("the subscription has no p256dh and auth keys")
-        parts = urlsplit(request.token)
+        return cls.parse(request.token, p256dh=keys.p256dh, auth=keys.auth)
+
+    @classmethod
+    def parse(cls, endpoint: str, *, p256dh: str, auth: str) -> Subscription:
+        """Check a subscription as a browser gives it (`PushSubscription.toJSON()`)."""
+        parts = urlsplit(endpoint)
         if parts.scheme != "https" or not parts.hostname:
-            raise InvalidSubscription("the endpoint is not an https:// URL")
+            raise InvalidSubscription("the endpoint must be an https:// URL of a push service")
         try:
-            p256dh, auth = _b64decode(keys.p256dh), _b64decode(keys.auth)
+            point, secret = _b64decode(p256dh), _b64decode(auth)
         except (binascii.Error, ValueError):
-            raise InvalidSubscription("p256dh and auth must be base64url") from None
-        if len(p256dh) != 65 or p256dh[0] != 4 or len(auth) != 16:
-            raise InvalidSubscription("p256dh must be an uncompressed P-256 point and auth 16 bytes")
+            raise InvalidSubscription("keys.p256dh and keys.auth must be base64url") from None
+        if len(secret) != 16:
+            raise InvalidSubscription(f"keys.auth must be 16 bytes; it is {len(secret)}")
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        except ValueError:
+            raise InvalidSubscription("keys.p256dh is not a P-256 public key (65 bytes, uncompressed)") from None
+        if len(point) != 65:
+            raise InvalidSubscription("keys.p256dh must be the uncompressed point (65 bytes)")
         path = parts.path or "/"
         if parts.query:
             path = f"{path}?{parts.query}"
         port = f":{parts.port}" if parts.port else ""
-        return cls(f"https://{parts.hostname.lower()}{port}", path, p256dh, auth)
+        return cls(f"https://{parts.hostname.lower()}{port}", path, point, secret)
 
 
 def encrypt(plaintext: bytes, subscription: Subscription) -> bytes:
@@ -137,7 +148,9 @@ class _Pool:
     def __init__(self, origin: str, settings: WebPushSettings) -> None:
         context = None
         if settings.ca_file is not None:
-            context = ssl.create_default_context(cafile=str(settings.ca_file))
+            # An extra CA (a stand-in's) beside the system's: the real push services stay reachable.
+            context = ssl.create_default_context()
+            context.load_verify_locations(cafile=str(settings.ca_file))
         self.client = Http1Client(origin, slots=settings.connections, ssl_context=context, proxy=settings.proxy_config)
         self.free: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(settings.connections):
