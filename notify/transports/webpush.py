@@ -20,6 +20,7 @@ import base64
 import binascii
 import os
 import random
+import re
 import ssl
 from collections import defaultdict
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ PAYLOAD_LIMIT_BYTES = 4096
 SUBSCRIPTION_CACHE_SIZE = 20_000
 _SENT = frozenset({200, 201, 202})
 _VAPID_REFUSED = frozenset({401, 403})
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class InvalidSubscription(ValueError):
@@ -55,7 +57,11 @@ class InvalidSubscription(ValueError):
 
 
 def _b64decode(value: str) -> bytes:
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    """base64url as browsers write it (unpadded); padded or standard base64 is taken too."""
+    text = value.strip().rstrip("=").replace("+", "-").replace("/", "_")
+    if not _B64URL.fullmatch(text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True, slots=True)
