@@ -61,7 +61,7 @@ class DeviceCreate(_In):
             if self.keys is None:
                 raise ValueError("a webpush subscription needs keys.p256dh and keys.auth (PushSubscription.toJSON())")
             try:
-                Subscription.parse(self.token, p256dh=self.keys.p256dh, auth=self.keys.auth)
+                Subscription.check(self.token, p256dh=self.keys.p256dh, auth=self.keys.auth)
             except InvalidSubscription as exc:
                 raise ValueError(f"not a usable web push subscription: {exc}") from None
         elif self.keys is not None:

@@ -81,8 +81,19 @@ class Subscription:
         return cls.parse(request.token, p256dh=keys.p256dh, auth=keys.auth)
 
     @classmethod
+    def check(cls, endpoint: str, *, p256dh: str, auth: str) -> Subscription:
+        """A subscription as a browser gives it (`PushSubscription.toJSON()`), checked in full: the
+        key must be a point on P-256. For registration; sending trusts what registration checked."""
+        subscription = cls.parse(endpoint, p256dh=p256dh, auth=auth)
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), subscription.p256dh)
+        except ValueError:
+            raise InvalidSubscription("keys.p256dh is not a P-256 public key (65 bytes, uncompressed)") from None
+        return subscription
+
+    @classmethod
     def parse(cls, endpoint: str, *, p256dh: str, auth: str) -> Subscription:
-        """Check a subscription as a browser gives it (`PushSubscription.toJSON()`)."""
+        """Take a subscription apart for sending: the origin, the path and the two keys."""
         parts = urlsplit(endpoint)
         if parts.scheme != "https" or not parts.hostname:
             raise InvalidSubscription("the endpoint must be an https:// URL of a push service")
@@ -92,12 +103,8 @@ class Subscription:
             raise InvalidSubscription("keys.p256dh and keys.auth must be base64url") from None
         if len(secret) != 16:
             raise InvalidSubscription(f"keys.auth must be 16 bytes; it is {len(secret)}")
-        try:
-            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
-        except ValueError:
-            raise InvalidSubscription("keys.p256dh is not a P-256 public key (65 bytes, uncompressed)") from None
-        if len(point) != 65:
-            raise InvalidSubscription("keys.p256dh must be the uncompressed point (65 bytes)")
+        if len(point) != 65 or point[0] != 4:
+            raise InvalidSubscription("keys.p256dh is not a P-256 public key (65 bytes, uncompressed)")
         path = parts.path or "/"
         if parts.query:
             path = f"{path}?{parts.query}"
