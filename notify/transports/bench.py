@@ -59,20 +59,23 @@ http {{
     keepalive_requests 10000000;
     keepalive_timeout 120s;
     server {{
-        listen 127.0.0.1:{port} ssl http2;
+        {listen}
         ssl_certificate {cert};
         ssl_certificate_key {key};
-        location ~ ^/v1/projects/[^/]+/messages:send$ {{
-            default_type application/json;
-            return 200 '{{"name":"projects/bench/messages/0:1"}}';
-        }}
-        location /3/device/ {{
-            add_header apns-id $http_apns_id always;
-            return 200;
-        }}
+{locations}
     }}
 }}
 """
+# FCM's messages:send and APNs' device path; the stand-in of the other benchmarks has its own.
+PROVIDER_LOCATIONS = """\
+        location ~ ^/v1/projects/[^/]+/messages:send$ {
+            default_type application/json;
+            return 200 '{"name":"projects/bench/messages/0:1"}';
+        }
+        location /3/device/ {
+            add_header apns-id $http_apns_id always;
+            return 200;
+        }"""
 
 
 @dataclass
@@ -119,7 +122,13 @@ async def run_nginx(directory: Path, conf_text: str, port: int) -> AsyncIterator
 async def nginx_stand_in(directory: Path) -> AsyncIterator[StandIn]:
     ca = make_local_ca(directory / "tls")
     port = free_port()
-    conf = NGINX_CONF.format(dir=directory, port=port, cert=ca.server_cert_file, key=ca.server_key_file)
+    conf = NGINX_CONF.format(
+        dir=directory,
+        listen=f"listen 127.0.0.1:{port} ssl http2;",
+        cert=ca.server_cert_file,
+        key=ca.server_key_file,
+        locations=PROVIDER_LOCATIONS,
+    )
     async with run_nginx(directory, conf, port):
         yield StandIn("nginx", f"https://127.0.0.1:{port}", "127.0.0.1", port, ca)
 

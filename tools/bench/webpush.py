@@ -39,7 +39,7 @@ from notify.emulators.faults import FaultPlan
 from notify.emulators.tls import LocalCa, make_local_ca
 from notify.transports import mapping
 from notify.transports.base import PushRequest, Sent, TokenInvalid, WebPushKeys
-from notify.transports.bench import free_port, run_nginx
+from notify.transports.bench import NGINX_CONF, free_port, run_nginx
 from notify.transports.config import WebPushSettings
 from notify.transports.vapid import VapidKey, VapidSigner
 from notify.transports.webpush import Subscription, WebPushTransport, encrypt
@@ -49,32 +49,8 @@ ORIGINS = 3
 CONNECTIONS_PER_ORIGIN = 8
 SUBJECT = "mailto:bench@vila.example"
 
-NGINX_CONF = """\
-worker_processes 1;
-daemon off;
-master_process off;
-error_log {dir}/error.log warn;
-pid {dir}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    keepalive_requests 10000000;
-    keepalive_timeout 120s;
-    server {{
-        {listen}
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        location /push/ {{
-            return 201 '';
-        }}
-    }}
-}}
-"""
+# Push services answer 201 Created; nginx reads and drops the encrypted body.
+PUSH_LOCATION = "        location /push/ { return 201 ''; }"
 
 
 @contextlib.asynccontextmanager
@@ -84,7 +60,9 @@ async def _stand_in(directory: Path, prefer_nginx: bool) -> AsyncIterator[tuple[
     if prefer_nginx and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         ports = [free_port() for _ in range(ORIGINS)]
         listen = " ".join(f"listen 127.0.0.1:{p} ssl;" for p in ports)
-        conf = NGINX_CONF.format(dir=directory, listen=listen, cert=ca.server_cert_file, key=ca.server_key_file)
+        conf = NGINX_CONF.format(
+            dir=directory, listen=listen, cert=ca.server_cert_file, key=ca.server_key_file, locations=PUSH_LOCATION
+        )
         async with run_nginx(directory, conf, ports[-1]):
             yield "nginx", [f"https://127.0.0.1:{p}" for p in ports], ca
         return
