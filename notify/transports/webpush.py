@@ -131,6 +131,7 @@ class _Prepared:
     subscription: Subscription
     headers: dict[str, str]
     body: bytes
+    head: bytes = b""  # the request up to its Authorization header, made once for its pool
 
 
 class _Subscriptions:
@@ -254,14 +255,12 @@ class WebPushTransport:
 
     async def _post(self, client: Http1Client, slot: int, item: _Prepared) -> PushResult:
         origin = item.subscription.origin
+        if not item.head:
+            content = {"Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream"}
+            item.head = client.request_head("POST", item.subscription.path, {**item.headers, **content})
         for fresh_token in (False, True):
-            headers = {
-                **item.headers,
-                "Authorization": self.vapid.authorization(origin),
-                "Content-Encoding": "aes128gcm",
-                "Content-Type": "application/octet-stream",
-            }
-            data = client.with_body(client.request_head("POST", item.subscription.path, headers), item.body)
+            authorization = f"Authorization: {self.vapid.authorization(origin)}\r\n".encode("latin-1")
+            data = client.with_body(item.head + authorization, item.body)
             try:
                 response = await client.request(slot, data, timeout=self._settings.timeout_s)
             except TimeoutError:
@@ -273,9 +272,9 @@ class WebPushTransport:
                 self.vapid.forget(origin)  # expired or revoked: one more try with a new token
                 continue
             break
-        reason = f"{status} {response.body[:200].decode('utf-8', 'replace').strip()}".strip()
         if status in _SENT:
             return Sent(response.headers.get("location", ""))
+        reason = f"{status} {response.body[:200].decode('utf-8', 'replace').strip()}".strip()
         if status in (404, 410):
             return TokenInvalid(reason)
         if status == 429 or status >= 500:
