@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "notify.outbox",
     "policies.models",
     "notify.models",
+    "pilot.models",
 )
 
 
@@ -255,7 +256,7 @@ def token() -> None:
     "--role",
     "roles",
     multiple=True,
-    type=click.Choice(["staff", "manager", "hr", "admin"]),
+    type=click.Choice(["staff", "manager", "hr", "admin", "evaluator"]),
     help="Limit the token to this role (repeatable). The person is granted it if they lack it.",
 )
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
