@@ -75,9 +75,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "survey.reminder.audience": ("Påminnelse om enkät", "Survey reminder"),
     # Pages ---------------------------------------------------------------------------------------
-    "nav.surveys": ("Enkäter", "Surveys"),
-    "nav.pilots": ("Pilotutvärdering", "Pilot evaluation"),
     "pilots.title": ("Pilotutvärdering", "Pilot evaluation"),
+    "report.participants_short": (
+        "{n} deltagare, {c} i jämförelsegruppen",
+        "{n} participants, {c} in the comparison group",
+    ),
     "pilots.none": ("Det finns inga piloter än.", "There are no pilots yet."),
     "pilots.open": ("Öppna rapporten", "Open the report"),
     "pilots.download": ("Ladda ner", "Download"),
@@ -219,6 +221,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "col.answers": ("Svar", "Answers"),
     "col.wave": ("Mättillfälle", "Wave"),
     "col.item": ("Påstående", "Statement"),
+    "col.cost_line": ("Kostnadspost", "Cost item"),
     "col.before": ("Före", "Before"),
     "col.after": ("Efter", "After"),
     "col.change": ("Förändring", "Change"),

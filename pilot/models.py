@@ -38,7 +38,7 @@ class Pilot(Base):
 
     __tablename__ = "pilot"
     __table_args__ = (
-        CheckConstraint("end_date > start_date", name="period"),
+        CheckConstraint("end_date >= start_date", name="period"),
         CheckConstraint(sql_in("status", PILOT_STATUSES), name="status"),
     )
 
@@ -47,7 +47,7 @@ class Pilot(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text())
     start_date: Mapped[date] = mapped_column(Date())
-    end_date: Mapped[date] = mapped_column(Date())  # the first day after the pilot
+    end_date: Mapped[date] = mapped_column(Date())  # the last day of the pilot
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
     status: Mapped[str] = mapped_column(String(16), default="planned")
     open_questions: Mapped[list[str]] = mapped_column(json_type(), default=list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +15,8 @@ from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.timezones import local_instant
 from pilot.costs.inputs import CostInputs, RolloutRow
 from pilot.models import Invitation, Participant, Pilot, Survey
-from pilot.schemas import CostsUpdate, ParticipantIn, PilotCreate, PilotUpdate, SurveyWindow
+from pilot.schemas import CostsUpdate, ParticipantIn, PilotCreate, PilotRead, PilotUpdate, SurveyRead, SurveyWindow
+from pilot.surveys import participation
 
 
 def find(*, session: Session, ref: str) -> Pilot | None:
@@ -74,11 +75,41 @@ def update(*, session: Session, pilot: Pilot, data: PilotUpdate, now: datetime) 
     return pilot
 
 
+def read(*, session: Session, pilot: Pilot) -> PilotRead:
+    """The pilot with its participant counts and, per wave, how many were asked and have answered."""
+    counts = arm_counts(session=session, pilot_id=pilot.id)
+    answered = participation(session=session, pilot_id=pilot.id)
+    return PilotRead(
+        id=pilot.id,
+        code=pilot.code,
+        name=pilot.name,
+        description=pilot.description,
+        start_date=pilot.start_date,
+        end_date=pilot.end_date,
+        timezone=pilot.timezone,
+        status=pilot.status,
+        open_questions=list(pilot.open_questions),
+        participants=counts.get("pilot", 0),
+        comparison=counts.get("comparison", 0),
+        surveys=[
+            SurveyRead(
+                id=s.id,
+                wave=s.wave,
+                opens_at=s.opens_at,
+                closes_at=s.closes_at,
+                invited=answered.get(s.id, (0, 0))[0],
+                answered=answered.get(s.id, (0, 0))[1],
+            )
+            for s in surveys(session=session, pilot_id=pilot.id)
+        ],
+    )
+
+
 def period(pilot: Pilot) -> tuple[datetime, datetime]:
     """The pilot's period as instants: from its first day's midnight to the midnight after its last."""
     return (
         local_instant(pilot.timezone, pilot.start_date, time(0, 0)),
-        local_instant(pilot.timezone, pilot.end_date, time(0, 0)),
+        local_instant(pilot.timezone, pilot.end_date + timedelta(days=1), time(0, 0)),
     )
 
 
@@ -200,6 +231,14 @@ def participants(*, session: Session, pilot_id: uuid.UUID) -> list[ParticipantRo
         .order_by(Participant.arm.desc(), Participant.profession, Person.name)
     ).all()
     return [ParticipantRow(participant=p, name=name, unit_name=unit) for p, name, unit in rows]
+
+
+def professions(*, session: Session, pilot_id: uuid.UUID) -> tuple[str, ...]:
+    """The professions of the pilot arm, in the reader's alphabetical order."""
+    found = session.scalars(
+        select(Participant.profession).where(Participant.pilot_id == pilot_id, Participant.arm == "pilot").distinct()
+    ).all()
+    return tuple(sorted(found, key=str.casefold))
 
 
 def arm_counts(*, session: Session, pilot_id: uuid.UUID) -> dict[str, int]:

@@ -38,12 +38,17 @@ class SurveyWindow(_Strict):
         return self
 
 
+class SurveyTimes(_Strict):
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
+
+
 class PilotCreate(_Strict):
     code: Code
     name: Name
     description: str | None = Field(default=None, max_length=5000)
     start_date: date
-    end_date: date = Field(description="The first day after the pilot.")
+    end_date: date = Field(description="The last day of the pilot.")
     timezone: str = "Europe/Stockholm"
     status: PilotStatus = "planned"
     open_questions: list[Question] = Field(default_factory=list, max_length=50)
@@ -56,8 +61,8 @@ class PilotCreate(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> PilotCreate:
-        if self.end_date <= self.start_date:
-            raise ValueError("end_date must be after start_date")
+        if self.end_date < self.start_date:
+            raise ValueError("end_date (the pilot's last day) must not be before start_date")
         waves = [s.wave for s in self.surveys]
         if len(set(waves)) != len(waves):
             raise ValueError("each wave (baseline, midpoint, final) may be given once")

@@ -10,6 +10,7 @@
     vila token create issue an API token
     vila emulate      local FCM and APNs stand-ins, with fault injection
     vila bench ...    benchmarks that print figures
+    vila pilot ...    pilot evaluations: list them, write a report
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import timedelta
 import click
 
 from kernel.settings import QUEUES, Settings
+from vila import pilot_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
@@ -470,6 +472,8 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int) -> None
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
 
+
+main.add_command(pilot_cli.pilot)
 
 if __name__ == "__main__":
     main()

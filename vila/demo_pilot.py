@@ -101,7 +101,7 @@ def load(*, session: Session, now: datetime, keep_out: set[uuid.UUID]) -> Person
                 "med Vilas vilotidsregler. En jämförelsegrupp arbetade som vanligt."
             ),
             start_date=start,
-            end_date=end,
+            end_date=end - timedelta(days=1),
             status="finished",
             open_questions=list(OPEN_QUESTIONS),
             surveys=[

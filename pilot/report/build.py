@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -112,7 +112,7 @@ def build(*, session: Session, pilot: Pilot, now: datetime, fleet: FleetCostSour
         name=pilot.name,
         description=pilot.description,
         start_date=pilot.start_date,
-        last_day=pilot.end_date - timedelta(days=1),
+        last_day=pilot.end_date,
         timezone=pilot.timezone,
         status=pilot.status,
         open_questions=tuple(pilot.open_questions),

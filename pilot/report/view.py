@@ -332,7 +332,9 @@ def _cost_head(v: View, first: str) -> list[str]:
 def _cost_tables(v: View) -> list[Table]:
     costs = v.r.costs
     lines = ("device", "training", "depreciation", "subscription", "licence", "admin", "support")
-    per_device = Table(v.t("report.costs_per_device"), [v.t(f"kind.{k}") for k in DEVICE_KINDS], corner=v.t("col.item"))
+    per_device = Table(
+        v.t("report.costs_per_device"), [v.t(f"kind.{k}") for k in DEVICE_KINDS], corner=v.t("col.cost_line")
+    )
     for name in lines:
         per_device.rows.append(
             (v.t(f"cost.{name}"), [v.money(getattr(costs.pilot.per_device[k], name)) for k in DEVICE_KINDS])

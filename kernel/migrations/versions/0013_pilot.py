@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("status IN ('planned', 'running', 'finished')", name=op.f("ck_pilot_status")),
-        sa.CheckConstraint("end_date > start_date", name=op.f("ck_pilot_period")),
+        sa.CheckConstraint("end_date >= start_date", name=op.f("ck_pilot_period")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pilot")),
         sa.UniqueConstraint("code", name=op.f("uq_pilot_code")),
     )
