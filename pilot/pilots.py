@@ -189,13 +189,14 @@ def enrol(*, session: Session, pilot: Pilot, people: Sequence[ParticipantIn], no
         )
     }
     open_surveys = [s.id for s in surveys(session=session, pilot_id=pilot.id) if s.closes_at > now]
-    invited = set(
-        session.execute(
+    invited = {
+        (survey_id, person_id)
+        for survey_id, person_id in session.execute(
             select(Invitation.survey_id, Invitation.person_id).where(
                 Invitation.survey_id.in_(open_surveys), Invitation.person_id.in_(ids)
             )
-        ).tuples()
-    )
+        )
+    }
     result = []
     for item in people:
         row = existing.get(item.person_id)

@@ -26,21 +26,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SurveyWindow(_Strict):
-    wave: Wave
+class SurveyTimes(_Strict):
     opens_at: AwareDatetime
     closes_at: AwareDatetime
 
     @model_validator(mode="after")
-    def _order(self) -> SurveyWindow:
+    def _order(self) -> SurveyTimes:
         if self.closes_at <= self.opens_at:
-            raise ValueError(f"the {self.wave} survey must close after it opens")
+            raise ValueError("a survey must close after it opens")
         return self
 
 
-class SurveyTimes(_Strict):
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+class SurveyWindow(SurveyTimes):
+    wave: Wave
 
 
 class PilotCreate(_Strict):
