@@ -26,8 +26,10 @@ from kernel.directory import service as directory
 from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from kernel.directory.schemas import PersonCreate
 from kernel.timezones import local_instant, zone
+from notify import devices
 from notify.messages import Decided, facts_of, persist
 from notify.models import Delivery, Device, Message, Recipient
+from notify.schemas import DeviceCreate
 from pilot import pilots, surveys
 from pilot.costs.inputs import CostInputs, RolloutRow
 from pilot.models import Pilot
@@ -148,8 +150,9 @@ def _window(wave: str, opens: date, closes: date) -> SurveyWindow:
 
 
 def _evaluator(session: Session, now: datetime) -> Person:
+    """The evaluator who reads the report; like every demo person, with a work phone."""
     administration = session.scalar(select(Group).where(Group.kind == "administration"))
-    return directory.create_person(
+    evaluator = directory.create_person(
         session=session,
         now=now,
         data=PersonCreate(
@@ -160,6 +163,14 @@ def _evaluator(session: Session, now: datetime) -> Person:
             groups=[administration.id] if administration else [],
         ),
     )
+    token = f"{uuid.uuid5(uuid.NAMESPACE_DNS, evaluator.email).hex}".ljust(64, "0")
+    devices.register(
+        session=session,
+        person_id=evaluator.id,
+        now=now,
+        data=DeviceCreate(platform="ios", provider="apns", token=token, name="Arbetstelefon", ownership="work"),
+    )
+    return evaluator
 
 
 def _enrol(
@@ -244,7 +255,7 @@ SCHEDULE = (
     Post(4, 9, 0, "normal", False, ("Helgens bemanning", "Information inför helgen")),
 )
 OVERRIDE = Post(4, 21, 15, "urgent", True, ("Kan du komma in i natt?",), "Akut bemanningsbrist i natt")
-EMERGENCY = Post(0, 3, 10, "emergency", True, ("Stort larm – kom in om du kan",), "Stort larm: trafikolycka")
+EMERGENCY = Post(0, 3, 10, "emergency", True, ("Masskadeläge – kom in om du kan",), "Masskadeläge: trafikolycka")
 
 
 @dataclass
