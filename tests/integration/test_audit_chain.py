@@ -3,6 +3,7 @@ was changed, removed or re-chained by whoever owns the table, and concurrent wri
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -15,12 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel import migrate
 from kernel.audit import chain
-from kernel.audit import service as audit
 from kernel.audit.models import AuditRecord
 from kernel.clock import ManualClock
 from kernel.db import make_engine, make_session_factory, unit_of_work
+from tests.factories import audit_entry
 from vila.cli import main
 
+_DELETE = "DELETE FROM audit_record WHERE id = :id"
 _SQLITE_GUARDS = {
     event: f"CREATE TRIGGER audit_record_no_{event.lower()} BEFORE {event} ON audit_record "
     "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
@@ -32,22 +34,15 @@ def _write(session_factory: sessionmaker[Session], clock: ManualClock, n: int, *
     ids = []
     for i in range(n):
         with unit_of_work(session_factory) as session:
-            entry = audit.record(
-                session=session,
-                now=clock.now(),
-                actor_id=None,
-                actor_label="cli",
-                action="test.write",
-                target_type="thing",
-                target_id=str(i),
-                meta=audit.SYSTEM,
-                after={"n": i, "hours": 11.0, "name": "Åsa", **extra},
-            )
+            entry = audit_entry(session, clock.now(), n=i, hours=11.0, name="Åsa", **extra)
             ids.append(entry.id)
     return ids
 
 
-def _as_owner(db_url: str, *statements: str) -> None:
+Change = tuple[str, dict[str, Any]]
+
+
+def _as_owner(db_url: str, *changes: Change) -> None:
     """Tamper as the database owner would: lift the append-only guard, change rows, put it back."""
     engine = make_engine(db_url)
     try:
@@ -58,8 +53,8 @@ def _as_owner(db_url: str, *statements: str) -> None:
             else:
                 for event in _SQLITE_GUARDS:
                     conn.execute(text(f"DROP TRIGGER audit_record_no_{event.lower()}"))
-            for statement in statements:
-                conn.execute(text(statement))
+            for statement, params in changes:
+                conn.execute(text(statement), params)
             if postgres:
                 conn.execute(text("ALTER TABLE audit_record ENABLE TRIGGER audit_record_append_only"))
             else:
@@ -88,7 +83,7 @@ def test_records_form_one_chain_and_verify_walks_it(
         rows = list(session.scalars(select(AuditRecord).order_by(AuditRecord.id)))
     assert [r.id for r in rows] == ids
     assert rows[0].prev_hash == chain.GENESIS
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
     verdict = _verify(session_factory)
     assert verdict.intact and verdict.records == 7 and verdict.head_id == ids[-1]
     code, out = _cli_verify(db_url)
@@ -99,7 +94,7 @@ def test_a_record_changed_by_the_owner_breaks_the_chain_there(
     db_url: str, session_factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
     ids = _write(session_factory, clock, 6)
-    _as_owner(db_url, f"UPDATE audit_record SET actor_label = 'someone else' WHERE id = {ids[3]}")
+    _as_owner(db_url, ("UPDATE audit_record SET actor_label = 'someone else' WHERE id = :id", {"id": ids[3]}))
     verdict = _verify(session_factory)
     assert verdict.broken is not None and verdict.broken.record_id == ids[3]
     assert "changed after it was written" in verdict.broken.reason and verdict.records == 3
@@ -111,11 +106,11 @@ def test_a_removed_or_inserted_record_breaks_the_chain_after_it(
     db_url: str, session_factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
     ids = _write(session_factory, clock, 5)
-    _as_owner(db_url, f"DELETE FROM audit_record WHERE id = {ids[1]}")
+    _as_owner(db_url, (_DELETE, {"id": ids[1]}))
     verdict = _verify(session_factory)
     assert verdict.broken is not None and verdict.broken.record_id == ids[2]
     assert "removed or inserted" in verdict.broken.reason
-    _as_owner(db_url, f"DELETE FROM audit_record WHERE id = {ids[0]}")  # the start of the log itself
+    _as_owner(db_url, (_DELETE, {"id": ids[0]}))  # the start of the log itself
     verdict = _verify(session_factory)
     assert verdict.broken is not None and verdict.broken.record_id == ids[2]
 
@@ -128,13 +123,18 @@ def test_a_chain_recomputed_after_a_change_is_caught_by_an_anchor(
         head = session.scalars(select(AuditRecord).where(AuditRecord.id == ids[-1])).one()
         anchor = (head.id, head.hash)
     # Whoever owns the table rewrites a record and seals everything after it again.
-    _as_owner(db_url, f"UPDATE audit_record SET action = 'nothing.happened' WHERE id = {ids[1]}")
+    _as_owner(db_url, ("UPDATE audit_record SET action = 'nothing.happened' WHERE id = :id", {"id": ids[1]}))
     with session_factory() as session:
         rows = list(session.scalars(select(AuditRecord).order_by(AuditRecord.id)))
-        prev, fixes = chain.GENESIS, []
+        prev, fixes = chain.GENESIS, list[Change]()
         for row in rows:
             sealed = chain.seal(prev, row)
-            fixes.append(f"UPDATE audit_record SET prev_hash = '{prev}', hash = '{sealed}' WHERE id = {row.id}")
+            fixes.append(
+                (
+                    "UPDATE audit_record SET prev_hash = :p, hash = :h WHERE id = :id",
+                    {"p": prev, "h": sealed, "id": row.id},
+                )
+            )
             prev = sealed
     _as_owner(db_url, *fixes)
     assert _verify(session_factory).intact  # the chain alone cannot tell
@@ -184,16 +184,7 @@ def pg_factory(pg_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 def _append(session: Session, clock: ManualClock, label: str) -> AuditRecord:
-    return audit.record(
-        session=session,
-        now=clock.now(),
-        actor_id=None,
-        actor_label=label,
-        action="test.write",
-        target_type="thing",
-        target_id=None,
-        meta=audit.SYSTEM,
-    )
+    return audit_entry(session, clock.now(), label)
 
 
 def _advisory_waiters(factory: sessionmaker[Session]) -> int:
