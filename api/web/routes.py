@@ -7,7 +7,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -201,27 +201,32 @@ def login(
     web_token, secret = exchange_for_web_session(
         session=session, principal=principal, now=now, ttl=timedelta(hours=settings.web_session_hours)
     )
-    audit.record(
-        session=session,
-        now=now,
-        actor_id=principal.person_id,
-        actor_label=principal.label,
-        action="auth.login",
-        target_type="api_token",
-        target_id=web_token.id,
-        meta=request_meta(request),
-        after={
-            "method": "token",
-            "roles": sorted(principal.roles),
-            "exchanged": str(principal.token_id) if principal.token_id else None,
-        },
-    )
-    request.state.audited = True
+    exchanged = str(principal.token_id) if principal.token_id else None
+    after = {"method": "token", "roles": sorted(principal.roles), "session": str(web_token.id), "exchanged": exchanged}
+    _audit_login(request, session, now, person_id=principal.person_id, label=principal.label, after=after)
     session.commit()
     response = RedirectResponse("/", status_code=303)
     _start_session(response, request, settings, secret)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
+
+
+def _audit_login(
+    request: Request, session: Session, now: datetime, *, person_id: uuid.UUID, label: str, after: dict[str, Any]
+) -> None:
+    """`auth.login`, in the sign-in's transaction; never with a secret."""
+    audit.record(
+        session=session,
+        now=now,
+        actor_id=person_id,
+        actor_label=label,
+        action="auth.login",
+        target_type="person",
+        target_id=person_id,
+        meta=request_meta(request),
+        after=after,
+    )
+    request.state.audited = True
 
 
 def _oidc_client(request: Request) -> oidc_login.OidcClient | None:
@@ -328,17 +333,8 @@ def _oidc_finish(
             before={"roles": result.roles_before},
             after={"roles": sorted(result.roles)},
         )
-    audit.record(
-        session=session,
-        now=now,
-        actor_id=person.id,
-        actor_label=person.email,
-        action="auth.login",
-        target_type="person",
-        target_id=person.id,
-        meta=meta,
-        after={"method": "oidc", "roles": sorted(result.roles)},
-    )
+    after = {"method": "oidc", "roles": sorted(result.roles)}
+    _audit_login(request, session, now, person_id=person.id, label=person.email, after=after)
     session.commit()
     # Not a redirect: a redirect chain that began at the provider is cross-site, so the browser would
     # not send the new SameSite=Strict cookie to "/". A same-site page that moves on does.
