@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from psycopg import errors, sql
 from sqlalchemy import Connection, text
+
+if TYPE_CHECKING:
+    from psycopg import sql
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 AUDIT_TABLE = "audit_record"
@@ -73,6 +75,8 @@ def secure(conn: Connection, role: AppRole) -> list[str]:
 
 
 def _create(conn: Connection, role: AppRole) -> bool:
+    from psycopg import errors, sql
+
     may = conn.scalar(text("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"))
     if not (may and role.password):
         return False
@@ -85,6 +89,8 @@ def _create(conn: Connection, role: AppRole) -> bool:
 
 
 def _grant(conn: Connection, name: str) -> None:
+    from psycopg import sql
+
     schema = sql.Identifier(str(conn.scalar(text("SELECT current_schema()"))))
     database = sql.Identifier(str(conn.scalar(text("SELECT current_database()"))))
     who = sql.Identifier(name)
