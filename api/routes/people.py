@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
-from kernel.auth.service import managed_groups, require_person_rights, require_role
+from kernel.auth.service import managed_groups, require_may_administer, require_person_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdate
 from kernel.errors import PermissionDenied
@@ -81,6 +81,7 @@ def update_person(
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     person = directory.require_person(session=session, person_id=person_id)
+    require_may_administer(principal=me, person=person)
     if body.roles is not None and (set(body.roles) ^ set(person.roles)) & _PRIVILEGED and not me.has("admin"):
         raise PermissionDenied("only an admin may grant or remove the roles hr, admin or evaluator")
     before = person.snapshot()
@@ -104,6 +105,7 @@ def deactivate_person(
     """Deactivate a person: they can no longer sign in; their tokens are revoked by a job."""
     require_role(me, "admin", "hr")
     person = directory.require_person(session=session, person_id=person_id)
+    require_may_administer(principal=me, person=person)
     before = person.snapshot()
     now = clock.now()
     directory.deactivate_person(session=session, person=person, now=now)

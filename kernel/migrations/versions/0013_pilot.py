@@ -3,7 +3,7 @@ invitations ("has answered") and anonymous answers ("what was answered": no pers
 a random id, and on SQLite no rowid).
 
 Revision ID: 0013_pilot
-Revises: 0006_message_created
+Revises: 0008_audit_chain
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013_pilot"
-down_revision = "0006_message_created"
+down_revision = "0008_audit_chain"
 branch_labels = None
 depends_on = None
 
