@@ -29,11 +29,16 @@ from api.routes import (
     messages,
     metrics,
     people,
+    pilot_reports,
+    pilots,
     policies,
+    professions,
     reports,
     rosters,
+    surveys,
     tokens,
 )
+from api.web import pilot_pages
 from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
@@ -137,6 +142,10 @@ def create_app(
         calendars,
         devices,
         messages,
+        professions,
+        pilots,
+        pilot_reports,
+        surveys,
     ):
         app.include_router(module.router)
 
@@ -178,6 +187,7 @@ def create_app(
 
     app.include_router(reports.router)
     app.include_router(web.router)
+    app.include_router(pilot_pages.router)
     web.mount_static(app)
     # Outermost, so that every layer (the audit, the access log, Secure cookies) sees the client
     # address and scheme as the trusted proxies report them; the servers do not apply the headers.

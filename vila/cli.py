@@ -11,6 +11,7 @@
     vila audit verify prove the audit log unchanged (its hash chain)
     vila emulate      local FCM and APNs stand-ins, with fault injection
     vila bench ...    benchmarks that print figures
+    vila pilot ...    pilot evaluations: list them, write a report
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import timedelta
 import click
 
 from kernel.settings import QUEUES, Settings
+from vila import pilot_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
@@ -30,6 +32,7 @@ MODEL_MODULES = (
     "notify.outbox",
     "policies.models",
     "notify.models",
+    "pilot.models",
 )
 
 
@@ -274,7 +277,7 @@ def token() -> None:
     "--role",
     "roles",
     multiple=True,
-    type=click.Choice(["staff", "manager", "hr", "admin"]),
+    type=click.Choice(["staff", "manager", "hr", "admin", "evaluator"]),
     help="Limit the token to this role (repeatable). The person is granted it if they lack it.",
 )
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
@@ -531,6 +534,8 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int) -> None
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
 
+
+main.add_command(pilot_cli.pilot)
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ import hmac
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,6 +34,7 @@ from kernel.auth import oidc as oidc_login
 from kernel.auth.service import Principal, end_web_session, exchange_for_web_session, issue_web_session
 from kernel.clock import Clock
 from kernel.settings import Settings
+from pilot import i18n as pilot_texts
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "vila_lang"
@@ -57,6 +59,8 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "policies": ("policies.html", ("hr", "admin", "union")),
     "ledger": ("ledger.html", ("hr", "admin")),
     "dashboard": ("dashboard.html", ("hr", "admin", "union")),
+    "surveys": ("surveys.html", ()),
+    "pilots": ("pilots.html", ("evaluator", "hr", "admin")),
 }
 NAV = [
     ("compose", "nav.compose"),
@@ -68,7 +72,14 @@ NAV = [
     ("policies", "nav.policies"),
     ("ledger", "nav.ledger"),
     ("dashboard", "nav.dashboard"),
+    ("surveys", "nav.surveys"),
+    ("pilots", "nav.pilots"),
 ]
+# Pages whose texts live in a catalog of their own, merged into the page's `t`.
+PAGE_TEXTS: dict[str, Callable[[str], dict[str, str]]] = {
+    "surveys": pilot_texts.catalog,
+    "pilots": pilot_texts.catalog,
+}
 
 
 def mount_static(app: FastAPI) -> None:
@@ -97,6 +108,8 @@ def _visible(principal: Principal, page: str) -> bool:
 def _render(request: Request, template: str, principal: Principal | None, page: str, **extra: Any) -> Response:
     lang = _language(request, principal)
     t = i18n.texts(lang)
+    if page in PAGE_TEXTS:
+        t |= PAGE_TEXTS[page](lang)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     context = {
         "lang": lang,
