@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
-from kernel.auth.service import managed_groups, require_person_rights, require_role
+from kernel.auth.service import managed_groups, require_may_administer, require_person_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdate
 from kernel.errors import PermissionDenied
@@ -16,7 +16,7 @@ from notify.outbox import enqueue
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
-_PRIVILEGED = {"admin", "hr"}
+_PRIVILEGED = {"admin", "hr", "evaluator"}  # only an admin grants these
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
@@ -25,7 +25,7 @@ def create_person(
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     if _PRIVILEGED.intersection(body.roles) and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant the roles hr or admin")
+        raise PermissionDenied("only an admin may grant the roles hr, admin or evaluator")
     person = directory.create_person(session=session, data=body, now=clock.now())
     audit.log(session, action="person.create", target_type="person", target_id=person.id, after=person.snapshot())
     session.commit()
@@ -40,7 +40,7 @@ def list_people(
     q: Annotated[str | None, Query(max_length=100, description="Part of a name or e-mail.")] = None,
     group: Annotated[list[uuid.UUID] | None, Query(description="Members of these groups and their subgroups.")] = None,
     profession: Annotated[str | None, Query(max_length=64)] = None,
-    role: Annotated[str | None, Query(pattern="^(staff|manager|hr|admin)$")] = None,
+    role: Annotated[str | None, Query(pattern="^(staff|manager|hr|admin|union|evaluator)$")] = None,
     active: Annotated[bool | None, Query()] = True,
 ) -> Page[PersonRead]:
     within = None
@@ -81,8 +81,9 @@ def update_person(
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     person = directory.require_person(session=session, person_id=person_id)
+    require_may_administer(principal=me, person=person)
     if body.roles is not None and (set(body.roles) ^ set(person.roles)) & _PRIVILEGED and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant or remove the roles hr or admin")
+        raise PermissionDenied("only an admin may grant or remove the roles hr, admin or evaluator")
     before = person.snapshot()
     directory.update_person(session=session, person=person, data=body, now=clock.now())
     audit.log(
@@ -104,6 +105,7 @@ def deactivate_person(
     """Deactivate a person: they can no longer sign in; their tokens are revoked by a job."""
     require_role(me, "admin", "hr")
     person = directory.require_person(session=session, person_id=person_id)
+    require_may_administer(principal=me, person=person)
     before = person.snapshot()
     now = clock.now()
     directory.deactivate_person(session=session, person=person, now=now)

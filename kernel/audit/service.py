@@ -1,4 +1,4 @@
-"""Write and read the append-only audit log. A record is added in the transaction of the change."""
+"""Write and read the append-only audit log. A record is added, chained, in the transaction of the change."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kernel.audit import chain
 from kernel.audit.models import AuditRecord
 
 
@@ -53,8 +54,7 @@ def record(
         before=before,
         after=after,
     )
-    session.add(entry)
-    return entry
+    return chain.append(session, entry)
 
 
 def query(
