@@ -39,7 +39,7 @@ from api.routes import (
     tokens,
 )
 from api.routes import webpush as webpush_routes
-from api.web import pilot_pages
+from api.web import installable, pilot_pages
 from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
@@ -197,6 +197,7 @@ def create_app(
 
     app.include_router(reports.router)
     app.include_router(web.router)
+    app.include_router(installable.router)
     app.include_router(pilot_pages.router)
     web.mount_static(app)
     # Outermost, so that every layer (the audit, the access log, Secure cookies) sees the client

@@ -24,7 +24,7 @@ from datetime import timedelta
 import click
 
 from kernel.settings import QUEUES, Settings
-from vila import pilot_cli
+from vila import pilot_cli, webpush_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
@@ -522,41 +522,6 @@ def bench_transport(messages: int, faults: bool, profile: bool, as_json: bool) -
         raise SystemExit(1)
 
 
-@main.group()
-def webpush() -> None:
-    """Web Push for the staff app: Vila's VAPID key."""
-
-
-@webpush.command("keys")
-@click.option("--env", "as_env", is_flag=True, help="Also print the production settings, private key included.")
-def webpush_keys(as_env: bool) -> None:
-    """Make Vila's VAPID key pair once, in the data directory, and print its public key.
-
-    With VILA_WEBPUSH_VAPID_PRIVATE_KEY set, that key is shown instead. Keep the key: browsers
-    subscribe with its public half, and a new key makes every subscription useless.
-    """
-    from notify.transports.config import WebPushSettings
-    from notify.transports.vapid import KEY_FILE_NAME, VapidKey, VapidKeyError, load_or_create
-
-    settings = _settings()
-    webpush_settings = WebPushSettings()
-    configured = webpush_settings.vapid_private_key.get_secret_value()
-    try:
-        if configured:
-            key, where = VapidKey.parse(configured), "from VILA_WEBPUSH_VAPID_PRIVATE_KEY"
-        else:
-            path = settings.data_dir / KEY_FILE_NAME
-            key, created = load_or_create(path)
-            where = f"{'made in' if created else 'kept in'} {path}"
-    except VapidKeyError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"Vila's VAPID key, {where}")
-    click.echo(f"public key (applicationServerKey): {key.public_key}")
-    if as_env:
-        click.echo(f"VILA_WEBPUSH_VAPID_PRIVATE_KEY={key.private_key}")
-        click.echo(f"VILA_WEBPUSH_SUBJECT={webpush_settings.subject}")
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--fcm-port", default=9310, show_default=True)
@@ -599,6 +564,7 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int, webpush
 
 
 main.add_command(pilot_cli.pilot)
+main.add_command(webpush_cli.webpush)
 
 if __name__ == "__main__":
     main()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -84,23 +84,6 @@ PAGE_TEXTS: dict[str, Callable[[str], dict[str, str]]] = {
 
 def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-
-
-@router.get("/manifest.webmanifest")
-def manifest() -> Response:
-    """The staff app's web app manifest: what a phone installs to its home screen."""
-    return FileResponse(HERE / "static" / "manifest.webmanifest", media_type="application/manifest+json")
-
-
-@router.get("/sw.js")
-def service_worker() -> Response:
-    """The service worker, served from the root so that its scope is the whole app; never cached
-    stale, so a new version reaches every phone at its next visit."""
-    return FileResponse(
-        HERE / "static" / "sw.js",
-        media_type="text/javascript",
-        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
-    )
 
 
 def _principal(request: Request, session: Session, clock: Clock) -> Principal | None:
