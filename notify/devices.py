@@ -116,6 +116,17 @@ def remove(*, session: Session, device: Device, now: datetime) -> None:
     session.flush()
 
 
+def remove_browser(*, session: Session, person_id: uuid.UUID, device_id: uuid.UUID, now: datetime) -> Device | None:
+    """The person signed out of the staff app in the browser that is this device: nothing more is
+    sent to it, so the next person on a shared phone does not get this one's messages."""
+    device = session.get(Device, device_id)
+    if device is None or device.person_id != person_id or device.provider != "webpush" or device.state == "removed":
+        return None
+    device.state, device.state_reason, device.updated_at = "removed", "signed out of the staff app", now
+    session.flush()
+    return device
+
+
 def list_for(*, session: Session, person_id: uuid.UUID) -> list[Device]:
     stmt = select(Device).where(Device.person_id == person_id, Device.state != "removed").order_by(Device.created_at)
     return list(session.scalars(stmt).all())

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.deps import csrf_token
 from api.main import create_app
 from kernel.audit.models import AuditRecord
 from kernel.clock import ManualClock
@@ -29,6 +30,7 @@ from notify.transports.config import ApnsSettings, FcmSettings, WebPushSettings
 from notify.transports.vapid import KEY_FILE_NAME, VapidKey, WebPush
 from tests.factories import Factory
 from tests.messaging_helpers import Facts, run_jobs, workday
+from tests.web_login import log_in
 from tools.standins.webpush import RunningStandIn, StandInSubscription, serve_webpush
 
 
@@ -199,3 +201,37 @@ def test_the_phone_reads_the_message_and_a_gone_subscription_is_pruned(
     run_jobs(settings, session_factory, clock, push)
     (device,) = client.get("/api/v1/devices", headers=nurse.headers).json()
     assert device["state"] == "pruned" and device["state_reason"].startswith("404")
+
+
+def test_signing_out_removes_the_browsers_subscription_and_no_one_elses(
+    client: TestClient, make: Factory, session_factory: sessionmaker[Session]
+) -> None:
+    anna, bo = make.actor(), make.actor()
+    annas = subscription("https://web.push.apple.com/QGuQyavXut/anna", name="Annas iPhone")
+    bos = subscription("https://web.push.apple.com/QGuQyavXut/bo", name="Bos iPhone")
+    mine = client.post("/api/v1/devices", headers=anna.headers, json=annas).json()
+    theirs = client.post("/api/v1/devices", headers=bo.headers, json=bos).json()
+    session = log_in(client, anna.token)
+    csrf = csrf_token(session)
+
+    # A device that is not Anna's is left alone, whatever the form says.
+    client.post("/logout", data={"csrf": csrf, "webpush_device": theirs["id"]}, follow_redirects=False)
+    assert [d["id"] for d in client.get("/api/v1/devices", headers=bo.headers).json()] == [theirs["id"]]
+
+    session = log_in(client, anna.token)
+    for wrong in ("not-a-uuid", ""):
+        response = client.post(
+            "/logout", data={"csrf": csrf_token(session), "webpush_device": wrong}, follow_redirects=False
+        )
+        assert response.status_code == 303
+        session = log_in(client, anna.token)
+    response = client.post(
+        "/logout", data={"csrf": csrf_token(session), "webpush_device": mine["id"]}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert client.get("/api/v1/devices", headers=anna.headers).json() == []
+    with session_factory() as s:
+        record = s.scalars(
+            select(AuditRecord).where(AuditRecord.action == "device.remove", AuditRecord.target_id == mine["id"])
+        ).one()
+    assert record.after == {"state": "removed", "reason": "signed out of the staff app"}

@@ -253,10 +253,13 @@ def test_a_replaced_subscription_is_registered_again_and_sign_out_removes_it(
     (replacement,) = set(after) - set(before)
     assert len(after) == len(before)  # the first subscription's device is gone, the second's is there
 
+    # The page learnt the new device from the worker; the sign-out request removes it.
+    expect(page.locator('input[name="webpush_device"]')).to_have_value(replacement)
     page.get_by_role("button", name="Logga ut").click()
     page.wait_for_url(served.base + "/login")
     assert replacement not in devices()
-    assert worker.evaluate("loadSession()") is None  # the CSRF value is gone with the session
+    # Signed out, the worker has no CSRF value left to act with.
+    eventually(lambda: worker.evaluate("loadSession().then((s) => s === null)"), "the session dropped", page=page)
     context.close()
 
 

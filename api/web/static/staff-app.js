@@ -106,6 +106,7 @@
       replaces,
     });
     await store({ ...session(), endpoint: json.endpoint, deviceId: device.id, owner: document.body.dataset.person });
+    await nameDeviceOnSignOut();
     return "granted";
   }
 
@@ -118,6 +119,7 @@
     const subscription = registration ? await registration.pushManager.getSubscription() : null;
     if (subscription) await subscription.unsubscribe();
     await store({ endpoint: null, deviceId: null, owner: null });
+    await nameDeviceOnSignOut();
   }
 
   // The card on the start page and "My devices" ------------------------------------------------
@@ -206,21 +208,20 @@
   });
   window.addEventListener("appinstalled", () => render(text("install.done")));
 
-  // Sign-out removes this browser's subscription before the session ends -----------------------
+  // Sign-out removes this browser's subscription: the form names its device, and the sign-out
+  // request removes it, so nothing waits on the page. Signed out, the CSRF value is dropped.
+
+  async function nameDeviceOnSignOut() {
+    const mine = await stored();
+    const id = mine && mine.deviceId && mine.owner === document.body.dataset.person ? mine.deviceId : "";
+    for (const field of document.querySelectorAll('form[action="/logout"] input[name="webpush_device"]')) field.value = id;
+  }
 
   function onSignOut(form) {
-    form.addEventListener("submit", (event) => {
-      if (form.dataset.cleaned) return;
-      event.preventDefault();
-      const finish = () => {
-        form.dataset.cleaned = "1";
-        form.submit();
-      };
-      const cleanup = stored()
-        .then((mine) => (mine && mine.deviceId ? disable() : null))
-        .then(() => ("caches" in window ? caches.delete(SESSION_CACHE) : null));
-      // Never hold the person at the door: sign out anyway after two seconds.
-      Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, 2000))]).then(finish, finish);
+    form.addEventListener("submit", () => {
+      if (!form.elements.webpush_device || !form.elements.webpush_device.value) return;
+      // The browser's own subscription goes too, as far as it gets before the next page.
+      swReady.then((r) => r && r.pushManager.getSubscription()).then((s) => s && s.unsubscribe()).catch(() => null);
     });
   }
 
@@ -228,8 +229,15 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     if (signedIn) {
-      store(session()).catch(() => null);
+      store(session()).then(nameDeviceOnSignOut).catch(() => null);
       for (const form of document.querySelectorAll('form[action="/logout"]')) onSignOut(form);
+      if ("serviceWorker" in navigator) {
+        navigator.serviceWorker.addEventListener("message", (event) => {
+          if (event.data && event.data.type === "device") nameDeviceOnSignOut();
+        });
+      }
+    } else if ("caches" in window) {
+      caches.delete(SESSION_CACHE).catch(() => null);
     }
     render();
   });

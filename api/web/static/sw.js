@@ -3,8 +3,9 @@
 //
 // It calls Vila's API as the signed-in page does: the browser sends the HttpOnly session cookie
 // with the worker's same-origin requests, and the page leaves the CSRF value (derived from that
-// session) in the origin's Cache Storage, which no other site can read, and deletes it at
-// sign-out (staff-app.js). Without it, or once the session has ended, a tap opens the app instead.
+// session) in the origin's Cache Storage, which no other site can read; the first page after
+// sign-out deletes it (staff-app.js). Without it, or once the session has ended, a tap opens the
+// app instead.
 "use strict";
 
 const SESSION_CACHE = "vila-session";
@@ -150,6 +151,8 @@ async function resubscribe(oldSubscription, newSubscription) {
   if (!response || !response.ok) return "refused";
   const device = await response.json();
   await saveSession({ ...session, endpoint: json.endpoint, deviceId: device.id });
+  // Open pages name the device in their sign-out form: tell them it changed.
+  for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "device" });
   return "registered";
 }
 
