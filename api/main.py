@@ -23,6 +23,7 @@ from api.routes import (
     availability,
     calendars,
     devices,
+    fleet,
     groups,
     health,
     messages,
@@ -133,6 +134,7 @@ def create_app(
         calendars,
         devices,
         messages,
+        fleet,
     ):
         app.include_router(module.router)
 

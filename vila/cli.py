@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "notify.outbox",
     "policies.models",
     "notify.models",
+    "notify.fleet.models",
 )
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
 
-Role = Literal["staff", "manager", "hr", "admin", "union"]  # union: a union or safety representative
+# union: a union or safety representative; it: device administration (the fleet of phones and tablets)
+Role = Literal["staff", "manager", "hr", "admin", "union", "it"]
 ROLES: tuple[Role, ...] = get_args(Role)
 GROUP_KINDS = ("region", "administration", "unit", "team")
 LANGUAGES = ("sv", "en")

@@ -1,0 +1,30 @@
+"""Who may do what with the fleet, as named predicates; everything else is denied.
+
+    may_run_fleet        device administration: roles it and admin (register, assign, lend,
+                         import, offboarding, costs)
+    may_read_figures     the fleet's cost figures for the pilot's cost model: it, admin, hr
+    owns_step            a checklist step's owner may do that step (e.g. a manager collecting a phone)
+
+The lifecycle's own table says who may make each transition (`lifecycle.TRANSITIONS`): the person
+who has an asset, and their manager, may report it lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from kernel.auth.service import Principal
+
+FLEET_ROLES = ("it", "admin")
+
+
+def may_run_fleet(principal: Principal) -> bool:
+    return principal.has(*FLEET_ROLES)
+
+
+def may_read_figures(principal: Principal) -> bool:
+    return principal.has(*FLEET_ROLES, "hr")
+
+
+def owns_step(principal: Principal, owner_id: uuid.UUID | None) -> bool:
+    return owner_id is not None and owner_id == principal.person_id
