@@ -78,6 +78,7 @@ class Fleet:
                     token=token,
                     name="Arbetstelefon",
                 ),
+                by=IT,
                 now=self.clock.now(),
             )
 

@@ -21,7 +21,6 @@ from notify.fleet import identifiers, installs, lifecycle, steps
 from notify.fleet.lifecycle import NEEDS_ASSIGNEE, By, Transition, Who
 from notify.fleet.models import Asset, Assignment
 from notify.fleet.schemas import AssetCreate, AssetUpdate, AssignmentCreate
-from notify.models import Device
 
 
 def require(*, session: Session, asset_id: uuid.UUID) -> Asset:
@@ -42,26 +41,6 @@ def _audit(session: Session, *, by: By, now: datetime, action: str, asset: Asset
         target_id=asset.id,
         meta=by.meta,
         **values,
-    )
-
-
-def audit_install(*, session: Session, device: Device, by: By, now: datetime) -> None:
-    """An app install linked to its asset: audited on the asset."""
-    audit.record(
-        session=session,
-        now=now,
-        actor_id=by.person_id,
-        actor_label=by.label,
-        action="fleet.asset.install",
-        target_type="asset",
-        target_id=device.asset_id,
-        meta=by.meta,
-        after={
-            "device_id": str(device.id),
-            "person_id": str(device.person_id) if device.person_id else None,
-            "platform": device.platform,
-            "name": device.name,
-        },
     )
 
 
@@ -150,7 +129,7 @@ def move(*, session: Session, asset: Asset, target: str, by: By, now: datetime, 
         before={"state": source, "holder": _holder_json(holder)},
         after={"state": transition.target, "note": note, "blocked_devices": len(blocked)},
     )
-    steps.close_for_asset(session, asset_id=asset.id, state=transition.target, by=by, now=now)
+    steps.close_for_asset(session, asset_id=asset.id, state=transition.target, by=by, now=now, note=note)
     return transition
 
 

@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kernel.audit import service as audit
 from kernel.errors import Conflict, InvalidInput, PermissionDenied
-from notify.fleet.lifecycle import IN_USE
+from notify.fleet.lifecycle import IN_USE, By
 from notify.fleet.models import Asset, Assignment
 from notify.models import Delivery, Device
 from notify.schemas import DeviceCreate
@@ -87,7 +88,27 @@ def link_serial(session: Session, *, device: Device, serial: str, person_id: uui
     device.asset_id, device.ownership = asset.id, "work"
 
 
-def install(session: Session, *, asset: Asset, data: DeviceCreate, now: datetime) -> Device:
+def _audit(session: Session, *, device: Device, by: By, now: datetime) -> None:
+    """An app install linked to its asset: audited on the asset."""
+    audit.record(
+        session=session,
+        now=now,
+        actor_id=by.person_id,
+        actor_label=by.label,
+        action="fleet.asset.install",
+        target_type="asset",
+        target_id=device.asset_id,
+        meta=by.meta,
+        after={
+            "device_id": str(device.id),
+            "person_id": str(device.person_id) if device.person_id else None,
+            "platform": device.platform,
+            "name": device.name,
+        },
+    )
+
+
+def install(session: Session, *, asset: Asset, data: DeviceCreate, by: By, now: datetime) -> Device:
     """Register a push device on an asset for its holder; on a shared ward tablet the device
     belongs to no person, so personal messages can never reach it."""
     holder = holder_of(session, asset.id)
@@ -104,15 +125,17 @@ def install(session: Session, *, asset: Asset, data: DeviceCreate, now: datetime
     device.state, device.state_reason = "active", None
     device.last_seen_at = device.updated_at = now
     session.flush()
+    _audit(session, device=device, by=by, now=now)
     return device
 
 
-def link(session: Session, *, asset: Asset, device: Device, now: datetime) -> Device:
+def link(session: Session, *, asset: Asset, device: Device, by: By, now: datetime) -> Device:
     """Link a person's registered device to the asset it runs on (it must be with that person)."""
     if device.person_id is None or not with_person(session, asset_id=asset.id, person_id=device.person_id):
         raise Conflict("a device can be linked only to an asset that is assigned or lent to the device's person")
     device.asset_id, device.ownership, device.updated_at = asset.id, "work", now
     session.flush()
+    _audit(session, device=device, by=by, now=now)
     return device
 
 

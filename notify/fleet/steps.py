@@ -58,7 +58,9 @@ def finish_if_complete(session: Session, *, offboarding_id: uuid.UUID, now: date
     return True
 
 
-def close_for_asset(session: Session, *, asset_id: uuid.UUID, state: str, by: By, now: datetime) -> int:
+def close_for_asset(
+    session: Session, *, asset_id: uuid.UUID, state: str, by: By, now: datetime, note: str | None = None
+) -> int:
     """The asset reached `state`: complete the open steps about it that this settles."""
     closes = _CLOSES.get(state)
     if not closes:
@@ -71,5 +73,5 @@ def close_for_asset(session: Session, *, asset_id: uuid.UUID, state: str, by: By
         )
     ).all()
     for step in steps:
-        done(session, step=step, outcome=closes[step.kind], note=None, by=by, now=now)
+        done(session, step=step, outcome=closes[step.kind], note=note, by=by, now=now)
     return len(steps)

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from api.deps import ClockDep, CurrentPerson, PageDep, SessionDep
 from api.routes.fleet.deps import ActorDep, ItPerson
-from kernel.auth.service import Principal
 from kernel.directory.schemas import Page
 from kernel.errors import NotFound
 from notify import devices
 from notify.fleet import assets, installs, queries, subscriptions
 from notify.fleet.access import may_run_fleet
+from notify.fleet.lifecycle import By
 from notify.fleet.models import Asset, AssetKind, AssetState, ManagedAccount
 from notify.fleet.schemas import (
     AssetCreate,
@@ -75,18 +75,18 @@ def create_asset(body: AssetCreate, session: SessionDep, _: ItPerson, by: ActorD
     return queries.read(session, [asset])[0]
 
 
-def _visible(session: Session, me: Principal, asset_id: uuid.UUID) -> Asset:
+def _visible(session: Session, by: By, asset_id: uuid.UUID) -> Asset:
+    """The asset, if `by` runs the fleet, has it, or manages whoever has it; else 404."""
     asset = assets.require(session=session, asset_id=asset_id)
-    holder = installs.holder_of(session, asset_id)
-    if not may_run_fleet(me) and (holder is None or holder.person_id != me.person_id):
+    if not assets.who(session, asset, by):
         raise NotFound(f"no asset with id {asset_id}")
     return asset
 
 
 @router.get("/assets/{asset_id}", response_model=AssetDetail)
-def read_asset(asset_id: uuid.UUID, session: SessionDep, me: CurrentPerson, by: ActorDep) -> AssetDetail:
+def read_asset(asset_id: uuid.UUID, session: SessionDep, by: ActorDep) -> AssetDetail:
     """One asset: its facts, holder, subscription, app installs and the transitions you may make now."""
-    return queries.detail(session, _visible(session, me, asset_id), by)
+    return queries.detail(session, _visible(session, by, asset_id), by)
 
 
 @router.patch("/assets/{asset_id}", response_model=AssetRead)
@@ -116,13 +116,13 @@ def asset_history(asset_id: uuid.UUID, session: SessionDep, _: ItPerson, page: P
     responses={409: {"description": "Not allowed from the current state; the answer lists what is."}},
 )
 def transition(
-    asset_id: uuid.UUID, body: TransitionCreate, session: SessionDep, me: CurrentPerson, by: ActorDep, clock: ClockDep
+    asset_id: uuid.UUID, body: TransitionCreate, session: SessionDep, by: ActorDep, clock: ClockDep
 ) -> AssetDetail:
     """Move the asset through its lifecycle (return, wipe, restock, repair, report lost, retire, ...).
     An illegal move is a 409 whose message and `details.allowed` say which moves are allowed from
     here. The person who has the asset, and their manager, may report it lost; its push devices
     are blocked at once."""
-    asset = _visible(session, me, asset_id)
+    asset = _visible(session, by, asset_id)
     assets.move(session=session, asset=asset, target=body.to, by=by, now=clock.now(), note=body.note)
     session.commit()
     return queries.detail(session, asset, by)
@@ -134,10 +134,8 @@ def add_install(
 ) -> InstallRead:
     """Register the app's push endpoint on the asset (e.g. from device management's enrolment).
     On a shared ward tablet it belongs to no person: only its unit's and role's messages reach it."""
-    device = installs.install(
-        session=session, asset=assets.require(session=session, asset_id=asset_id), data=body, now=clock.now()
-    )
-    assets.audit_install(session=session, device=device, by=by, now=clock.now())
+    asset = assets.require(session=session, asset_id=asset_id)
+    device = installs.install(session=session, asset=asset, data=body, by=by, now=clock.now())
     session.commit()
     return InstallRead.model_validate(device)
 
@@ -148,10 +146,8 @@ def link_install(
 ) -> InstallRead:
     """Link a person's registered push device to the asset it runs on."""
     asset = assets.require(session=session, asset_id=asset_id)
-    device = installs.link(
-        session=session, asset=asset, device=devices.require(session=session, device_id=device_id), now=clock.now()
-    )
-    assets.audit_install(session=session, device=device, by=by, now=clock.now())
+    device = devices.require(session=session, device_id=device_id)
+    installs.link(session=session, asset=asset, device=device, by=by, now=clock.now())
     session.commit()
     return InstallRead.model_validate(device)
 
