@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.audit import service as audit
+from kernel.db import among
 from kernel.directory import service as directory
 from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import Conflict, InvalidInput, NotFound
@@ -170,7 +171,7 @@ def units_of(session: Session, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
         for person_id, group_id in session.execute(
             select(GroupMember.person_id, GroupMember.group_id)
             .join(Group, Group.id == GroupMember.group_id)
-            .where(GroupMember.person_id.in_(wanted[i : i + 5000]))
+            .where(among(session, GroupMember.person_id, wanted[i : i + 5000]))
             .order_by(Group.name)
         ):
             memberships.setdefault(person_id, []).append(group_id)

@@ -75,6 +75,27 @@ class Report:
         }
 
 
+def among_text(session: Session, column: Any, values: Sequence[str]) -> Any:
+    """`column IN values` for text, as one array parameter on PostgreSQL (as `kernel.db.among`
+    does for ids): ten thousand serial numbers cost one bind, not ten thousand rendered ones."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import String, any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String())))
+    return column.in_(list(values))
+
+
+def decode(raw: bytes) -> str:
+    """The file's text: UTF-8 (what Intune writes), or Windows-1252 (what older Swedish Excel writes)."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise MalformedFile("the file is neither UTF-8 nor Windows-1252 text")
+
+
 def read(data: str, *, required: Sequence[str], known: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
     """Rows as {lower-case column: stripped value} with their line numbers. Comma or semicolon
     separated (Swedish Excel writes semicolons); a byte-order mark is ignored."""

@@ -27,11 +27,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from kernel.db import bulk_insert, bulk_update, new_id
+from kernel.db import among, bulk_insert, bulk_update, new_id
 from kernel.directory.models import Person
 from notify.fleet import identifiers
 from notify.fleet.assets import units_of
-from notify.fleet.imports import AuditEntry, Report, audit_rows, read
+from notify.fleet.imports import AuditEntry, Report, among_text, audit_rows, read
 from notify.fleet.lifecycle import By
 from notify.fleet.models import Asset, Assignment
 
@@ -96,7 +96,9 @@ def _people(session: Session, refs: set[str]) -> dict[str, tuple[uuid.UUID, bool
     for chunk in _chunks(refs):
         for pid, email, external, active in session.execute(
             select(Person.id, Person.email, Person.external_id, Person.active).where(
-                or_(func.lower(Person.email).in_(chunk), Person.external_id.in_(chunk))
+                or_(
+                    among_text(session, func.lower(Person.email), chunk), among_text(session, Person.external_id, chunk)
+                )
             )
         ):
             found[email.lower()] = (pid, active)
@@ -178,7 +180,9 @@ def _existing(session: Session, serials: list[str]) -> dict[str, dict[str, Any]]
     found: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(serials):
         for row in session.execute(
-            select(Asset.id, Asset.serial, *(getattr(Asset, f) for f in _FIELDS)).where(Asset.serial.in_(chunk))
+            select(Asset.id, Asset.serial, *(getattr(Asset, f) for f in _FIELDS)).where(
+                among_text(session, Asset.serial, chunk)
+            )
         ):
             found[row.serial] = dict(row._mapping)
     if found:
@@ -188,7 +192,7 @@ def _existing(session: Session, serials: list[str]) -> dict[str, dict[str, Any]]
             holders.update(
                 session.execute(
                     select(Assignment.asset_id, Assignment.person_id).where(
-                        Assignment.asset_id.in_(ids[i : i + CHUNK]), Assignment.ended_at.is_(None)
+                        among(session, Assignment.asset_id, ids[i : i + CHUNK]), Assignment.ended_at.is_(None)
                     )
                 ).all()
             )
@@ -200,7 +204,9 @@ def _existing(session: Session, serials: list[str]) -> dict[str, dict[str, Any]]
 def _imei_owners(session: Session, imeis: list[str]) -> dict[str, str]:
     owners: dict[str, str] = {}
     for chunk in _chunks(imeis):
-        for imei, serial in session.execute(select(Asset.imei, Asset.serial).where(Asset.imei.in_(chunk))):
+        for imei, serial in session.execute(
+            select(Asset.imei, Asset.serial).where(among_text(session, Asset.imei, chunk))
+        ):
             if imei is not None:
                 owners[imei] = serial
     return owners

@@ -29,7 +29,7 @@ from kernel.audit import service as audit
 from kernel.db import bulk_insert, bulk_update, new_id
 from kernel.errors import Conflict, InvalidInput, NotFound
 from notify.fleet import identifiers
-from notify.fleet.imports import AuditEntry, Report, audit_rows, read
+from notify.fleet.imports import AuditEntry, Report, among_text, audit_rows, read
 from notify.fleet.lifecycle import By
 from notify.fleet.models import Asset, Subscription
 from notify.fleet.schemas import SubscriptionUpdate
@@ -49,7 +49,9 @@ def import_subscriptions(*, session: Session, data: str, by: By, now: datetime, 
     listed = list(serials)
     for i in range(0, len(listed), CHUNK):
         assets.update(
-            session.execute(select(Asset.serial, Asset.id).where(Asset.serial.in_(listed[i : i + CHUNK]))).all()
+            session.execute(
+                select(Asset.serial, Asset.id).where(among_text(session, Asset.serial, listed[i : i + CHUNK]))
+            ).all()
         )
     rows: list[tuple[int, str, dict[str, Any]]] = []
     seen: dict[str, int] = {}

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -240,3 +245,44 @@ def test_bad_operator_rows_are_reported_and_nothing_is_written(
     assert "extension" in report.rejected[4].reason
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Subscription)) == 0
+
+
+def test_vila_fleet_import_from_the_command_line(
+    make: Factory, session_factory: sessionmaker[Session], db_url: str, tmp_path: Path
+) -> None:
+    anna = make.person()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VILA_")} | {"VILA_DATABASE_URL": db_url}
+    devices_file = tmp_path / "intune.csv"
+    devices_file.write_text(intune_csv([device(1, anna.email), device(2)]), encoding="utf-8")
+    listing = tmp_path / "operator.csv"
+    listing.write_text(OPERATOR + "0701234567;Telia;Bas;199;KC-1;;R58N000001\n".replace(";", ","), encoding="cp1252")
+
+    def vila(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "vila.cli", "fleet", "import", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    first = vila("--intune", str(devices_file))
+    assert first.returncode == 0, first.stderr
+    assert "2 rows imported: 2 new, 0 changed, 0 unchanged" in first.stdout
+    again = vila("--intune", str(devices_file), "--json")
+    assert json.loads(again.stdout)["unchanged"] == 2
+    subs = vila("--subscriptions", str(listing))
+    assert subs.returncode == 0 and "1 new" in subs.stdout, subs.stderr
+    devices_file.write_text(intune_csv([device(3, "okand@exempel.se")]), encoding="utf-8")
+    bad = vila("--intune", str(devices_file))
+    assert bad.returncode == 1 and "REJECTED unknown person" in bad.stderr
+    assert vila().returncode == 2  # neither file: a usage error
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Asset)) == 2
+
+
+def test_the_import_benchmark_counts_what_it_imported() -> None:
+    from tools.bench.fleet_import import run
+
+    result = run(database_url=None, assets=50)
+    assert (result["created"], result["unchanged_on_reimport"], result["stored"], result["assigned"]) == (
+        50,
+        50,
+        50,
+        45,
+    )

@@ -13,7 +13,7 @@ from api.deps import ClockDep, SessionDep
 from api.routes.fleet.deps import ActorDep, ItPerson
 from kernel.errors import InvalidInput, PayloadTooLarge
 from notify.fleet import intune, subscriptions
-from notify.fleet.imports import MalformedFile, Report
+from notify.fleet.imports import MalformedFile, Report, decode
 from notify.fleet.lifecycle import By
 from notify.fleet.schemas import ImportRead
 
@@ -28,12 +28,10 @@ async def _csv(request: Request) -> str:
     raw = await request.body()
     if len(raw) > MAX_BYTES:
         raise PayloadTooLarge(f"an import is at most {MAX_BYTES // 1_000_000} MB; split the file")
-    for encoding in ("utf-8", "cp1252"):  # Intune writes UTF-8; older Swedish Excel, Windows-1252
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput("the file is neither UTF-8 nor Windows-1252 text")
+    try:
+        return decode(raw)
+    except MalformedFile as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
 Csv = Annotated[str, Depends(_csv)]
