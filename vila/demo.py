@@ -1,4 +1,5 @@
-"""The demo region "Region Exempel": four units, about sixty people, managers, HR and an admin.
+"""The demo region "Region Exempel": four units, about sixty people, managers, HR, an admin and
+device administration with the region's phones and tablets (`vila/demo_fleet.py`).
 
 Deterministic (a fixed seed), so a screenshot or a test sees the same people every time.
 """
@@ -25,6 +26,7 @@ from policies import rosters
 from policies import service as policy_service
 from policies.calendar import local_date
 from policies.schemas import OnCallSlotCreate, PolicyCreate, RosterCreate, RosterLayerIn, ShiftCreate, WeeklyWindow
+from vila import demo_fleet
 
 FIRST_NAMES = [
     "Anna",
@@ -292,6 +294,7 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
     for who in (people["hr"], people["admin"], people["union"]):
         _day_worker(session, who, now)
     _policy(session, region.id, people["hr"].id, now)
+    people["it"] = demo_fleet.load(session=session, now=now)
     session.flush()
     return people
 

@@ -33,6 +33,7 @@ from kernel.auth import oidc as oidc_login
 from kernel.auth.service import WEB_SESSION_TOKEN, Principal, end_web_session, issue_token
 from kernel.clock import Clock
 from kernel.settings import Settings
+from notify.fleet.access import FLEET_ROLES
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "vila_lang"
@@ -58,6 +59,10 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "policies": ("policies.html", ("hr", "admin", "union")),
     "ledger": ("ledger.html", ("hr", "admin")),
     "dashboard": ("dashboard.html", ("hr", "admin", "union")),
+    "fleet": ("fleet.html", FLEET_ROLES),
+    "fleet/loans": ("fleet_loans.html", FLEET_ROLES),
+    "fleet/offboarding": ("fleet_offboarding.html", FLEET_ROLES),
+    "fleet/costs": ("fleet_costs.html", FLEET_ROLES),
 }
 NAV = [
     ("compose", "nav.compose"),
@@ -69,6 +74,7 @@ NAV = [
     ("policies", "nav.policies"),
     ("ledger", "nav.ledger"),
     ("dashboard", "nav.dashboard"),
+    ("fleet", "nav.fleet"),
 ]
 
 
@@ -387,6 +393,18 @@ def _page(name: str) -> Any:
 
 for _name in PAGES:
     router.add_api_route(f"/{_name}", _page(_name), methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/fleet/assets/{asset_id}", response_class=HTMLResponse)
+def asset_page(asset_id: uuid.UUID, request: Request, session: SessionDep, clock: ClockDep) -> Response:
+    principal = _principal(request, session, clock)
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    if not _visible(principal, "fleet"):
+        response = _render(request, "home.html", principal, "home")
+        response.status_code = 403
+        return response
+    return _render(request, "fleet_asset.html", principal, "fleet/asset", asset_id=str(asset_id))
 
 
 @router.get("/messages/{message_id}", response_class=HTMLResponse)
