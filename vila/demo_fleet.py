@@ -126,9 +126,10 @@ def load(*, session: Session, now: datetime) -> Person:
         spec = TABLET if tablet else (IPHONE if device is not None and device.platform == "ios" else PHONE)
         age = 60 + (i * 11) % 600
         asset = fleet.asset("tablet" if tablet else "phone", spec, site=HOSPITAL, age_days=age)
-        fleet.assign(asset, days_ago=min(age - 5, 50 + (i * 7) % 40), person_id=person.id)
+        fleet.assign(asset, days_ago=age - 3, person_id=person.id)
+        asset.last_check_in_at = fleet.at((i % 9) / 24)  # device management saw it within the last hours
         if device is not None:
-            installs.link(session, asset=asset, device=device, by=by, now=fleet.at(45))
+            installs.link(session, asset=asset, device=device, by=by, now=fleet.at(age - 4))
         own[person.id] = asset
 
     # A shared tablet on each ward; the emergency department's stand-by doctor has one too.

@@ -51,8 +51,8 @@ def test_it_filters_the_register_and_follows_a_device_through_its_lifecycle(page
     # Register a phone, give it to someone, take it back: the page offers only what the table allows.
     ready(page, "/fleet", served)
     page.get_by_text("Registrera enhet").click()
-    page.get_by_label("Modell").fill("Galaxy XCover 7")
-    page.get_by_label("Serienummer").fill("E2E-SERIAL-1")
+    page.get_by_label("Modell", exact=True).fill("Galaxy XCover 7")
+    page.get_by_label("Serienummer", exact=True).fill("E2E-SERIAL-1")
     page.get_by_label("IMEI (15 siffror)").fill("490154203237517")  # a wrong check digit
     page.get_by_role("button", name="Registrera", exact=True).click()
     expect(page.locator("#flash")).to_contain_text("check digit")

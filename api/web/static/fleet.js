@@ -173,7 +173,7 @@ async function pageFleetAsset() {
     document.getElementById("assign-shared").hidden = asset.kind !== "shared_tablet";
     document.getElementById("asset-installs").replaceChildren(
       asset.installs.length
-        ? table([t("fleet.col.device"), t("fleet.col.holder"), t("fleet.col.state"), t("fleet.col.checkin")], asset.installs.map((d) => el("tr", {}, el("td", {}, d.name + " (" + d.platform + ")"), el("td", {}, d.person_id ? "" : t("fleet.asset.shared_device")), el("td", {}, d.state + (d.state_reason ? ": " + d.state_reason : "")), el("td", {}, when(d.last_seen_at)))))
+        ? table([t("fleet.col.device"), t("fleet.col.holder"), t("fleet.col.state"), t("fleet.col.checkin")], asset.installs.map((d) => el("tr", {}, el("td", {}, d.name + " (" + d.platform + ")"), el("td", {}, d.person_id ? t("fleet.asset.personal_device") : t("fleet.asset.shared_device")), el("td", {}, d.state + (d.state_reason ? ": " + d.state_reason : "")), el("td", {}, when(d.last_seen_at)))))
         : el("p", { class: "muted" }, t("fleet.asset.no_installs")),
     );
     const log = await api("GET", "/fleet/assets/" + id + "/history?limit=100");
@@ -361,9 +361,12 @@ async function pageFleetCosts() {
     const query = new URLSearchParams();
     for (const name of ["from", "to", "unit"]) if (form.elements[name].value) query.set(name, form.elements[name].value);
     const costs = await api("GET", "/fleet/costs?" + query);
+    if (!form.elements.from.value) form.elements.from.value = costs.months[0];
+    if (!form.elements.to.value) form.elements.to.value = costs.months[costs.months.length - 1];
     const name = (u) => u.unit_name || t("fleet.costs.unallocated");
+    const monthLabel = (m) => new Date(m + "-01T12:00:00").toLocaleDateString(locale, { month: "short", year: "2-digit" });
     const series = costs.units.map((u) => ({ name: name(u), values: costs.months.map((m) => u.months[m]) }));
-    document.getElementById("costs-chart").replaceChildren(...stackedBars("costs-svg", t("fleet.costs.chart"), costs.months, series));
+    document.getElementById("costs-chart").replaceChildren(...stackedBars("costs-svg", t("fleet.costs.chart"), costs.months.map(monthLabel), series));
     for (const sw of document.querySelectorAll("#costs-chart .sw[data-color]")) sw.style.background = sw.dataset.color;
     document.getElementById("costs-table").replaceChildren(
       table([t("fleet.costs.unit"), ...costs.months, t("fleet.costs.total")], [
