@@ -3,15 +3,14 @@
     may_run_fleet        device administration: roles it and admin (register, assign, lend,
                          import, offboarding, costs)
     may_read_figures     the fleet's cost figures for the pilot's cost model: it, admin, hr
-    owns_step            a checklist step's owner may do that step (e.g. a manager collecting a phone)
 
 The lifecycle's own table says who may make each transition (`lifecycle.TRANSITIONS`): the person
-who has an asset, and their manager, may report it lost.
+who has an asset, and their manager, may report it lost. An offboarding step may be done by its
+owner (e.g. the manager who collects a leaver's phone) or device administration
+(`offboarding.complete`).
 """
 
 from __future__ import annotations
-
-import uuid
 
 from kernel.auth.service import Principal
 
@@ -24,7 +23,3 @@ def may_run_fleet(principal: Principal) -> bool:
 
 def may_read_figures(principal: Principal) -> bool:
     return principal.has(*FLEET_ROLES, "hr")
-
-
-def owns_step(principal: Principal, owner_id: uuid.UUID | None) -> bool:
-    return owner_id is not None and owner_id == principal.person_id

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from kernel.audit import service as audit
@@ -36,8 +36,8 @@ def with_person(session: Session, *, asset_id: uuid.UUID, person_id: uuid.UUID) 
     return asset is not None and asset.state in IN_USE and holder is not None and holder.person_id == person_id
 
 
-def _block(session: Session, where: object, reason: str, now: datetime) -> list[uuid.UUID]:
-    rows = session.execute(select(Device.id, Device.person_id).where(where, Device.state.not_in(_KEEP))).all()  # type: ignore[arg-type]
+def _block(session: Session, where: ColumnElement[bool], reason: str, now: datetime) -> list[uuid.UUID]:
+    rows = session.execute(select(Device.id, Device.person_id).where(where, Device.state.not_in(_KEEP))).all()
     if not rows:
         return []
     ids = [r[0] for r in rows]
