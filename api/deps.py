@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,14 +48,26 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+# A path segment that is itself a credential: the calendar feed's secret (calendar apps cannot send a
+# bearer token). Logs and the audit get the path with it masked.
+_SECRET_IN_PATH = re.compile(r"(/calendar-feeds/)[^/]+")
+
+
+def loggable_path(request: Request) -> str:
+    """The request's path as logs and the audit may keep it: without secrets."""
+    return _SECRET_IN_PATH.sub(r"\1<secret>", request.url.path)
+
+
 def request_meta(request: Request) -> RequestMeta:
-    forwarded = request.headers.get("x-forwarded-for")
-    ip = forwarded.split(",")[0].strip() if forwarded else (request.client.host if request.client else None)
+    """Who asked, for the audit. The client address is the one `create_app` installs for every request:
+    X-Forwarded-For is believed only from a direct peer in VILA_FORWARDED_ALLOW_IPS, and then its
+    right-most address that is not itself a trusted proxy (uvicorn's rule), so a client cannot
+    forge its address by sending the header itself."""
     return RequestMeta(
-        source_ip=ip,
+        source_ip=request.client.host if request.client else None,
         request_id=getattr(request.state, "request_id", None),
         method=request.method,
-        path=request.url.path,
+        path=loggable_path(request),
     )
 
 

@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import errors
-from api.deps import request_meta
+from api.deps import loggable_path, request_meta
 from api.routes import (
     audit,
     availability,
@@ -58,8 +59,10 @@ def create_app(
     run_jobs_in_process: bool | None = None,
     identity_providers: list[IdentityProvider] | None = None,
     push: PushClient | None = None,
+    open_metrics: bool = False,
 ) -> FastAPI:
-    """Build the API. Tests pass a settings object, a controllable clock and a waker of their own."""
+    """Build the API. Tests pass a settings object, a controllable clock and a waker of their own.
+    `open_metrics` serves /metrics without VILA_METRICS_TOKEN (`vila serve` on a loopback address)."""
     settings = settings or Settings()
     oidc_config = OidcConfig.from_settings(settings)  # a bad role map stops the start, before anything opens
     clock = clock or SystemClock()
@@ -113,6 +116,7 @@ def create_app(
     app.state.job_context = ctx
     app.state.waker = waker
     app.state.runner = runner
+    app.state.open_metrics = open_metrics
     if identity_providers is None:
         identity_providers = [BearerTokenProvider()]
         if oidc is not None:
@@ -150,7 +154,7 @@ def create_app(
         log.info(
             "%s %s -> %d in %.1f ms",
             request.method,
-            request.url.path,
+            loggable_path(request),
             response.status_code,
             (time.perf_counter() - started) * 1000,
             extra={"request_id": request.state.request_id},
@@ -177,5 +181,8 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(web.router)
     web.mount_static(app)
+    # Outermost, so that every layer (the audit, the access log, Secure cookies) sees the client
+    # address and scheme as the trusted proxies report them; the servers do not apply the headers.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     return app

@@ -43,3 +43,5 @@ def configure(settings: Settings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO: a linked calendar's URL may carry its secret.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

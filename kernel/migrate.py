@@ -11,19 +11,34 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from kernel.app_role import AppRole, secure
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(url: str, model_modules: Sequence[str] = ()) -> Config:
+def alembic_config(url: str, model_modules: Sequence[str] = (), app_role: AppRole | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["model_modules"] = tuple(model_modules)
+    cfg.attributes["app_role"] = app_role  # the migration that protects the audit log sets it up
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, app_role: AppRole | None = None) -> list[str]:
+    """Upgrade, then (PostgreSQL, with an app role) grant the app role what it needs again, so tables
+    of new migrations and a role created after the migrations ran are covered. Returns notes."""
+    command.upgrade(alembic_config(url, app_role=app_role), revision)
+    if app_role is None or not url.startswith("postgresql"):
+        return []
+    from kernel.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            return secure(conn, app_role)
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

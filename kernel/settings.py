@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kernel.app_role import AppRole
 from kernel.timezones import validate_timezone
 
 Queue = Literal["urgent", "default", "bulk"]
@@ -51,7 +52,20 @@ class Settings(BaseSettings):
     calendar_allow_http: bool = Field(
         default=False, description="Let linked calendars use plain http:// and private addresses (tests only)."
     )
-    token_ttl_days: int = Field(default=90, ge=1, le=3650)
+    db_app_role: str = Field(
+        default="",
+        description=(
+            "PostgreSQL: the role the API and workers connect as. `vila migrate` (run as the tables' owner) "
+            "creates it when it can and grants it everything but changing the audit log. Empty: no such role."
+        ),
+    )
+    db_app_password: str = Field(
+        default="", description="The password `vila migrate` gives the app role when it creates it."
+    )
+    token_ttl_days: int = Field(default=90, ge=1, le=3650, description="The longest lifetime of an API token.")
+    web_session_hours: int = Field(
+        default=12, ge=1, le=24 * 14, description="How long a web sign-in lasts; logout ends it sooner."
+    )
     sweep_interval_s: float = Field(default=15.0, gt=0)
     job_lease_s: float = Field(default=300.0, gt=0)
     job_max_attempts: int = Field(default=8, ge=1)
@@ -65,7 +79,10 @@ class Settings(BaseSettings):
     device_stale_days: int = Field(default=60, ge=1, description="Devices not seen this long go stale.")
     metrics_token: str = Field(
         default="",
-        description="If set, GET /metrics needs 'Authorization: Bearer <this>' (Prometheus: bearer_token).",
+        description=(
+            "GET /metrics needs 'Authorization: Bearer <this>' (Prometheus: bearer_token). Empty: `vila api` "
+            "answers /metrics with 403; only `vila serve` on a loopback address serves it without a token."
+        ),
     )
     message_retention_days: int = Field(
         default=0,
@@ -111,6 +128,11 @@ class Settings(BaseSettings):
     def _zone(cls, value: str) -> str:
         return validate_timezone(value)
 
+    @field_validator("db_app_role")
+    @classmethod
+    def _role_name(cls, value: str) -> str:
+        return AppRole(value).name if value else value
+
     @model_validator(mode="after")
     def _oidc(self) -> Settings:
         given = {
@@ -125,6 +147,11 @@ class Settings(BaseSettings):
             if not (self.oidc_allow_http and self.oidc_issuer.startswith("http://")):
                 raise ValueError("VILA_OIDC_ISSUER must be an https:// address")
         return self
+
+    @property
+    def app_role(self) -> AppRole | None:
+        """The app's own database role, for `vila migrate` to set up; None when none is configured."""
+        return AppRole(self.db_app_role, self.db_app_password) if self.db_app_role else None
 
     @property
     def oidc_enabled(self) -> bool:

@@ -6,7 +6,6 @@ Everything is derived from the rest ledger and the policy versions; nothing here
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections import Counter
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.directory.models import Group, GroupMember, Person
+from kernel.spreadsheet import SafeWriter
 from kernel.timezones import zone
 from policies.models import RestLedgerEntry, RestPolicy, RestPolicyVersion
 
@@ -136,7 +136,7 @@ def compliance(
 def to_csv(report: ComplianceReport, table: str) -> str:
     """One of the report's tables as CSV: after-hours, overrides, broken-rest, compensatory, policy-changes."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     if table == "after-hours":
         writer.writerow(["group", *report.weeks])
         for group, per_week in sorted(report.after_hours.items()):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from kernel.instants import SaneInstant
 from kernel.timezones import validate_timezone
 from policies.holidays import validate_calendar
 from policies.types import HoldTarget, Priority, WorkSource
@@ -104,9 +105,9 @@ class WeeklyWindowsRead(BaseModel):
 
 
 class ShiftCreate(_Strict):
-    planned_start: AwareDatetime
-    planned_end: AwareDatetime
-    actual_end: AwareDatetime | None = None
+    planned_start: SaneInstant
+    planned_end: SaneInstant
+    actual_end: SaneInstant | None = None
     kind: ShiftKind = "planned"
     note: Text200 | None = None
 
@@ -122,7 +123,7 @@ class ShiftCreate(_Strict):
 
 
 class ShiftUpdate(_Strict):
-    actual_end: AwareDatetime | None = None
+    actual_end: SaneInstant | None = None
     note: Text200 | None = None
 
 
@@ -162,7 +163,7 @@ class DndStart(_Strict):
     """Start do-not-disturb for `minutes`, or until an instant. It ends by itself."""
 
     minutes: int | None = Field(default=None, ge=1, le=12 * 60)
-    until: AwareDatetime | None = None
+    until: SaneInstant | None = None
     note: Text200 | None = None
 
     @model_validator(mode="after")
@@ -184,8 +185,8 @@ class DndRead(_Read):
 
 class LeaveCreate(_Strict):
     kind: LeaveKind
-    start: AwareDatetime
-    end: AwareDatetime
+    start: SaneInstant
+    end: SaneInstant
     note: Text200 | None = None
 
     @model_validator(mode="after")
@@ -367,11 +368,11 @@ class ExplainRequest(_Strict):
     """Would a message of this priority from this sender reach the person at this instant?"""
 
     priority: Priority
-    at: AwareDatetime | None = None
+    at: SaneInstant | None = None
     sender_id: uuid.UUID | None = None
     override_reason: Annotated[str, StringConstraints(max_length=500)] | None = None
     audience_role: RoleName | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: SaneInstant | None = None
 
     @model_validator(mode="after")
     def _emergency(self) -> ExplainRequest:

@@ -104,6 +104,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """The PostgreSQL test database, empty, for what only PostgreSQL has (roles, advisory locks)."""
+    if "postgresql" not in BACKENDS:
+        pytest.skip("needs PostgreSQL (VILA_TEST_DATABASES lacks postgresql)")
+    url: str = request.getfixturevalue("pg_database")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
 def session_factory(db_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(db_url)
     yield make_session_factory(engine)

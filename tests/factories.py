@@ -6,9 +6,12 @@ import itertools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.audit import service as audit
+from kernel.audit.models import AuditRecord
 from kernel.auth.service import issue_token
 from kernel.clock import Clock
 from kernel.db import unit_of_work
@@ -31,6 +34,21 @@ class Actor:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def audit_entry(session: Session, now: datetime, label: str = "test", **after: object) -> AuditRecord:
+    """One audit record written as the product writes them (chained), in the session's transaction."""
+    return audit.record(
+        session=session,
+        now=now,
+        actor_id=None,
+        actor_label=label,
+        action="test.write",
+        target_type="thing",
+        target_id=None,
+        meta=audit.SYSTEM,
+        after=dict(after) or None,
+    )
 
 
 class Factory:

@@ -21,7 +21,10 @@ def form_nonce(client: TestClient) -> str:
     return nonce_in(client.get("/login").text)
 
 
-def log_in(client: TestClient, token: str) -> None:
+def log_in(client: TestClient, token: str) -> str:
+    """Sign in with a pasted API token; returns the web session's own credential from the cookie."""
     r = client.post("/login", data={"token": token, "nonce": form_nonce(client)}, follow_redirects=False)
     assert r.status_code == 303, r.text
-    assert client.cookies.get(SESSION_COOKIE) == token
+    session = client.cookies.get(SESSION_COOKIE)
+    assert session and session != token, "the cookie carries a web session of its own, not the pasted token"
+    return session

@@ -8,6 +8,7 @@
     vila migrate      upgrade the database schema
     vila demo         load (or reset) the demo region
     vila token create issue an API token
+    vila audit verify prove the audit log unchanged (its hash chain)
     vila fleet import import Intune's device export or the operator's subscription list
     vila emulate      local FCM and APNs stand-ins, with fault injection
     vila bench ...    benchmarks that print figures
@@ -53,7 +54,8 @@ def _migrate(settings: Settings) -> None:
 
     if settings.resolved_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.resolved_database_url)
+    for note in migrate.upgrade(settings.resolved_database_url, app_role=settings.app_role):
+        click.echo(note, err=True)
 
 
 @click.group(help=__doc__)
@@ -93,7 +95,8 @@ def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool
         from vila.embedded import EmbeddedProviders
 
         providers = EmbeddedProviders(settings.data_dir / "emulators")
-    app = create_app(settings, push=providers.push if providers else None)
+    # /metrics stays open without a token only while nothing but this machine can reach it.
+    app = create_app(settings, push=providers.push if providers else None, open_metrics=_loopback(settings.host))
     tokens = settings.data_dir / "demo-tokens.txt"
     click.echo("")
     click.echo(f"Vila is running at {settings.base_url}  (API documentation: {settings.base_url}/docs)")
@@ -115,12 +118,21 @@ def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
-            proxy_headers=True,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
+            proxy_headers=False,  # the app applies VILA_FORWARDED_ALLOW_IPS itself (create_app)
+            access_log=False,  # the app logs each request, with secrets in paths masked
         )
     finally:
         if providers is not None:
             providers.close()
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @main.command()
@@ -142,8 +154,8 @@ def api(host: str | None, port: int | None, workers: int) -> None:
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        proxy_headers=False,  # the app applies VILA_FORWARDED_ALLOW_IPS itself (create_app)
+        access_log=False,  # the app logs each request, with secrets in paths masked
     )
 
 
@@ -206,8 +218,15 @@ def migrate(revision: str) -> None:
     settings = _settings()
     if settings.resolved_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrations.upgrade(settings.resolved_database_url, revision)
-    click.echo(f"database at {revision}: {settings.resolved_database_url}")
+    for note in migrations.upgrade(settings.resolved_database_url, revision, app_role=settings.app_role):
+        click.echo(note, err=True)
+    click.echo(f"database at {revision}: {_without_password(settings.resolved_database_url)}")
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _load_demo(settings: Settings, *, reset: bool, quiet: bool) -> None:
@@ -321,6 +340,49 @@ def token_create(email: str, roles: tuple[str, ...], name: str, ttl_days: int | 
     if granted:
         click.echo(f"granted {', '.join(granted)} to {email}", err=True)
     click.echo(secret)
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@click.option(
+    "--anchor",
+    default=None,
+    metavar="ID:HASH",
+    help="A record id and hash noted down earlier (outside the database): prove it is still there unchanged.",
+)
+def audit_verify(anchor: str | None) -> None:
+    """Walk the audit log's hash chain; exit 1 at the first record that was changed, removed or inserted."""
+    from kernel.audit import chain
+    from kernel.db import make_engine, make_session_factory
+
+    noted = None
+    if anchor:
+        record_id, sep, digest = anchor.partition(":")
+        if not (sep and record_id.isdigit() and len(digest) == 64):
+            raise click.BadParameter("give the record id and its 64-character hash as ID:HASH", param_hint="--anchor")
+        noted = (int(record_id), digest.lower())
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            verdict = chain.verify(session, anchor=noted)
+    finally:
+        engine.dispose()
+    if verdict.broken is not None:
+        click.echo(
+            f"audit log BROKEN at record {verdict.broken.record_id}: {verdict.broken.reason} "
+            f"({verdict.records} record(s) before it are intact)",
+            err=True,
+        )
+        raise SystemExit(1)
+    if verdict.head_id is None:
+        click.echo("audit log intact: it is empty")
+        return
+    click.echo(f"audit log intact: {verdict.records} record(s); head {verdict.head_id}:{verdict.head_hash}")
 
 
 @main.group()

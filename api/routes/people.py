@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, request_meta
-from kernel.auth.service import managed_groups, require_person_rights, require_role
+from kernel.auth.service import managed_groups, require_may_administer, require_person_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdate
 from kernel.errors import PermissionDenied
@@ -83,6 +83,7 @@ def update_person(
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     person = directory.require_person(session=session, person_id=person_id)
+    require_may_administer(principal=me, person=person)
     if body.roles is not None and (set(body.roles) ^ set(person.roles)) & _PRIVILEGED and not me.has("admin"):
         raise PermissionDenied("only an admin may grant or remove the roles hr, it or admin")
     before = person.snapshot()
@@ -107,6 +108,7 @@ def deactivate_person(
     their tokens are revoked by a job, and their device checklist (offboarding) starts."""
     require_role(me, "admin", "hr")
     person = directory.require_person(session=session, person_id=person_id)
+    require_may_administer(principal=me, person=person)
     before = person.snapshot()
     now = clock.now()
     directory.deactivate_person(session=session, person=person, now=now)

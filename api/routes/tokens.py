@@ -12,8 +12,8 @@ from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep
 from kernel.auth import service as auth
 from kernel.auth.models import ApiToken
 from kernel.directory import service as directory
-from kernel.directory.models import ROLES, Role
-from kernel.errors import PermissionDenied
+from kernel.directory.models import Role
+from kernel.errors import InvalidInput, PermissionDenied
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
@@ -23,8 +23,11 @@ class TokenCreate(BaseModel):
 
     name: str = Field(default="api", min_length=1, max_length=100)
     person_id: uuid.UUID | None = Field(default=None, description="Whose token; only an admin may name another person.")
-    roles: list[Role] | None = Field(default=None, description="Limit the token to these of the person's roles.")
-    ttl_days: int | None = Field(default=None, ge=1, le=3650)
+    roles: list[Role] | None = Field(
+        default=None,
+        description="Limit the token to these roles; never more than the credential that creates it carries.",
+    )
+    ttl_days: int | None = Field(default=None, ge=1, le=3650, description="At most VILA_TOKEN_TTL_DAYS.")
 
 
 class TokenRead(BaseModel):
@@ -53,9 +56,9 @@ def create_token(
     if person_id != me.person_id and not me.has("admin"):
         raise PermissionDenied("only an admin may issue tokens for another person")
     person = directory.require_person(session=session, person_id=person_id)
-    roles = body.roles
-    if roles is None and person_id == me.person_id:
-        roles = [r for r in ROLES if r in me.roles]  # never more than the token used
+    roles = auth.bounded_roles(creator=me, person=person, requested=body.roles)
+    if body.ttl_days is not None and body.ttl_days > settings.token_ttl_days:
+        raise InvalidInput(f"a token lives at most {settings.token_ttl_days} days here (VILA_TOKEN_TTL_DAYS)")
     ttl = timedelta(days=body.ttl_days or settings.token_ttl_days)
     token, secret = auth.issue_token(
         session=session, person=person, now=clock.now(), name=body.name, roles=roles, ttl=ttl

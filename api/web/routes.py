@@ -7,7 +7,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,7 +30,7 @@ from api.deps import (
 from api.web import i18n
 from kernel.audit import service as audit
 from kernel.auth import oidc as oidc_login
-from kernel.auth.service import WEB_SESSION_TOKEN, Principal, end_web_session, issue_token
+from kernel.auth.service import Principal, end_web_session, exchange_for_web_session, issue_web_session
 from kernel.clock import Clock
 from kernel.settings import Settings
 from notify.fleet.access import FLEET_ROLES
@@ -39,7 +39,6 @@ HERE = Path(__file__).parent
 LANG_COOKIE = "vila_lang"
 LOGIN_COOKIE = "vila_login"
 LOGIN_FORM_AGE = 3600  # a login form left open longer than this is refused and shown again
-SESSION_AGE = 12 * 3600  # a working day; the token itself may live longer
 OIDC_COOKIE = "vila_oidc"
 OIDC_FLOW_AGE = 600  # the provider's sign-in page must be finished within this many seconds
 
@@ -158,8 +157,9 @@ def _set_cookie(
 
 
 def _start_session(response: Response, request: Request, settings: Settings, credential: str) -> None:
-    """The session cookie, the same for a pasted token and an OIDC sign-in, for a working day."""
-    _set_cookie(response, request, settings, SESSION_COOKIE, credential, max_age=SESSION_AGE)
+    """The session cookie: a web session token of its own, the same kind for a pasted token and an
+    OIDC sign-in, for VILA_WEB_SESSION_HOURS (a working day by default)."""
+    _set_cookie(response, request, settings, SESSION_COOKIE, credential, max_age=settings.web_session_hours * 3600)
 
 
 def _login_page(request: Request, settings: Settings, *, error: str | None = None, status: int = 200) -> Response:
@@ -199,13 +199,40 @@ def login(
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(nonce.encode(), expected.encode()):
         return _login_page(request, settings, error="login.stale", status=403)
-    principal = authenticate(request, session, clock.now(), token.strip()) if token.strip() else None
+    now = clock.now()
+    principal = authenticate(request, session, now, token.strip()) if token.strip() else None
     if principal is None:
         return _login_page(request, settings, error="login.invalid", status=401)
+    # The browser keeps a short-lived session of its own, never the pasted (long-lived) token.
+    web_token, secret = exchange_for_web_session(
+        session=session, principal=principal, now=now, ttl=timedelta(hours=settings.web_session_hours)
+    )
+    exchanged = str(principal.token_id) if principal.token_id else None
+    after = {"method": "token", "roles": sorted(principal.roles), "session": str(web_token.id), "exchanged": exchanged}
+    _audit_login(request, session, now, person_id=principal.person_id, label=principal.label, after=after)
+    session.commit()
     response = RedirectResponse("/", status_code=303)
-    _start_session(response, request, settings, token.strip())
+    _start_session(response, request, settings, secret)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
+
+
+def _audit_login(
+    request: Request, session: Session, now: datetime, *, person_id: uuid.UUID, label: str, after: dict[str, Any]
+) -> None:
+    """`auth.login`, in the sign-in's transaction; never with a secret."""
+    audit.record(
+        session=session,
+        now=now,
+        actor_id=person_id,
+        actor_label=label,
+        action="auth.login",
+        target_type="person",
+        target_id=person_id,
+        meta=request_meta(request),
+        after=after,
+    )
+    request.state.audited = True
 
 
 def _oidc_client(request: Request) -> oidc_login.OidcClient | None:
@@ -295,13 +322,8 @@ def _oidc_finish(
         log.warning("OIDC sign-in refused: %s (sub %s)", exc, claims.get("sub"))
         return _login_page(request, settings, error="oidc.unknown", status=403)
     person = result.person
-    _, secret = issue_token(
-        session=session,
-        person=person,
-        now=now,
-        name=WEB_SESSION_TOKEN,
-        roles=result.roles,
-        ttl=timedelta(seconds=SESSION_AGE),
+    _, secret = issue_web_session(
+        session=session, person=person, roles=result.roles, now=now, ttl=timedelta(hours=settings.web_session_hours)
     )
     meta = request_meta(request)
     if result.roles_before is not None:
@@ -317,17 +339,8 @@ def _oidc_finish(
             before={"roles": result.roles_before},
             after={"roles": sorted(result.roles)},
         )
-    audit.record(
-        session=session,
-        now=now,
-        actor_id=person.id,
-        actor_label=person.email,
-        action="auth.login",
-        target_type="person",
-        target_id=person.id,
-        meta=meta,
-        after={"method": "oidc", "roles": sorted(result.roles)},
-    )
+    after = {"method": "oidc", "roles": sorted(result.roles)}
+    _audit_login(request, session, now, person_id=person.id, label=person.email, after=after)
     session.commit()
     # Not a redirect: a redirect chain that began at the provider is cross-site, so the browser would
     # not send the new SameSite=Strict cookie to "/". A same-site page that moves on does.
@@ -345,7 +358,7 @@ def logout(
     if cookie and csrf != csrf_token(cookie):
         return Response("missing or wrong CSRF token", status_code=403)
     if cookie:
-        # A session Vila issued for the web ends here; a pasted API token keeps working for its scripts.
+        # The web session ends here; the API token it may have been exchanged for keeps working.
         ended = end_web_session(session=session, secret=cookie, now=clock.now())
         if ended is not None:
             audit.record(

@@ -1,4 +1,5 @@
-"""The append-only audit log. Database triggers refuse UPDATE and DELETE on it."""
+"""The append-only audit log. Database triggers refuse UPDATE and DELETE on it, the application's
+database role may only read and append, and a hash chain (`kernel/audit/chain.py`) shows tampering."""
 
 from __future__ import annotations
 
@@ -30,3 +31,5 @@ class AuditRecord(Base):
     path: Mapped[str | None] = mapped_column(String(500))
     before: Mapped[dict[str, Any] | None] = mapped_column(json_type())
     after: Mapped[dict[str, Any] | None] = mapped_column(json_type())
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))

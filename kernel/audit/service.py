@@ -1,8 +1,9 @@
-"""Write and read the append-only audit log. A record is added in the transaction of the change."""
+"""Write and read the append-only audit log. A record is added, chained, in the transaction of the change."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kernel.audit import chain
 from kernel.audit.models import AuditRecord
 
 
@@ -53,8 +55,43 @@ def record(
         before=before,
         after=after,
     )
-    session.add(entry)
-    return entry
+    return chain.append(session, entry)
+
+
+# (action, target type, target id, before, after)
+Entry = tuple[str, str, str | None, dict[str, Any] | None, dict[str, Any] | None]
+
+
+def record_many(
+    *,
+    session: Session,
+    now: datetime,
+    actor_id: uuid.UUID | None,
+    actor_label: str,
+    meta: RequestMeta,
+    entries: Sequence[Entry],
+) -> None:
+    """Many records by one actor at one instant (an import's), chained and written in one statement."""
+    chain.append_many(
+        session,
+        [
+            {
+                "at": now,
+                "actor_id": actor_id,
+                "actor_label": actor_label,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "source_ip": meta.source_ip,
+                "request_id": meta.request_id,
+                "method": meta.method,
+                "path": meta.path,
+                "before": before,
+                "after": after,
+            }
+            for action, target_type, target_id, before, after in entries
+        ],
+    )
 
 
 def query(

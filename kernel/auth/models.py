@@ -1,14 +1,18 @@
-"""API tokens: stored as SHA-256 digests, revocable, with an expiry."""
+"""API tokens: stored as SHA-256 digests, revocable, with an expiry. A web sign-in is a token of the
+kind `web`: short-lived, ended by logout, and (when exchanged for a pasted token) ended with it."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
+
+TokenKind = Literal["api", "web"]
 
 
 class ApiToken(Base):
@@ -24,3 +28,5 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(8), default="api", server_default="api")
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"), index=True)

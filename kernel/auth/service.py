@@ -1,8 +1,9 @@
 """Authentication and authorisation.
 
 Who a request is comes from an `IdentityProvider`: bearer tokens issued by Vila (stored as SHA-256
-digests). A web sign-in through the region's OIDC provider (`kernel/auth/oidc.py`) ends in such a
-token too, named `web (oidc)`, so routes never see how a person signed in.
+digests). A web sign-in ends in such a token too, of the kind `web` and short-lived: through the
+region's OIDC provider (`kernel/auth/oidc.py`), or by exchanging a pasted API token, whose secret
+the browser then never keeps. Routes never see how a person signed in.
 What a principal may do is decided here, in one place.
 """
 
@@ -16,16 +17,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kernel.auth.models import ApiToken
+from kernel.auth.models import ApiToken, TokenKind
 from kernel.directory import service as directory
 from kernel.directory.models import ROLES, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound, PermissionDenied
 
 TOKEN_PREFIX = "vila_"  # noqa: S105 - a public prefix, not a secret
-WEB_SESSION_TOKEN = "web (oidc)"  # noqa: S105 - the name of the token behind a web sign-in, not a secret
+WEB_SESSION_TOKEN = "web (oidc)"  # noqa: S105 - the name of the token behind an OIDC sign-in, not a secret
+WEB_EXCHANGE_TOKEN = "web (token)"  # noqa: S105 - the name of a web session a pasted token was exchanged for
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def issue_token(
     name: str = "api",
     roles: Iterable[str] | None = None,
     ttl: timedelta = timedelta(days=90),
+    kind: TokenKind = "api",
+    parent_id: uuid.UUID | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token; the secret is returned once and only its digest is stored."""
     scope = sorted(set(roles)) if roles is not None else None
@@ -88,10 +92,76 @@ def issue_token(
         roles=scope,
         created_at=now,
         expires_at=now + ttl,
+        kind=kind,
+        parent_id=parent_id,
     )
     session.add(token)
     session.flush()
     return token, secret
+
+
+def bounded_roles(*, creator: Principal, person: Person, requested: Iterable[str] | None) -> list[str] | None:
+    """The roles of a token that `creator` issues for `person`: never one the creating credential does
+    not carry itself (the person's other roles do not count). For oneself the default is exactly the
+    credential's roles. An admin issuing another person's token may name any of that person's roles
+    (an admin may grant any role anyway); without a list that token follows the person's roles."""
+    if person.id == creator.person_id:
+        if requested is None:
+            return [r for r in ROLES if r in creator.roles]
+        beyond = sorted(set(requested) - creator.roles)
+        if beyond:
+            raise PermissionDenied(
+                f"a token cannot carry more than the credential that creates it, which lacks {', '.join(beyond)}"
+            )
+        return sorted(set(requested))
+    if not creator.has("admin"):
+        raise PermissionDenied("only an admin may issue tokens for another person")
+    return sorted(set(requested)) if requested is not None else None
+
+
+def issue_web_session(
+    *,
+    session: Session,
+    person: Person,
+    roles: Iterable[str],
+    now: datetime,
+    ttl: timedelta,
+    name: str = WEB_SESSION_TOKEN,
+    parent: ApiToken | None = None,
+) -> tuple[ApiToken, str]:
+    """A web session: a token of its own for the browser's cookie, with the given roles, ended by
+    logout. Exchanged for a pasted token (`parent`), it never outlives that token and is revoked with it."""
+    if parent is not None:
+        ttl = min(ttl, parent.expires_at - now)
+    return issue_token(
+        session=session,
+        person=person,
+        now=now,
+        name=name,
+        roles=roles,
+        ttl=ttl,
+        kind="web",
+        parent_id=parent.id if parent is not None else None,
+    )
+
+
+def exchange_for_web_session(
+    *, session: Session, principal: Principal, now: datetime, ttl: timedelta
+) -> tuple[ApiToken, str]:
+    """A pasted credential, already authenticated, becomes a web session with the same roles."""
+    person = session.get(Person, principal.person_id)
+    if person is None:
+        raise NotFound("the person behind this token is gone")
+    parent = session.get(ApiToken, principal.token_id) if principal.token_id is not None else None
+    return issue_web_session(
+        session=session,
+        person=person,
+        roles=principal.roles,
+        now=now,
+        ttl=ttl,
+        name=WEB_EXCHANGE_TOKEN,
+        parent=parent,
+    )
 
 
 class BearerTokenProvider:
@@ -125,14 +195,21 @@ def revoke_token(*, session: Session, token_id: uuid.UUID, by: Principal, now: d
         raise NotFound(f"no token with id {token_id}")
     if token.revoked_at is None:
         token.revoked_at = now
+    # Web sessions exchanged for this token end with it.
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.parent_id == token.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
     return token
 
 
 def end_web_session(*, session: Session, secret: str, now: datetime) -> ApiToken | None:
-    """Revoke the token behind a web sign-in (only those: a pasted API token is not ended by logout)."""
+    """Revoke the token behind a web sign-in (only those: an API token is not ended by a logout)."""
     token = session.scalar(select(ApiToken).where(ApiToken.digest == digest(secret)))
-    if token is None or token.name != WEB_SESSION_TOKEN or token.revoked_at is not None:
+    if token is None or token.kind != "web" or token.revoked_at is not None:
         return None
     token.revoked_at = now
     session.flush()
@@ -189,6 +266,13 @@ def can_act_on_person(*, session: Session, principal: Principal, person_id: uuid
         .limit(1)
     )
     return hit is not None
+
+
+def require_may_administer(*, principal: Principal, person: Person) -> None:
+    """HR keeps the register but does not act on admins: only an admin changes an admin's roles or
+    details, sets their `external_id` (the key an OIDC sign-in is matched on) or deactivates them."""
+    if "admin" in person.roles and not principal.has("admin"):
+        raise PermissionDenied("only an admin may change or deactivate an admin")
 
 
 def require_person_rights(*, session: Session, principal: Principal, person_id: uuid.UUID) -> None:

@@ -18,13 +18,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kernel.audit.models import AuditRecord
-from kernel.db import bulk_insert
+from kernel.audit import service as audit
 from notify.fleet.lifecycle import By
 
 MAX_ROWS = 50_000
-# (action, target type, target id, before, after)
-AuditEntry = tuple[str, str, str | None, dict[str, Any] | None, dict[str, Any] | None]
+AuditEntry = audit.Entry
 
 
 class MalformedFile(ValueError):
@@ -123,33 +121,8 @@ def read(data: str, *, required: Sequence[str], known: Iterable[str]) -> list[tu
     return rows
 
 
-def audit_rows(
-    session: Session,
-    *,
-    by: By,
-    now: datetime,
-    entries: Sequence[AuditEntry],
-) -> None:
-    """Audit records for many changes in one statement: (action, target type, target id, before, after)."""
-    meta = by.meta
-    bulk_insert(
-        session,
-        AuditRecord,
-        [
-            {
-                "at": now,
-                "actor_id": by.person_id,
-                "actor_label": by.label,
-                "action": action,
-                "target_type": target_type,
-                "target_id": target_id,
-                "source_ip": meta.source_ip,
-                "request_id": meta.request_id,
-                "method": meta.method,
-                "path": meta.path,
-                "before": before,
-                "after": after,
-            }
-            for action, target_type, target_id, before, after in entries
-        ],
+def audit_rows(session: Session, *, by: By, now: datetime, entries: Sequence[AuditEntry]) -> None:
+    """Audit records for many changes, chained into the log in one statement."""
+    audit.record_many(
+        session=session, now=now, actor_id=by.person_id, actor_label=by.label, meta=by.meta, entries=entries
     )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
+from api.main import create_app
 from kernel.clock import ManualClock
+from kernel.directory.models import Person
+from kernel.settings import Settings
+from notify.outbox import NullWaker
 from tests.factories import Factory
 
 
@@ -150,3 +155,79 @@ class TestMatrix:
         other = make.actor()
         assert client.delete(f"/api/v1/tokens/{theirs}", headers=other.headers).status_code == 404
         assert client.delete(f"/api/v1/tokens/{theirs}", headers=admin.headers).status_code == 200
+
+
+def _bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_a_token_never_carries_more_than_the_credential_that_creates_it(client: TestClient, make: Factory) -> None:
+    """A staff-limited token of an admin cannot mint an admin token: the creating credential's roles
+    bound the new token, not the person's."""
+    boss = make.person(roles=["staff", "admin"])
+    staff_only = _bearer(make.token(boss, roles=["staff"]))
+    r = client.post("/api/v1/tokens", headers=staff_only, json={"roles": ["admin"]})
+    assert r.status_code == 403, r.text
+    assert "lacks admin" in r.json()["message"]
+    assert client.post("/api/v1/tokens", headers=staff_only, json={"roles": ["staff", "admin"]}).status_code == 403
+    # Without a list the new token gets exactly the creating token's roles, and reads no audit log.
+    minted = client.post("/api/v1/tokens", headers=staff_only, json={"name": "script"})
+    assert minted.status_code == 201 and minted.json()["roles"] == ["staff"]
+    assert client.get("/api/v1/audit", headers=_bearer(minted.json()["token"])).status_code == 403
+    # The full credential may still narrow or keep its own roles.
+    full = _bearer(make.token(boss))
+    admin_token = client.post("/api/v1/tokens", headers=full, json={"roles": ["admin"]})
+    assert admin_token.status_code == 201 and admin_token.json()["roles"] == ["admin"]
+    assert client.get("/api/v1/audit", headers=_bearer(admin_token.json()["token"])).status_code == 200
+
+
+def test_a_token_lives_no_longer_than_the_installation_allows(
+    settings: Settings, clock: ManualClock, make: Factory
+) -> None:
+    app = create_app(settings.model_copy(update={"token_ttl_days": 30}), clock=clock, waker=NullWaker())
+    nurse = make.actor()
+    with TestClient(app) as client:
+        too_long = client.post("/api/v1/tokens", headers=nurse.headers, json={"ttl_days": 31})
+        assert too_long.status_code == 422
+        assert "at most 30 days" in too_long.json()["message"]
+        ok = client.post("/api/v1/tokens", headers=nurse.headers, json={"ttl_days": 30}).json()
+        default = client.post("/api/v1/tokens", headers=nurse.headers, json={}).json()
+    for issued in (ok, default):
+        lifetime = datetime.fromisoformat(issued["expires_at"]) - datetime.fromisoformat(issued["created_at"])
+        assert lifetime == timedelta(days=30)
+
+
+class TestHrAndAdmins:
+    """HR keeps the register, but an admin is acted on by admins only."""
+
+    def test_hr_cannot_deactivate_an_admin_or_change_their_roles_or_sign_in_key(
+        self, client: TestClient, make: Factory, session_factory: sessionmaker[Session]
+    ) -> None:
+        hr = make.actor(roles=["staff", "hr"])
+        admin = make.actor(roles=["staff", "admin"], external_id="oid-admin")
+        for change in ({"roles": ["staff", "admin", "manager"]}, {"external_id": "oid-of-hr"}, {"name": "X"}):
+            r = client.patch(f"/api/v1/people/{admin.id}", headers=hr.headers, json=change)
+            assert r.status_code == 403, change
+            assert "only an admin" in r.json()["message"]
+        r = client.post(f"/api/v1/people/{admin.id}/deactivate", headers=hr.headers)
+        assert r.status_code == 403
+        with session_factory() as session:
+            stored = session.get(Person, admin.id)
+            assert stored is not None and stored.active and stored.name == admin.person.name
+            assert stored.external_id == "oid-admin" and stored.roles == ["admin", "staff"]
+
+    def test_admins_can_and_hr_still_acts_on_everyone_else(
+        self, client: TestClient, make: Factory, session_factory: sessionmaker[Session]
+    ) -> None:
+        hr = make.actor(roles=["staff", "hr"])
+        admin = make.actor(roles=["staff", "admin"])
+        other_admin = make.person(roles=["staff", "admin"])
+        nurse = make.person()
+        r = client.patch(f"/api/v1/people/{nurse.id}", headers=hr.headers, json={"external_id": "oid-nurse"})
+        assert r.status_code == 200
+        assert client.post(f"/api/v1/people/{nurse.id}/deactivate", headers=hr.headers).status_code == 200
+        r = client.patch(f"/api/v1/people/{other_admin.id}", headers=admin.headers, json={"external_id": "oid-2"})
+        assert r.status_code == 200
+        assert client.post(f"/api/v1/people/{other_admin.id}/deactivate", headers=admin.headers).status_code == 200
+        with session_factory() as session:
+            assert [session.get(Person, p.id).external_id for p in (nurse, other_admin)] == ["oid-nurse", "oid-2"]  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -224,3 +225,47 @@ def test_explain_says_why_for_anyone_with_rights(client: TestClient, make: Facto
         ).status_code
         == 404
     )
+
+
+SPAN = "between 2000-01-01 and 2100-12-31"
+
+
+def _refused_for_its_date(r: httpx.Response, field: str) -> None:
+    assert r.status_code == 422, r.text
+    assert SPAN in r.json()["message"] and field in r.json()["message"], r.json()["message"]
+
+
+def test_dates_outside_2000_to_2100_are_refused_with_the_span(client: TestClient, make: Factory) -> None:
+    """Leave from year 1 to 9999 and an explain at year 9999 were accepted (or answered 500)."""
+    unit = make.group()
+    nurse = make.actor(groups=[unit])
+    manager = make.actor(roles=["manager"], manages=[unit])
+    leave = client.post(
+        "/api/v1/people/me/leave",
+        json={"kind": "vacation", "start": "0001-01-01T00:00:00+00:00", "end": "9999-12-31T00:00:00+00:00"},
+        headers=nurse.headers,
+    )
+    _refused_for_its_date(leave, "start")
+    late_leave = {"kind": "vacation", "start": iso(NOW), "end": "2101-01-01T00:00:00+00:00"}
+    _refused_for_its_date(client.post("/api/v1/people/me/leave", json=late_leave, headers=nurse.headers), "end")
+    early = {"planned_start": "1999-12-31T22:00:00+00:00", "planned_end": "2000-01-01T06:00:00+00:00"}
+    shift = client.post(f"/api/v1/people/{nurse.id}/shifts", json=early, headers=manager.headers)
+    _refused_for_its_date(shift, "planned_start")
+    ok = {"planned_start": iso(NOW + timedelta(hours=1)), "planned_end": iso(NOW + timedelta(hours=9))}
+    shift_id = client.post(f"/api/v1/people/{nurse.id}/shifts", json=ok, headers=manager.headers).json()["id"]
+    end = {"actual_end": "9999-12-31T23:59:59-05:00"}
+    _refused_for_its_date(client.patch(f"/api/v1/shifts/{shift_id}", json=end, headers=manager.headers), "actual_end")
+    dnd = client.post("/api/v1/people/me/dnd", json={"until": "9999-01-01T00:00:00+00:00"}, headers=nurse.headers)
+    _refused_for_its_date(dnd, "until")
+    for field, value in (("at", "9999-12-31T23:00:00+00:00"), ("at", "0001-01-01T01:00:00+05:00")):
+        asked = client.post(
+            f"/api/v1/people/{nurse.id}/explain", json={"priority": "normal", field: value}, headers=manager.headers
+        )
+        _refused_for_its_date(asked, field)
+    expires = {"priority": "normal", "expires_at": "9999-01-01T00:00:00+00:00"}
+    _refused_for_its_date(
+        client.post(f"/api/v1/people/{nurse.id}/explain", json=expires, headers=manager.headers), "expires_at"
+    )
+    # The span's own edges are inside it.
+    edges = {"kind": "other", "start": "2000-01-01T00:00:00+00:00", "end": "2100-12-31T23:00:00+00:00"}
+    assert client.post("/api/v1/people/me/leave", json=edges, headers=nurse.headers).status_code == 201

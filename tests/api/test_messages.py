@@ -38,9 +38,13 @@ def push() -> Iterator[tuple[PushClient, RecordingTransport]]:
     client.close()
 
 
+METRICS_TOKEN = "scrape-secret"
+
+
 @pytest.fixture
 def app(settings: Settings, clock: ManualClock, push: tuple[PushClient, RecordingTransport]) -> FastAPI:
-    return create_app(settings, clock=clock, waker=NullWaker(), push=push[0])
+    scraped = settings.model_copy(update={"metrics_token": METRICS_TOKEN})
+    return create_app(scraped, clock=clock, waker=NullWaker(), push=push[0])
 
 
 @pytest.fixture
@@ -569,8 +573,8 @@ def test_retention_deletes_old_messages_but_keeps_waiting_ones_and_the_ledger(
     assert again["message_id"] != now_sent["message_id"]
 
 
-def _metrics(client: TestClient, headers: dict[str, str] | None = None) -> dict[tuple[str, tuple[str, ...]], float]:
-    answer = client.get("/metrics", headers=headers or {})
+def _metrics(client: TestClient) -> dict[tuple[str, tuple[str, ...]], float]:
+    answer = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert answer.status_code == 200, answer.text
     return {
         (sample.name, tuple(sorted(sample.labels.values()))): sample.value
@@ -611,17 +615,26 @@ def test_metrics_show_the_days_work_the_held_backlog_and_a_stuck_pipeline(
     assert m[("vila_held_backlog", ())] == 1, "a hold is counted until it is released, however old"
 
 
-def test_metrics_can_require_a_bearer_token(settings: Settings, clock: ManualClock) -> None:
-    app = create_app(settings.model_copy(update={"metrics_token": "scrape-secret"}), clock=clock, waker=NullWaker())
-    with TestClient(app) as client:
-        assert client.get("/metrics").status_code == 401
-        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert "vila_held_backlog" in client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).text
+def test_metrics_need_a_bearer_token(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert "vila_held_backlog" in client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+
+
+def test_without_a_metrics_token_the_api_refuses_metrics_unless_opened_for_the_embedded_mode(
+    settings: Settings, clock: ManualClock
+) -> None:
+    with TestClient(create_app(settings, clock=clock, waker=NullWaker())) as production:
+        refused = production.get("/metrics")
+        assert refused.status_code == 403 and "VILA_METRICS_TOKEN" in refused.json()["message"]
+    with TestClient(create_app(settings, clock=clock, waker=NullWaker(), open_metrics=True)) as embedded:
+        assert "vila_held_backlog" in embedded.get("/metrics").text
 
 
 def test_the_shipped_alert_rules_use_metrics_that_exist(client: TestClient) -> None:
     rules = yaml.safe_load((Path(__file__).parents[2] / "docs" / "prometheus-alerts.yml").read_text(encoding="utf-8"))
     exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
     used = {name for expr in exprs for name in re.findall(r"\bvila_[a-z0-9_]+", expr)}
-    served = {family.name for family in text_string_to_metric_families(client.get("/metrics").text)}
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+    served = {family.name for family in text_string_to_metric_families(scraped)}
     assert used and used <= served, f"alert rules name metrics that /metrics does not serve: {used - served}"

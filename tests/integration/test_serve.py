@@ -119,6 +119,27 @@ def test_serve_loads_the_demo_and_a_demo_token_works(served: tuple[str, Path, di
     me = httpx.get(f"{base}/api/v1/people/me", headers={"Authorization": f"Bearer {fresh}"})
     assert me.json()["email"] == manager_email
 
+    # On a loopback address the embedded mode serves /metrics without a token.
+    assert "vila_held_backlog" in httpx.get(f"{base}/metrics").text
+
+
+def test_a_calendar_feed_secret_never_reaches_the_servers_log(served: tuple[str, Path, dict[str, str]]) -> None:
+    base, data_dir, _ = served
+    staff_token = next(
+        line.split()[2] for line in (data_dir / "demo-tokens.txt").read_text().splitlines() if line.startswith("staff")
+    )
+    feed = httpx.post(f"{base}/api/v1/people/me/calendar-feed", headers={"Authorization": f"Bearer {staff_token}"})
+    assert feed.status_code == 201
+    secret = feed.json()["secret"]
+    assert httpx.get(feed.json()["url"]).status_code == 200
+    assert httpx.get(f"{base}/api/v1/calendar-feeds/{secret}x.ics").status_code == 404
+    deadline = time.monotonic() + 10
+    while "/api/v1/calendar-feeds/<secret> -> 404" not in log_text(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the log line is written after the answer
+    logged = log_text(data_dir)
+    assert "GET /api/v1/calendar-feeds/<secret> -> 200" in logged
+    assert secret not in logged
+
 
 def test_token_create_for_unknown_person_says_so(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VILA_")}
