@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kernel.directory import service as directory
 from kernel.directory.models import Group, GroupMember, Person
 from kernel.directory.schemas import PersonCreate
+from notify import devices as device_service
 from notify.fleet import assets, installs, loans, offboarding
 from notify.fleet.identifiers import luhn_ok
 from notify.fleet.lifecycle import By
@@ -105,13 +106,17 @@ def load(*, session: Session, now: datetime) -> Person:
             groups=[admin_group.id] if admin_group else [],
         ),
     )
+    device_service.register(
+        session=session,
+        person_id=it.id,
+        now=now,
+        data=DeviceCreate(platform="android", provider="fcm", token=f"demo-fcm-it-{'0' * 16}", name="Arbetstelefon"),
+    )
     by = By(person_id=it.id, label=it.email, roles=frozenset({"staff", "it"}))
     fleet = _Fleet(session, now, by)
     units = {g.code: g for g in session.scalars(select(Group).where(Group.kind == "unit"))}
     staff = list(
-        session.scalars(
-            select(Person).where(Person.active.is_(True), Person.id != it.id).order_by(Person.created_at, Person.email)
-        )
+        session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.created_at, Person.email))
     )
     devices = {d.person_id: d for d in session.scalars(select(Device).where(Device.person_id.is_not(None)))}
     members: dict[uuid.UUID, set[uuid.UUID]] = {}
