@@ -4,6 +4,9 @@ FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
+# WeasyPrint (the pilot report's PDF) needs Pango and a font from the system.
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
 
@@ -11,6 +14,7 @@ COPY pyproject.toml README.md ./
 COPY kernel ./kernel
 COPY policies ./policies
 COPY notify ./notify
+COPY pilot ./pilot
 COPY api ./api
 COPY workers ./workers
 COPY vila ./vila

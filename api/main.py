@@ -30,11 +30,16 @@ from api.routes import (
     messages,
     metrics,
     people,
+    pilot_reports,
+    pilots,
     policies,
+    professions,
     reports,
     rosters,
+    surveys,
     tokens,
 )
+from api.web import pilot_pages
 from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
@@ -45,6 +50,7 @@ from kernel.settings import Settings
 from notify.jobs import registry
 from notify.outbox import JobContext, Waker, install_waker
 from notify.push import PushClient, default_transport
+from pilot.costs.fleet_register import FleetRegister
 
 log = logging.getLogger("vila.api")
 
@@ -123,6 +129,7 @@ def create_app(
             identity_providers.append(AccessTokenProvider(oidc))  # the app's Entra access tokens
     app.state.identity_providers = identity_providers
     app.state.oidc = oidc  # web sign-in through the region's identity provider; None when not configured
+    app.state.fleet_costs = FleetRegister()  # the pilot's cost model reads the fleet register's real figures
 
     errors.install(app)
     for module in (
@@ -138,6 +145,10 @@ def create_app(
         calendars,
         devices,
         messages,
+        professions,
+        pilots,
+        pilot_reports,
+        surveys,
         fleet,
     ):
         app.include_router(module.router)
@@ -180,6 +191,7 @@ def create_app(
 
     app.include_router(reports.router)
     app.include_router(web.router)
+    app.include_router(pilot_pages.router)
     web.mount_static(app)
     # Outermost, so that every layer (the audit, the access log, Secure cookies) sees the client
     # address and scheme as the trusted proxies report them; the servers do not apply the headers.

@@ -12,6 +12,7 @@
     vila fleet import import Intune's device export or the operator's subscription list
     vila emulate      local FCM and APNs stand-ins, with fault injection
     vila bench ...    benchmarks that print figures
+    vila pilot ...    pilot evaluations: list them, write a report
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import timedelta
 import click
 
 from kernel.settings import QUEUES, Settings
-from vila import fleet_cli
+from vila import fleet_cli, pilot_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
@@ -33,6 +34,7 @@ MODEL_MODULES = (
     "policies.models",
     "notify.models",
     "notify.fleet.models",
+    "pilot.models",
 )
 
 
@@ -277,7 +279,7 @@ def token() -> None:
     "--role",
     "roles",
     multiple=True,
-    type=click.Choice(["staff", "manager", "hr", "admin"]),
+    type=click.Choice(["staff", "manager", "hr", "admin", "evaluator"]),
     help="Limit the token to this role (repeatable). The person is granted it if they lack it.",
 )
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
@@ -557,6 +559,7 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int) -> None
 
 
 main.add_command(fleet_cli.fleet)
+main.add_command(pilot_cli.pilot)
 
 if __name__ == "__main__":
     main()

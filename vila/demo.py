@@ -26,7 +26,7 @@ from policies import rosters
 from policies import service as policy_service
 from policies.calendar import local_date
 from policies.schemas import OnCallSlotCreate, PolicyCreate, RosterCreate, RosterLayerIn, ShiftCreate, WeeklyWindow
-from vila import demo_fleet
+from vila import demo_fleet, demo_pilot
 
 FIRST_NAMES = [
     "Anna",
@@ -294,6 +294,7 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
     for who in (people["hr"], people["admin"], people["union"]):
         _day_worker(session, who, now)
     _policy(session, region.id, people["hr"].id, now)
+    people["evaluator"] = demo_pilot.load(session=session, now=now, keep_out={p.id for p in people.values()})
     people["it"] = demo_fleet.load(session=session, now=now)
     session.flush()
     return people
@@ -363,7 +364,7 @@ def _policy(session: Session, group_id: uuid.UUID, author: uuid.UUID, now: datet
         data=PolicyCreate(
             name="Allmänna bestämmelser (AB)",
             description="Dygnsvila 11 h, veckovila 36 h.",
-            effective_from=now - timedelta(days=30),
+            effective_from=now - timedelta(days=365),  # in force before the pilot began
             approval_note="Fastställd av HR i samverkan.",
             urgent_override_allowed=True,
             override_roles=["manager"],

@@ -18,7 +18,7 @@ from notify.outbox import enqueue
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
-_PRIVILEGED = {"admin", "hr", "it"}
+_PRIVILEGED = {"admin", "hr", "evaluator", "it"}  # only an admin grants these
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
@@ -27,7 +27,7 @@ def create_person(
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     if _PRIVILEGED.intersection(body.roles) and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant the roles hr, it or admin")
+        raise PermissionDenied("only an admin may grant the roles hr, admin, evaluator or it")
     person = directory.create_person(session=session, data=body, now=clock.now())
     audit.log(session, action="person.create", target_type="person", target_id=person.id, after=person.snapshot())
     session.commit()
@@ -42,7 +42,7 @@ def list_people(
     q: Annotated[str | None, Query(max_length=100, description="Part of a name or e-mail.")] = None,
     group: Annotated[list[uuid.UUID] | None, Query(description="Members of these groups and their subgroups.")] = None,
     profession: Annotated[str | None, Query(max_length=64)] = None,
-    role: Annotated[str | None, Query(pattern="^(staff|manager|hr|admin)$")] = None,
+    role: Annotated[str | None, Query(pattern="^(staff|manager|hr|admin|union|evaluator)$")] = None,
     active: Annotated[bool | None, Query()] = True,
 ) -> Page[PersonRead]:
     within = None
@@ -85,7 +85,7 @@ def update_person(
     person = directory.require_person(session=session, person_id=person_id)
     require_may_administer(principal=me, person=person)
     if body.roles is not None and (set(body.roles) ^ set(person.roles)) & _PRIVILEGED and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant or remove the roles hr, it or admin")
+        raise PermissionDenied("only an admin may grant or remove the roles hr, admin, evaluator or it")
     before = person.snapshot()
     directory.update_person(session=session, person=person, data=body, now=clock.now())
     audit.log(

@@ -20,6 +20,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "nav.policies": ("Vilopolicyer", "Rest policies"),
     "nav.ledger": ("Viloreskontra", "Rest ledger"),
     "nav.dashboard": ("Uppföljning", "Compliance"),
+    "nav.surveys": ("Enkäter", "Surveys"),
+    "nav.pilots": ("Pilotutvärdering", "Pilot evaluation"),
     "nav.logout": ("Logga ut", "Log out"),
     "nav.language": ("In English", "På svenska"),
     "nav.skip": ("Hoppa till innehållet", "Skip to content"),

@@ -7,6 +7,7 @@ import hmac
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,6 +35,7 @@ from kernel.auth.service import Principal, end_web_session, exchange_for_web_ses
 from kernel.clock import Clock
 from kernel.settings import Settings
 from notify.fleet.access import FLEET_ROLES
+from pilot import i18n as pilot_texts
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "vila_lang"
@@ -58,6 +60,8 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "policies": ("policies.html", ("hr", "admin", "union")),
     "ledger": ("ledger.html", ("hr", "admin")),
     "dashboard": ("dashboard.html", ("hr", "admin", "union")),
+    "surveys": ("surveys.html", ()),
+    "pilots": ("pilots.html", ("evaluator", "hr", "admin")),
     "fleet": ("fleet.html", FLEET_ROLES),
     "fleet/loans": ("fleet_loans.html", FLEET_ROLES),
     "fleet/offboarding": ("fleet_offboarding.html", FLEET_ROLES),
@@ -73,8 +77,15 @@ NAV = [
     ("policies", "nav.policies"),
     ("ledger", "nav.ledger"),
     ("dashboard", "nav.dashboard"),
+    ("surveys", "nav.surveys"),
+    ("pilots", "nav.pilots"),
     ("fleet", "nav.fleet"),
 ]
+# Pages whose texts live in a catalog of their own, merged into the page's `t`.
+PAGE_TEXTS: dict[str, Callable[[str], dict[str, str]]] = {
+    "surveys": pilot_texts.catalog,
+    "pilots": pilot_texts.catalog,
+}
 
 
 def mount_static(app: FastAPI) -> None:
@@ -103,6 +114,8 @@ def _visible(principal: Principal, page: str) -> bool:
 def _render(request: Request, template: str, principal: Principal | None, page: str, **extra: Any) -> Response:
     lang = _language(request, principal)
     t = i18n.texts(lang)
+    if page in PAGE_TEXTS:
+        t |= PAGE_TEXTS[page](lang)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     context = {
         "lang": lang,

@@ -100,6 +100,16 @@ class GroupDetail(GroupRead):
     subgroups: list[GroupRead]
 
 
+class ProfessionAssign(_Strict):
+    profession: Profession | None = Field(description="The profession to set; null clears it.")
+    person_ids: list[uuid.UUID] = Field(min_length=1, max_length=10_000)
+
+
+class ProfessionCount(BaseModel):
+    profession: str
+    people: int
+
+
 class MembershipChange(_Strict):
     person_ids: list[uuid.UUID] = Field(min_length=1, max_length=10_000)
 

@@ -94,6 +94,33 @@ def update_person(*, session: Session, person: Person, data: PersonUpdate, now: 
     return person
 
 
+def set_profession(
+    *, session: Session, person_ids: Iterable[uuid.UUID], profession: str | None, now: datetime
+) -> list[tuple[uuid.UUID, str | None]]:
+    """Give many people one profession (None clears it), all or nothing: an unknown id refuses the
+    whole request. Returns (person, profession before) for those whose profession changed."""
+    ids = _require_people(session, person_ids)
+    changed: list[tuple[uuid.UUID, str | None]] = []
+    for person in session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)):
+        if person.profession != profession:
+            changed.append((person.id, person.profession))
+            person.profession = profession
+            person.updated_at = now
+    session.flush()
+    return changed
+
+
+def professions(*, session: Session) -> list[tuple[str, int]]:
+    """Every profession in use among active people, with how many have it."""
+    rows = session.execute(
+        select(Person.profession, func.count())
+        .where(Person.active.is_(True), Person.profession.is_not(None))
+        .group_by(Person.profession)
+        .order_by(Person.profession)
+    ).all()
+    return [(str(p), int(n)) for p, n in rows]
+
+
 def deactivate_person(*, session: Session, person: Person, now: datetime) -> Person:
     if person.active:
         person.active = False

@@ -397,3 +397,28 @@ def test_a_shared_tablet_is_not_given_to_a_person_nor_a_phone_to_a_unit(
     fleet.assign(tablet, group=unit)
     with session_factory() as s:
         assert s.scalars(select(Assignment.cost_unit_id).where(Assignment.asset_id == tablet.id)).one() == unit.id
+
+
+def test_the_pilot_cost_model_gets_the_prices_of_its_people_s_devices_else_the_region_s(
+    fleet: Fleet, make: Factory, session_factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    from decimal import Decimal
+
+    from pilot.costs.fleet import resolve
+    from pilot.costs.fleet_register import FleetRegister
+
+    anna, bo, other = make.person(), make.person(), make.person()
+    for person, price in ((anna, 5000), (bo, 6000), (other, 9000)):
+        phone = fleet.asset(price=price)
+        fleet.assign(phone, person=person)
+    fleet.asset(kind="tablet", price=4500)  # nobody in the pilot has a tablet: the region's figure
+    with session_factory() as s:
+        got = FleetRegister().figures(session=s, person_ids=[anna.id, bo.id])
+        assert got.price["phone"].value == Decimal("5500") and got.price["phone"].count == 2
+        assert got.price["tablet"].value == Decimal("4500") and got.price["tablet"].count == 1
+        assert "phone" not in got.subscription_per_month  # no subscription anywhere: the input stays
+        resolved = resolve(stored={}, fleet=got)
+    assert resolved.inputs.phone_price == Decimal("5500.00") and resolved.sources["phone_price"] == "fleet"
+    assert resolved.sources["phone_subscription_per_month"] == "assumption"
+    with session_factory() as s:
+        assert FleetRegister().figures(session=s, person_ids=[other.id]).price["phone"].value == Decimal("9000")

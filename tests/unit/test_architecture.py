@@ -13,10 +13,11 @@ ALLOWED = {
     "kernel": {"kernel"},
     "policies": {"kernel", "policies"},
     "notify": {"kernel", "policies", "notify"},
-    "api": {"kernel", "policies", "notify", "api"},
-    "workers": {"kernel", "policies", "notify", "workers"},
+    "pilot": {"kernel", "policies", "notify", "pilot"},
+    "api": {"kernel", "policies", "notify", "pilot", "api"},
+    "workers": {"kernel", "policies", "notify", "pilot", "workers"},
 }
-PROJECT = {"kernel", "policies", "notify", "api", "workers", "vila"}
+PROJECT = {"kernel", "policies", "notify", "pilot", "api", "workers", "vila"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -3,7 +3,7 @@ device may be an app install on an asset (`device.asset_id`), and a shared ward 
 deliveries belong to no person.
 
 Revision ID: 0012_fleet
-Revises: 0008_audit_chain
+Revises: 0013_pilot
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_fleet"
-down_revision = "0008_audit_chain"
+down_revision = "0013_pilot"
 branch_labels = None
 depends_on = None
 

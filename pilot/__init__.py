@@ -1,0 +1,1 @@
+"""The pilot evaluation: participants, anonymous surveys, usage figures, the cost model and the board's report."""
