@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from kernel.i18n import fleet
+
 LANGUAGES = ("sv", "en")
 
 _TEXTS: dict[str, tuple[str, str]] = {
@@ -262,7 +264,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
 
 def texts(language: str) -> dict[str, str]:
     index = 1 if language == "en" else 0
-    return {key: pair[index] for key, pair in _TEXTS.items()}
+    return {key: pair[index] for key, pair in (_TEXTS | fleet.TEXTS).items()}
 
 
 def pick(language: str | None) -> str:

@@ -1,0 +1,1 @@
+"""Tools beside the product: provider stand-ins and benchmarks."""
