@@ -24,6 +24,7 @@ from api.routes import (
     availability,
     calendars,
     devices,
+    fleet,
     groups,
     health,
     messages,
@@ -52,6 +53,7 @@ from notify.outbox import JobContext, Waker, install_waker
 from notify.push import PushClient, default_transport
 from notify.transports.config import WebPushSettings
 from notify.transports.vapid import WebPush
+from pilot.costs.fleet_register import FleetRegister
 
 log = logging.getLogger("vila.api")
 
@@ -136,6 +138,7 @@ def create_app(
             identity_providers.append(AccessTokenProvider(oidc))  # the app's Entra access tokens
     app.state.identity_providers = identity_providers
     app.state.oidc = oidc  # web sign-in through the region's identity provider; None when not configured
+    app.state.fleet_costs = FleetRegister()  # the pilot's cost model reads the fleet register's real figures
 
     errors.install(app)
     for module in (
@@ -156,6 +159,7 @@ def create_app(
         pilots,
         pilot_reports,
         surveys,
+        fleet,
     ):
         app.include_router(module.router)
 

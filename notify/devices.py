@@ -9,16 +9,20 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.audit import service as audit
 from kernel.db import among
-from kernel.errors import InvalidInput, NotFound
-from notify.models import Device
+from kernel.directory.models import Person
+from kernel.errors import Conflict, InvalidInput, NotFound
+from notify.fleet import installs
+from notify.models import Delivery, Device
 from notify.schemas import DeviceCreate, DeviceUpdate
 
 SENDABLE = ("active",)
+# A delivery already queued for a device in one of these states is dropped, not sent.
+UNREACHABLE = ("blocked", "lost", "removed", "pruned")
 
 
 class Registered(NamedTuple):
@@ -42,6 +46,14 @@ def register(
     if data.provider == "webpush":
         check_push_service(data.token, push_services)
     device = session.scalar(select(Device).where(Device.token == data.token))
+    if device is not None and device.person_id is None:
+        raise Conflict("this token is a shared ward tablet's: it cannot become a person's device")
+    if (
+        device is not None
+        and device.state == "blocked"
+        and not installs.may_reregister(session, device=device, person_id=person_id)
+    ):
+        raise Conflict(f"this device is blocked by device administration ({device.state_reason}); ask IT")
     created = device is None or device.person_id != person_id
     if device is None:
         device = Device(token=data.token, person_id=person_id, created_at=now)
@@ -59,6 +71,12 @@ def register(
     device.state_reason = None
     device.last_seen_at = now
     device.updated_at = now
+    if data.serial:
+        installs.link_serial(session, device=device, serial=data.serial, person_id=person_id)
+    elif device.asset_id is not None and not installs.with_person(
+        session, asset_id=device.asset_id, person_id=person_id
+    ):
+        device.asset_id = None  # the phone was handed on outside the register: no longer the asset's install
     replaced = None
     if data.replaces and data.replaces != data.token:
         mine = (Device.token == data.replaces, Device.person_id == person_id, Device.state != "removed")
@@ -139,29 +157,46 @@ class Target(NamedTuple):
     person_id: uuid.UUID
     provider: str
     ownership: str
+    asset_id: uuid.UUID | None
 
 
 def sendable(
     *, session: Session, person_ids: Iterable[uuid.UUID], allow_private: dict[uuid.UUID, bool] | None = None
 ) -> dict[uuid.UUID, list[Target]]:
-    """Active devices per person; private devices left out where the person's policy forbids them."""
+    """Active devices per person. Where the person's policy forbids private devices, only devices
+    installed on one of the region's assets count as work devices (the fleet register's link, not
+    the ownership a device declares); and those are active only while the asset is with them."""
     ids = list(person_ids)
     result: dict[uuid.UUID, list[Target]] = defaultdict(list)
-    columns = (Device.id, Device.person_id, Device.provider, Device.ownership)
+    columns = (Device.id, Device.person_id, Device.provider, Device.ownership, Device.asset_id)
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
         for row in session.execute(
             select(*columns).where(among(session, Device.person_id, chunk), Device.state.in_(SENDABLE))
         ):
-            target = Target(*row)
-            if (
-                target.ownership == "private"
-                and allow_private is not None
-                and not allow_private.get(target.person_id, True)
-            ):
+            target = Target(*row)  # type: ignore[arg-type]  # selected by person: never a shared tablet's
+            if target.asset_id is None and allow_private is not None and not allow_private.get(target.person_id, True):
                 continue
             result[target.person_id].append(target)
     return result
+
+
+def unreachable(session: Session, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Deliveries that must not go out, with why: their device was blocked, lost or removed, or
+    their person deactivated, after they were queued. The send path asks at claim time."""
+    rows = session.execute(
+        select(Delivery.id, Device.state, Person.active)
+        .join(Device, Device.id == Delivery.device_id)
+        .outerjoin(Person, Person.id == Delivery.person_id)
+        .where(
+            among(session, Delivery.id, delivery_ids),
+            or_(Device.state.in_(UNREACHABLE), Person.active.is_(False)),
+        )
+    )
+    return {
+        delivery_id: f"device {state}" if state in UNREACHABLE else "person deactivated"
+        for delivery_id, state, _ in rows
+    }
 
 
 def prune(*, session: Session, device_id: uuid.UUID, reason: str, now: datetime) -> bool:

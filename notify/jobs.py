@@ -12,6 +12,7 @@ from typing import Any
 from kernel.db import unit_of_work
 from kernel.directory import service as directory
 from notify import pipeline, reminders, retention, roles
+from notify.fleet import followup
 from notify.outbox import JobContext, JobRegistry, JobSpec
 from policies import calendars, rosters
 from policies.models import CalendarLink
@@ -26,6 +27,7 @@ registry.register(JobSpec("notify.role_handoffs", roles.follow_handoffs, queue="
 registry.register(JobSpec("notify.on_call_reminders", reminders.remind, queue="default", every_s=60.0))
 registry.register(JobSpec("notify.stale_devices", pipeline.mark_stale_devices, queue="bulk", every_s=3600.0))
 registry.register(JobSpec("notify.purge", retention.purge, queue="bulk", every_s=86400.0))
+registry.register(JobSpec("fleet.offboarding_follow_up", followup.follow_up, queue="default", every_s=900.0))
 
 
 @registry.job("directory.offboard", queue="default")

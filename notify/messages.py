@@ -28,6 +28,7 @@ from kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kernel.settings import Queue
 from notify import devices as device_service
 from notify.audience import Resolved, resolve
+from notify.fleet import shared
 from notify.models import AudienceChunk, Delivery, IdempotencyRecord, Message, Recipient
 from notify.outbox import enqueue
 from notify.schemas import (
@@ -300,6 +301,9 @@ def accept(
         message.audience = {**message.audience, "resolved_role": resolved.role}
     session.add(message)
     session.flush()
+    # Shared ward tablets of the units and roles named: deliveries of their own, sent at once.
+    tablets = shared.address(session=session, message=message, audience=body.audience, now=now)
+    enqueue_sends(session=session, delivery_ids=tablets, queue=queue_for(body.priority, 0), now=now)
     ids = resolved.person_ids
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     message.chunks_total = len(chunks)
@@ -504,7 +508,8 @@ def status(*, session: Session, message: Message, language: str, limit: int, off
             .where(Delivery.recipient_id.in_([r.id for r, _ in rows]))
             .group_by(Delivery.recipient_id, Delivery.state)
         ):
-            per[rid][state] = int(n)
+            if rid is not None:
+                per[rid][state] = int(n)
     recipients = [
         RecipientStatus(
             person_id=r.person_id,

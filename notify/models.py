@@ -19,7 +19,9 @@ from kernel.db import Base, UTCDateTime, json_type, new_id
 PLATFORMS = ("ios", "android", "web")
 PROVIDERS = ("fcm", "apns", "webpush")
 OWNERSHIPS = ("work", "private")
-DEVICE_STATES = ("active", "stale", "pruned", "removed", "lost")
+# blocked: by device administration (its asset was lost, returned or retired, or its person left);
+# unlike a device its owner marked lost, registering its token again does not unblock it.
+DEVICE_STATES = ("active", "stale", "pruned", "removed", "lost", "blocked")
 
 # Delivery states:
 #   pending  -> sending -> sent | failed        a push going out now
@@ -29,11 +31,15 @@ DELIVERY_STATES = ("pending", "sending", "sent", "failed", "held", "digested", "
 
 
 class Device(Base):
+    """A push endpoint. A person's own, or (without a person) a shared ward tablet's app install;
+    `asset_id` links an install to the region's asset it runs on (notify/fleet)."""
+
     __tablename__ = "device"
     __table_args__ = (Index("ix_device_person_state", "person_id", "state"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    asset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fleet_asset.id", ondelete="SET NULL"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     platform: Mapped[str] = mapped_column(String(8))
     provider: Mapped[str] = mapped_column(String(8))
@@ -137,8 +143,9 @@ class Delivery(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     message_id: Mapped[uuid.UUID] = mapped_column()  # the recipient's message
-    recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recipient.id", ondelete="CASCADE"))
-    person_id: Mapped[uuid.UUID] = mapped_column()  # the recipient's person
+    # Both empty for a shared ward tablet's delivery: it reaches a unit or a role, not a person.
+    recipient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("recipient.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column()  # the recipient's person
     device_id: Mapped[uuid.UUID] = mapped_column()  # devices are never deleted, only marked removed
     kind: Mapped[str] = mapped_column(String(8), default="message")  # message | digest
     state: Mapped[str] = mapped_column(String(10))

@@ -113,8 +113,11 @@ def _claim_deliveries(session: Session, ids: list[uuid.UUID], *, now: datetime, 
     return list(session.scalars(stmt).all())
 
 
-def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest], list[tuple[uuid.UUID, str]]]:
-    """Build provider requests; deliveries that no transport serves are returned apart."""
+def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest], list[tuple[uuid.UUID, str, str]]]:
+    """Build provider requests. Deliveries that must not go out are returned apart with the state
+    they end in: to a device blocked, lost or removed since they were queued, or to a person who
+    has been deactivated, they are dropped (checked here, at claim time, so nothing queued before
+    the block slips through); to a provider no transport serves, they fail."""
     # Plain columns, not entities: a send batch is hundreds of rows and ORM loading would dominate.
     rows = session.execute(
         select(
@@ -141,7 +144,7 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
         )
         .join(Device, Device.id == Delivery.device_id)
         .join(Message, Message.id == Delivery.message_id)
-        .join(Person, Person.id == Delivery.person_id)
+        .outerjoin(Person, Person.id == Delivery.person_id)  # none for a shared ward tablet
         .where(among(session, Delivery.id, ids))
     ).all()
     digests = {
@@ -149,12 +152,16 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
         for d in session.scalars(select(Digest).where(Digest.id.in_({r.digest_id for r in rows if r.digest_id})))
     }
     requests: list[PushRequest] = []
-    unserved: list[tuple[uuid.UUID, str]] = []
+    unserved: list[tuple[uuid.UUID, str, str]] = []
+    unreachable = device_service.unreachable(session, ids)
     for r in rows:
         delivery_id, provider, kind, level, content_free, digest_id, token, platform, p256dh, auth = r[:10]
         message_id, title, body, priority, deep_link, collapse_key, expires_at, category, wants_ack, language = r[10:]
+        if delivery_id in unreachable:
+            unserved.append((delivery_id, "dropped", f"not sent: {unreachable[delivery_id]}"))
+            continue
         if provider not in ("fcm", "apns", "webpush"):
-            unserved.append((delivery_id, f"no transport for provider {provider}"))
+            unserved.append((delivery_id, "failed", f"no transport for provider {provider}"))
             continue
         digest = digests.get(digest_id) if kind == "digest" and digest_id else None
         data = {"message_id": str(message_id)}
@@ -197,11 +204,9 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
         if not claimed:
             return
         requests, unserved = _requests(session, claimed)
-        for delivery_id, reason in unserved:
+        for delivery_id, state, reason in unserved:
             session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id)
-                .values(state="failed", error=reason, lease_until=None)
+                update(Delivery).where(Delivery.id == delivery_id).values(state=state, error=reason, lease_until=None)
             )
     results = _push(ctx).send(requests) if requests else []
     record_results(ctx, requests, results)
@@ -305,7 +310,8 @@ def _release(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: da
     held = session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
     by_message: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for d in held:
-        by_message[d.message_id].add(d.person_id)
+        if d.person_id is not None:  # a shared ward tablet's delivery is never held
+            by_message[d.message_id].add(d.person_id)
     messages = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(list(by_message))))}
     recipients = {
         (r.message_id, r.person_id): r

@@ -7,9 +7,11 @@ person's calendar feed shows the slot anyway).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import pytz
+from sqlalchemy.orm import Session
 
 from kernel.db import new_id, unit_of_work
 from kernel.directory.models import Person
@@ -29,6 +31,59 @@ def _text(role: str, kind: str, start_local: str, language: str) -> tuple[str, s
     return f"Du går på {word}: {role}", f"Du har {word} för {role} från {start_local}."
 
 
+def remind_person(
+    *,
+    session: Session,
+    person: Person,
+    title: str,
+    body: str,
+    priority: str,
+    category: str,
+    label: str,
+    collapse_key: str,
+    expires_at: datetime | None,
+    now: datetime,
+) -> Message:
+    """A reminder from Vila to one person, through the ordinary delivery path: decided by the
+    person's rest-time rules (held while they rest, released in a digest), stored in their inbox.
+    It is addressed from the person themselves: no manager sends it."""
+    message = Message(
+        id=new_id(),
+        sender_id=person.id,
+        title=title,
+        body=body,
+        priority=priority,
+        category=category,
+        expires_at=expires_at,
+        collapse_key=collapse_key,
+        requires_ack=False,
+        sensitive=False,
+        audience={"people": [str(person.id)], "reminder": True},
+        audience_label=label,
+        sender_roles=[],
+        state="decided",
+        recipients_total=1,
+        chunks_total=0,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    facts = facts_of(
+        priority=priority,
+        sender_id=person.id,
+        sender_roles=[],
+        override_reason=None,
+        expires_at=expires_at,
+        resolved_role=None,
+        cover=(),
+        message_id=message.id,
+    )
+    decided = decide(session=session, person_ids=[person.id], facts=facts, at=now)
+    pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
+    enqueue_sends(session=session, delivery_ids=pending, queue="default", now=now)
+    return message
+
+
 def remind(ctx: JobContext, payload: dict[str, Any]) -> None:
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
@@ -43,39 +98,17 @@ def remind(ctx: JobContext, payload: dict[str, Any]) -> None:
             tz = pytz.timezone(person.timezone)
             start_local = tz.normalize(item.start.astimezone(tz)).strftime("%Y-%m-%d %H:%M")
             title, body = _text(item.role, item.kind, start_local, person.language)
-            message = Message(
-                id=new_id(),
-                sender_id=person.id,  # the person asked for it; no manager sends it
+            remind_person(
+                session=session,
+                person=person,
                 title=title,
                 body=body,
                 priority="info",
                 category="on_call_reminder",
-                expires_at=item.start,
+                label="Påminnelse om jour/beredskap",
                 collapse_key=f"oncall-{item.start:%Y%m%dT%H%M}",
-                requires_ack=False,
-                sensitive=False,
-                audience={"people": [str(person.id)], "reminder": True},
-                audience_label="Påminnelse om jour/beredskap",
-                sender_roles=[],
-                state="decided",
-                recipients_total=1,
-                chunks_total=0,
-                created_at=now,
-            )
-            session.add(message)
-            session.flush()
-            facts = facts_of(
-                priority="info",
-                sender_id=person.id,
-                sender_roles=[],
-                override_reason=None,
                 expires_at=item.start,
-                resolved_role=None,
-                cover=(),
-                message_id=message.id,
+                now=now,
             )
-            decided = decide(session=session, person_ids=[person.id], facts=facts, at=now)
-            pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
-            enqueue_sends(session=session, delivery_ids=pending, queue="default", now=now)
             rosters.mark_reminded(session=session, person_id=person.id, slot_start=item.start)
             log.info("on-call reminder for %s (%s at %s)", person.id, item.role, item.start.isoformat())

@@ -48,6 +48,11 @@ class DeviceCreate(_In):
     name: Text200 = "Arbetstelefon"
     app_version: Annotated[str, StringConstraints(max_length=32)] | None = None
     locale: Annotated[str, StringConstraints(max_length=16)] | None = None
+    serial: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64)] | None = Field(
+        default=None,
+        description="The serial number of the phone or tablet the app runs on, as device management's app "
+        "configuration gives it: links this install to the region's asset, which must be assigned or lent to you.",
+    )
 
     @model_validator(mode="after")
     def _platform_matches_provider(self) -> DeviceCreate:
@@ -81,7 +86,8 @@ class DeviceRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    person_id: uuid.UUID
+    person_id: uuid.UUID | None
+    asset_id: uuid.UUID | None = Field(description="The region's asset this app is installed on, if any.")
     name: str
     platform: str
     provider: str

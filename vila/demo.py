@@ -1,4 +1,5 @@
-"""The demo region "Region Exempel": four units, about sixty people, managers, HR and an admin.
+"""The demo region "Region Exempel": four units, about sixty people, managers, HR, an admin and
+device administration with the region's phones and tablets (`vila/demo_fleet.py`).
 
 Deterministic (a fixed seed), so a screenshot or a test sees the same people every time.
 """
@@ -25,7 +26,7 @@ from policies import rosters
 from policies import service as policy_service
 from policies.calendar import local_date
 from policies.schemas import OnCallSlotCreate, PolicyCreate, RosterCreate, RosterLayerIn, ShiftCreate, WeeklyWindow
-from vila import demo_pilot
+from vila import demo_fleet, demo_pilot
 
 FIRST_NAMES = [
     "Anna",
@@ -294,6 +295,7 @@ def load(*, session: Session, now: datetime) -> dict[str, Person]:
         _day_worker(session, who, now)
     _policy(session, region.id, people["hr"].id, now)
     people["evaluator"] = demo_pilot.load(session=session, now=now, keep_out={p.id for p in people.values()})
+    people["it"] = demo_fleet.load(session=session, now=now)
     session.flush()
     return people
 

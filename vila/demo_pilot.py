@@ -198,6 +198,8 @@ def _devices(session: Session, rng: random.Random, people: dict[uuid.UUID, str],
     through the pilot; two stopped checking in during its last weeks."""
     silent = set(rng.sample(sorted(people), 2))
     for device in session.scalars(select(Device).where(Device.person_id.in_(people))):
+        if device.person_id is None:  # selected by person: never a shared tablet's
+            continue
         device.name = "Arbetstelefon" if people[device.person_id] == "phone" else "Surfplatta"
         device.created_at = work.local(end - timedelta(days=WEEKS * 7 + 3), 8)
         device.last_seen_at = work.local(end - timedelta(days=25 if device.person_id in silent else 2), 12)

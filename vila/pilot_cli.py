@@ -70,6 +70,7 @@ def report_command(ref: str, fmt: str, lang: str, output: Path | None) -> None:
     from kernel.clock import SystemClock
     from kernel.errors import VilaError
     from pilot import pilots
+    from pilot.costs.fleet_register import FleetRegister
     from pilot.report import as_json, html, pdf
     from pilot.report.build import build
 
@@ -78,7 +79,7 @@ def report_command(ref: str, fmt: str, lang: str, output: Path | None) -> None:
             found = pilots.require(session=session, ref=ref)
         except VilaError as exc:
             raise click.ClickException(exc.message) from exc
-        built = build(session=session, pilot=found, now=SystemClock().now())
+        built = build(session=session, pilot=found, now=SystemClock().now(), fleet=FleetRegister())
     if fmt == "pdf":
         data = pdf.to_pdf(built, lang)
         if output is None and sys.stdout.isatty():

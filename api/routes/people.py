@@ -5,18 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, request_meta
 from kernel.auth.service import managed_groups, require_may_administer, require_person_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdate
 from kernel.errors import PermissionDenied
+from notify.fleet import offboarding
+from notify.fleet.lifecycle import By
 from notify.outbox import enqueue
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
-_PRIVILEGED = {"admin", "hr", "evaluator"}  # only an admin grants these
+_PRIVILEGED = {"admin", "hr", "evaluator", "it"}  # only an admin grants these
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
@@ -25,7 +27,7 @@ def create_person(
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     if _PRIVILEGED.intersection(body.roles) and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant the roles hr, admin or evaluator")
+        raise PermissionDenied("only an admin may grant the roles hr, admin, evaluator or it")
     person = directory.create_person(session=session, data=body, now=clock.now())
     audit.log(session, action="person.create", target_type="person", target_id=person.id, after=person.snapshot())
     session.commit()
@@ -44,7 +46,7 @@ def list_people(
     active: Annotated[bool | None, Query()] = True,
 ) -> Page[PersonRead]:
     within = None
-    if not me.has("admin", "hr"):
+    if not me.has("admin", "hr", "it"):  # it: device administration gives devices to anyone
         require_role(me, "manager")
         within = managed_groups(session=session, principal=me)
     people, total = directory.list_people(
@@ -83,7 +85,7 @@ def update_person(
     person = directory.require_person(session=session, person_id=person_id)
     require_may_administer(principal=me, person=person)
     if body.roles is not None and (set(body.roles) ^ set(person.roles)) & _PRIVILEGED and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant or remove the roles hr, admin or evaluator")
+        raise PermissionDenied("only an admin may grant or remove the roles hr, admin, evaluator or it")
     before = person.snapshot()
     directory.update_person(session=session, person=person, data=body, now=clock.now())
     audit.log(
@@ -100,15 +102,18 @@ def update_person(
 
 @router.post("/{person_id}/deactivate", response_model=PersonRead)
 def deactivate_person(
-    person_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    person_id: uuid.UUID, request: Request, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
 ) -> PersonRead:
-    """Deactivate a person: they can no longer sign in; their tokens are revoked by a job."""
+    """Deactivate a person: they can no longer sign in, their push devices are disabled at once,
+    their tokens are revoked by a job, and their device checklist (offboarding) starts."""
     require_role(me, "admin", "hr")
     person = directory.require_person(session=session, person_id=person_id)
     require_may_administer(principal=me, person=person)
     before = person.snapshot()
     now = clock.now()
     directory.deactivate_person(session=session, person=person, now=now)
+    by = By(person_id=me.person_id, label=me.label, roles=me.roles, meta=request_meta(request))
+    offboarding.person_deactivated(session=session, person_id=person.id, by=by, now=now)
     enqueue(session, name="directory.offboard", payload={"person_id": str(person.id)}, queue="default", now=now)
     audit.log(
         session,

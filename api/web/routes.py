@@ -35,6 +35,7 @@ from kernel.auth.service import Principal, end_web_session, exchange_for_web_ses
 from kernel.clock import Clock
 from kernel.settings import Settings
 from notify import devices
+from notify.fleet.access import FLEET_ROLES
 from pilot import i18n as pilot_texts
 
 HERE = Path(__file__).parent
@@ -62,6 +63,10 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "dashboard": ("dashboard.html", ("hr", "admin", "union")),
     "surveys": ("surveys.html", ()),
     "pilots": ("pilots.html", ("evaluator", "hr", "admin")),
+    "fleet": ("fleet.html", FLEET_ROLES),
+    "fleet/loans": ("fleet_loans.html", FLEET_ROLES),
+    "fleet/offboarding": ("fleet_offboarding.html", FLEET_ROLES),
+    "fleet/costs": ("fleet_costs.html", FLEET_ROLES),
 }
 NAV = [
     ("compose", "nav.compose"),
@@ -75,6 +80,7 @@ NAV = [
     ("dashboard", "nav.dashboard"),
     ("surveys", "nav.surveys"),
     ("pilots", "nav.pilots"),
+    ("fleet", "nav.fleet"),
 ]
 # Pages whose texts live in a catalog of their own, merged into the page's `t`.
 PAGE_TEXTS: dict[str, Callable[[str], dict[str, str]]] = {
@@ -447,6 +453,18 @@ def _page(name: str) -> Any:
 
 for _name in PAGES:
     router.add_api_route(f"/{_name}", _page(_name), methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/fleet/assets/{asset_id}", response_class=HTMLResponse)
+def asset_page(asset_id: uuid.UUID, request: Request, session: SessionDep, clock: ClockDep) -> Response:
+    principal = _principal(request, session, clock)
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    if not _visible(principal, "fleet"):
+        response = _render(request, "home.html", principal, "home")
+        response.status_code = 403
+        return response
+    return _render(request, "fleet_asset.html", principal, "fleet/asset", asset_id=str(asset_id))
 
 
 @router.get("/messages/{message_id}", response_class=HTMLResponse)

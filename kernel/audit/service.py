@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,42 @@ def record(
         after=after,
     )
     return chain.append(session, entry)
+
+
+# (action, target type, target id, before, after)
+Entry = tuple[str, str, str | None, dict[str, Any] | None, dict[str, Any] | None]
+
+
+def record_many(
+    *,
+    session: Session,
+    now: datetime,
+    actor_id: uuid.UUID | None,
+    actor_label: str,
+    meta: RequestMeta,
+    entries: Sequence[Entry],
+) -> None:
+    """Many records by one actor at one instant (an import's), chained and written in one statement."""
+    chain.append_many(
+        session,
+        [
+            {
+                "at": now,
+                "actor_id": actor_id,
+                "actor_label": actor_label,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "source_ip": meta.source_ip,
+                "request_id": meta.request_id,
+                "method": meta.method,
+                "path": meta.path,
+                "before": before,
+                "after": after,
+            }
+            for action, target_type, target_id, before, after in entries
+        ],
+    )
 
 
 def query(

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
 
-# union: a union or safety representative; evaluator: reads the pilot evaluation and exports its free text
-Role = Literal["staff", "manager", "hr", "admin", "union", "evaluator"]
+# union: a union or safety representative; evaluator: reads the pilot evaluation and exports its free
+# text; it: device administration (the fleet of phones and tablets)
+Role = Literal["staff", "manager", "hr", "admin", "union", "evaluator", "it"]
 ROLES: tuple[Role, ...] = get_args(Role)
 GROUP_KINDS = ("region", "administration", "unit", "team")
 LANGUAGES = ("sv", "en")

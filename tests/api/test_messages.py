@@ -27,6 +27,7 @@ from notify.push import PushClient
 from notify.transports.base import RecordingTransport, Sent, TokenInvalid, TransientFailure
 from policies.models import Shift
 from tests.factories import Actor, Factory
+from tests.fleet_helpers import Fleet
 from tests.messaging_helpers import Facts, recording_push, run_jobs, run_periodic, workday
 
 
@@ -399,6 +400,10 @@ def test_policy_can_forbid_private_devices(
     push: tuple[PushClient, RecordingTransport],
 ) -> None:
     facts.device(ward.on_shift.person, platform="android", token="private-phone-token-1", ownership="private")
+    # Under the policy a work device is one installed on the region's asset (the fleet register's
+    # link): a device that only says it is "work" counts for nothing.
+    fleet = Fleet(session_factory, clock)
+    fleet.phone_for(ward.on_shift.person, token="work-phone-token-1")
     hr = make.actor(roles=["staff", "hr"])
     body = _to(ward, ward.on_shift)
     client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
@@ -408,8 +413,7 @@ def test_policy_can_forbid_private_devices(
     _policy(client, hr, ward.unit, clock, private_devices_allowed=False)
     client.post("/api/v1/messages", headers=ward.boss.headers, json={**body, "title": "Andra"})
     run_jobs(settings, session_factory, clock, push[0])
-    assert push[1].requests, "work devices still get the message"
-    assert "private-phone-token-1" not in {r.token for r in push[1].requests}
+    assert {r.token for r in push[1].requests} == {"work-phone-token-1"}, "only the register's work phone gets it"
 
 
 def test_unit_policy_makes_pushes_content_free(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -106,13 +107,19 @@ def test_the_evaluator_reads_the_report_and_edits_the_costs(page: Page, served: 
     expect(report.get_by_role("img", name="Förbättring före → efter per yrke")).to_be_visible()
     expect(report.locator("#survey-table")).to_contain_text("färre än 5")  # four doctors at the mid-point
     shot(page, "pilot-report")
-    # The cost model: a higher phone price gives a higher cost of introduction, recalculated on the page.
+    # The cost model: more training gives a higher cost of introduction, recalculated on the page.
+    # (The demo's device prices come from the fleet register, which replaces those inputs.)
+    with served.api("evaluator") as api:
+        people = api.get("/api/v1/pilots/mobil-2026/report").json()["costs"]["pilot"]["people"]
     before = report.locator("#costs-table-2 tbody tr").last.locator("td").nth(3).inner_text()
-    page.get_by_label("Pris telefon").fill("8000")
+    training = page.get_by_label("Utbildning, timmar per person")
+    hours = training.input_value()
+    hourly = Decimal(page.get_by_label("Timkostnad för deltagarnas tid").input_value())
+    training.fill(str(Decimal(hours) + 1))
     page.get_by_role("button", name="Spara och räkna om").click()
     expect(page.locator("#flash")).to_have_text("Sparat. Rapporten räknas om.")
     after = page.locator("#costs-table-2 tbody tr").last.locator("td").nth(3).inner_text()
-    assert _kronor(after) - _kronor(before) == 2000 * 11, "ten phones and one loaner, 2 000 kr more each"
+    assert _kronor(after) - _kronor(before) == people * hourly, "an hour more for each participant"
     with page.expect_download() as download:
         page.get_by_role("link", name="PDF").click()
     assert download.value.suggested_filename == "pilot-mobil-2026.pdf"
@@ -120,7 +127,7 @@ def test_the_evaluator_reads_the_report_and_edits_the_costs(page: Page, served: 
     expect(page.get_by_role("heading", name="Benefit per profession")).to_be_visible()
     page.get_by_role("link", name="På svenska").click()
     # Put the demo's figure back for the other tests and the screenshots.
-    page.get_by_label("Pris telefon").fill("6000")
+    page.get_by_label("Utbildning, timmar per person").fill(hours)
     page.get_by_role("button", name="Spara och räkna om").click()
     expect(page.locator("#flash")).to_have_text("Sparat. Rapporten räknas om.")
 

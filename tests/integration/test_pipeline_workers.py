@@ -29,6 +29,7 @@ from kernel.directory.models import GroupMember, Person
 from kernel.settings import Settings
 from notify.celery_waker import CeleryWaker
 from notify.emulators.fcm import FcmEmulator
+from notify.fleet.models import Assignment
 from notify.loop import BackgroundLoop
 from notify.models import AudienceChunk, Delivery, Device, Message, Recipient
 from notify.outbox import JobContext, sweep
@@ -340,10 +341,18 @@ def test_broadcast_to_a_demo_unit(
             )
         )
         devices = dict(s.execute(select(Device.person_id, func.count()).group_by(Device.person_id)).all())
+        # The unit's shared ward tablet (demo fleet) gets the unit's message too, as nobody's device.
+        tablets = s.scalar(
+            select(func.count())
+            .select_from(Device)
+            .join(Assignment, Assignment.asset_id == Device.asset_id)
+            .where(Device.person_id.is_(None), Assignment.group_id == unit.id, Assignment.ended_at.is_(None))
+        )
+    assert tablets == 1
     assert set(decisions) == members
     assert accepted["counts"]["deliver"] == sum(1 for d in decisions.values() if d == "deliver") > 0
     assert accepted["counts"]["hold"] == sum(1 for d in decisions.values() if d == "hold") > 0
-    expected = sum(devices.get(p, 0) for p, d in decisions.items() if d == "deliver")
+    expected = sum(devices.get(p, 0) for p, d in decisions.items() if d == "deliver") + tablets
     sent = select(func.count()).where(Delivery.message_id == message_id, Delivery.state == "sent")
     assert _wait(lambda: _count(session_factory, sent) == expected, 90, sweeper)
     with session_factory() as s:

@@ -60,7 +60,7 @@ def test_serve_loads_the_demo_and_a_demo_token_works(served: tuple[str, Path, di
         for line in (data_dir / "demo-tokens.txt").read_text().splitlines()
         if line and not line.startswith("#")
     }
-    assert set(tokens) == {"admin", "hr", "manager", "staff", "union", "evaluator"}
+    assert set(tokens) == {"admin", "hr", "manager", "staff", "union", "evaluator", "it"}
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     people = httpx.get(f"{base}/api/v1/people", headers=admin, params={"limit": 500}).json()
     assert 55 <= people["total"] <= 70

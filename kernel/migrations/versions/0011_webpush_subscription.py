@@ -2,7 +2,7 @@
 keys that every payload is encrypted for (RFC 8291) sit beside it.
 
 Revision ID: 0011_webpush_subscription
-Revises: 0013_pilot
+Revises: 0012_fleet
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_webpush_subscription"
-down_revision = "0013_pilot"
+down_revision = "0012_fleet"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""All sv/en texts, one catalog module per area."""
