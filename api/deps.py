@@ -20,11 +20,17 @@ from kernel.auth.service import IdentityProvider, Principal
 from kernel.clock import Clock
 from kernel.errors import NotAuthenticated, PermissionDenied
 from kernel.settings import Settings
+from notify.transports.vapid import WebPush
 
 
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_webpush(request: Request) -> WebPush:
+    webpush: WebPush = request.app.state.webpush
+    return webpush
 
 
 def get_clock(request: Request) -> Clock:
@@ -45,6 +51,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+WebPushDep = Annotated[WebPush, Depends(get_webpush)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 

@@ -39,7 +39,8 @@ from api.routes import (
     surveys,
     tokens,
 )
-from api.web import pilot_pages
+from api.routes import webpush as webpush_routes
+from api.web import installable, pilot_pages
 from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
@@ -50,6 +51,8 @@ from kernel.settings import Settings
 from notify.jobs import registry
 from notify.outbox import JobContext, Waker, install_waker
 from notify.push import PushClient, default_transport
+from notify.transports.config import WebPushSettings
+from notify.transports.vapid import WebPush
 from pilot.costs.fleet_register import FleetRegister
 
 log = logging.getLogger("vila.api")
@@ -65,6 +68,7 @@ def create_app(
     run_jobs_in_process: bool | None = None,
     identity_providers: list[IdentityProvider] | None = None,
     push: PushClient | None = None,
+    webpush: WebPush | None = None,
     open_metrics: bool = False,
 ) -> FastAPI:
     """Build the API. Tests pass a settings object, a controllable clock and a waker of their own.
@@ -74,7 +78,11 @@ def create_app(
     clock = clock or SystemClock()
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
-    push = push or PushClient(lambda: default_transport(settings))
+    if webpush is None:
+        # The embedded mode makes its VAPID key on first start; production brings one in its settings.
+        webpush = WebPush.configure(WebPushSettings(), settings.data_dir, create=settings.embedded)
+    configured = webpush
+    push = push or PushClient(lambda: default_transport(settings, webpush=configured))
     ctx = JobContext(settings=settings, session_factory=factory, clock=clock, resources={"push": push})
     in_process = settings.embedded if run_jobs_in_process is None else run_jobs_in_process
     oidc = OidcClient(oidc_config) if oidc_config else None  # nothing is fetched until someone signs in
@@ -120,6 +128,7 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.job_context = ctx
+    app.state.webpush = webpush
     app.state.waker = waker
     app.state.runner = runner
     app.state.open_metrics = open_metrics
@@ -144,6 +153,7 @@ def create_app(
         rosters,
         calendars,
         devices,
+        webpush_routes,
         messages,
         professions,
         pilots,
@@ -191,6 +201,7 @@ def create_app(
 
     app.include_router(reports.router)
     app.include_router(web.router)
+    app.include_router(installable.router)
     app.include_router(pilot_pages.router)
     web.mount_static(app)
     # Outermost, so that every layer (the audit, the access log, Secure cookies) sees the client

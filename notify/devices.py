@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from kernel.audit import service as audit
 from kernel.db import among
 from kernel.directory.models import Person
-from kernel.errors import Conflict, NotFound
+from kernel.errors import Conflict, InvalidInput, NotFound
 from notify.fleet import installs
 from notify.models import Delivery, Device
 from notify.schemas import DeviceCreate, DeviceUpdate
@@ -24,9 +25,26 @@ SENDABLE = ("active",)
 UNREACHABLE = ("blocked", "lost", "removed", "pruned")
 
 
-def register(*, session: Session, person_id: uuid.UUID, data: DeviceCreate, now: datetime) -> tuple[Device, bool]:
+class Registered(NamedTuple):
+    device: Device
+    created: bool  # new to this person
+    replaced: Device | None  # the person's device this registration took the place of
+
+
+def register(
+    *,
+    session: Session,
+    person_id: uuid.UUID,
+    data: DeviceCreate,
+    now: datetime,
+    push_services: Sequence[str] | None = None,
+) -> Registered:
     """Register a device, or refresh it. A token registered again by another person moves to them
-    (a phone handed on). Returns the device and whether it was new to this person."""
+    (a phone handed on). A Web Push endpoint must be on one of `push_services` (None: this
+    installation has no Web Push). `data.replaces` names the person's device this one takes the
+    place of (a browser's new subscription), which is removed."""
+    if data.provider == "webpush":
+        check_push_service(data.token, push_services)
     device = session.scalar(select(Device).where(Device.token == data.token))
     if device is not None and device.person_id is None:
         raise Conflict("this token is a shared ward tablet's: it cannot become a person's device")
@@ -43,6 +61,8 @@ def register(*, session: Session, person_id: uuid.UUID, data: DeviceCreate, now:
     device.person_id = person_id
     device.platform = data.platform
     device.provider = data.provider
+    device.webpush_p256dh = data.keys.p256dh if data.keys else None
+    device.webpush_auth = data.keys.auth if data.keys else None
     device.ownership = data.ownership
     device.name = data.name
     device.app_version = data.app_version
@@ -57,8 +77,34 @@ def register(*, session: Session, person_id: uuid.UUID, data: DeviceCreate, now:
         session, asset_id=device.asset_id, person_id=person_id
     ):
         device.asset_id = None  # the phone was handed on outside the register: no longer the asset's install
+    replaced = None
+    if data.replaces and data.replaces != data.token:
+        mine = (Device.token == data.replaces, Device.person_id == person_id, Device.state != "removed")
+        replaced = session.scalar(select(Device).where(*mine))
+        if replaced is not None:
+            replaced.state, replaced.state_reason = "removed", "replaced by a new subscription"
+            replaced.updated_at = now
     session.flush()
-    return device, created
+    return Registered(device, created, replaced)
+
+
+def check_push_service(endpoint: str, push_services: Sequence[str] | None) -> None:
+    """A Web Push endpoint must be on a known push service: Vila's workers POST to it."""
+    if push_services is None:
+        raise InvalidInput(
+            "this Vila installation does not send Web Push: it has no VAPID key (VILA_WEBPUSH_VAPID_PRIVATE_KEY, "
+            "made by `vila webpush keys`)"
+        )
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    with_port = f"{host}:{parts.port}" if parts.port else host
+    for allowed in push_services:
+        if allowed in (host, with_port) or (allowed.startswith("*.") and host.endswith(allowed[1:])):
+            return
+    raise InvalidInput(
+        f"{host or 'the endpoint'} is not a push service this installation sends to "
+        f"({', '.join(push_services)}; VILA_WEBPUSH_PUSH_SERVICES)"
+    )
 
 
 def require(*, session: Session, device_id: uuid.UUID, person_id: uuid.UUID | None = None) -> Device:
@@ -86,6 +132,17 @@ def update_device(*, session: Session, device: Device, data: DeviceUpdate, now: 
 def remove(*, session: Session, device: Device, now: datetime) -> None:
     device.state, device.state_reason, device.updated_at = "removed", "removed by its owner", now
     session.flush()
+
+
+def remove_browser(*, session: Session, person_id: uuid.UUID, device_id: uuid.UUID, now: datetime) -> Device | None:
+    """The person signed out of the staff app in the browser that is this device: nothing more is
+    sent to it, so the next person on a shared phone does not get this one's messages."""
+    device = session.get(Device, device_id)
+    if device is None or device.person_id != person_id or device.provider != "webpush" or device.state == "removed":
+        return None
+    device.state, device.state_reason, device.updated_at = "removed", "signed out of the staff app", now
+    session.flush()
+    return device
 
 
 def list_for(*, session: Session, person_id: uuid.UUID) -> list[Device]:

@@ -43,7 +43,10 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(100))
     platform: Mapped[str] = mapped_column(String(8))
     provider: Mapped[str] = mapped_column(String(8))
-    token: Mapped[str] = mapped_column(String(4096), unique=True)
+    token: Mapped[str] = mapped_column(String(4096), unique=True)  # Web Push: the subscription's endpoint
+    # Web Push only: the browser's P-256 key and auth secret (base64url) each payload is encrypted for.
+    webpush_p256dh: Mapped[str | None] = mapped_column(String(100))
+    webpush_auth: Mapped[str | None] = mapped_column(String(40))
     ownership: Mapped[str] = mapped_column(String(8), default="work")
     app_version: Mapped[str | None] = mapped_column(String(32))
     locale: Mapped[str | None] = mapped_column(String(16))

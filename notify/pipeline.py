@@ -39,6 +39,7 @@ from notify.transports.base import (
     Sent,
     TokenInvalid,
     TransientFailure,
+    WebPushKeys,
 )
 from policies import service as policies
 from policies.types import Decision, Reason
@@ -128,6 +129,8 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
             Delivery.digest_id,
             Device.token,
             Device.platform,
+            Device.webpush_p256dh,
+            Device.webpush_auth,
             Message.id,
             Message.title,
             Message.body,
@@ -136,6 +139,7 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
             Message.collapse_key,
             Message.expires_at,
             Message.category,
+            Message.requires_ack,
             Person.language,
         )
         .join(Device, Device.id == Delivery.device_id)
@@ -151,12 +155,12 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
     unserved: list[tuple[uuid.UUID, str, str]] = []
     unreachable = device_service.unreachable(session, ids)
     for r in rows:
-        delivery_id, provider, kind, level, content_free, digest_id, token, platform = r[:8]
-        message_id, title, body, priority, deep_link, collapse_key, expires_at, category, language = r[8:]
+        delivery_id, provider, kind, level, content_free, digest_id, token, platform, p256dh, auth = r[:10]
+        message_id, title, body, priority, deep_link, collapse_key, expires_at, category, wants_ack, language = r[10:]
         if delivery_id in unreachable:
             unserved.append((delivery_id, "dropped", f"not sent: {unreachable[delivery_id]}"))
             continue
-        if provider not in ("fcm", "apns"):
+        if provider not in ("fcm", "apns", "webpush"):
             unserved.append((delivery_id, "failed", f"no transport for provider {provider}"))
             continue
         digest = digests.get(digest_id) if kind == "digest" and digest_id else None
@@ -183,6 +187,8 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
                 sensitive=content_free and not digest,
                 thread_id=category or "vila",
                 language="en" if language == "en" else "sv",
+                requires_ack=wants_ack and not digest,
+                webpush_keys=WebPushKeys(p256dh, auth) if p256dh and auth else None,
             )
         )
     return requests, unserved

@@ -10,8 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
+from kernel.settings import Settings
 from notify.loop import BackgroundLoop
 from notify.transports.base import PushRequest, PushResult, Transport
+from notify.transports.config import ApnsSettings, FcmSettings, WebPushSettings
+from notify.transports.vapid import WebPush
 
 
 class PushClient:
@@ -47,12 +50,24 @@ class PushClient:
         loop.close()
 
 
-def default_transport(settings: object | None = None) -> Transport:
-    """FCM and APNs, configured from `VILA_FCM_...` and `VILA_APNS_...` (by default the local
-    stand-ins that `vila serve` and `vila emulate` start)."""
+def router(*, fcm: FcmSettings, apns: ApnsSettings, webpush: WebPush | None) -> Transport:
+    """One transport per provider: FCM, APNs, and Web Push when there is a VAPID key."""
     from notify.transports.apns import ApnsTransport
     from notify.transports.base import Router
-    from notify.transports.config import ApnsSettings, FcmSettings
     from notify.transports.fcm import FcmTransport
 
-    return Router({"fcm": FcmTransport(FcmSettings()), "apns": ApnsTransport(ApnsSettings())})
+    transports: dict[str, Transport] = {"fcm": FcmTransport(fcm), "apns": ApnsTransport(apns)}
+    if webpush is not None and webpush.key is not None:
+        from notify.transports.webpush import WebPushTransport
+
+        transports["webpush"] = WebPushTransport(webpush.settings, webpush.key)
+    return Router(transports)
+
+
+def default_transport(settings: Settings | None = None, *, webpush: WebPush | None = None) -> Transport:
+    """FCM, APNs and Web Push, configured from `VILA_FCM_...`, `VILA_APNS_...` and
+    `VILA_WEBPUSH_...` (by default the local stand-ins that `vila serve` and `vila emulate` start).
+    Without `webpush`, the VAPID key is the setting's or the data directory's."""
+    if webpush is None and settings is not None:
+        webpush = WebPush.configure(WebPushSettings(), settings.data_dir, create=False)
+    return router(fcm=FcmSettings(), apns=ApnsSettings(), webpush=webpush)

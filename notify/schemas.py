@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from notify.transports.webpush import InvalidSubscription, Subscription
+
 Priority = Literal["info", "normal", "urgent", "emergency"]
 Platform = Literal["ios", "android", "web"]
 Provider = Literal["fcm", "apns", "webpush"]
@@ -22,10 +24,26 @@ class _In(BaseModel):
 # Devices ---------------------------------------------------------------------------------------
 
 
+class WebPushKeysIn(_In):
+    """`PushSubscription.toJSON().keys` of a browser."""
+
+    p256dh: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    auth: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=4096)]
+
+
 class DeviceCreate(_In):
     platform: Platform
     provider: Provider
-    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=4096)]
+    token: Token = Field(description="The FCM or APNs device token; for Web Push the subscription's endpoint.")
+    keys: WebPushKeysIn | None = Field(default=None, description="Web Push only: the subscription's keys.")
+    replaces: Token | None = Field(
+        default=None,
+        description="The token this registration replaces (a browser's pushsubscriptionchange): that device "
+        "of yours is removed.",
+    )
     ownership: Ownership = "work"
     name: Text200 = "Arbetstelefon"
     app_version: Annotated[str, StringConstraints(max_length=32)] | None = None
@@ -44,6 +62,15 @@ class DeviceCreate(_In):
             raise ValueError("provider webpush serves only platform web")
         if self.provider == "apns" and not all(c in "0123456789abcdefABCDEF" for c in self.token):
             raise ValueError("an APNs device token is hexadecimal")
+        if self.provider == "webpush":
+            if self.keys is None:
+                raise ValueError("a webpush subscription needs keys.p256dh and keys.auth (PushSubscription.toJSON())")
+            try:
+                Subscription.check(self.token, p256dh=self.keys.p256dh, auth=self.keys.auth)
+            except InvalidSubscription as exc:
+                raise ValueError(f"not a usable web push subscription: {exc}") from None
+        elif self.keys is not None:
+            raise ValueError("keys belong to a webpush subscription only")
         return self
 
 
@@ -71,6 +98,10 @@ class DeviceRead(BaseModel):
     state_reason: str | None
     last_seen_at: datetime
     created_at: datetime
+
+
+class WebPushKeyRead(BaseModel):
+    public_key: str = Field(description="Uncompressed P-256 point, base64url: applicationServerKey.")
 
 
 # Messages --------------------------------------------------------------------------------------

@@ -8,9 +8,10 @@
     vila migrate      upgrade the database schema
     vila demo         load (or reset) the demo region
     vila token create issue an API token
+    vila webpush keys make (once) and show Vila's Web Push (VAPID) key
     vila audit verify prove the audit log unchanged (its hash chain)
     vila fleet import import Intune's device export or the operator's subscription list
-    vila emulate      local FCM and APNs stand-ins, with fault injection
+    vila emulate      local FCM, APNs and Web Push stand-ins, with fault injection
     vila bench ...    benchmarks that print figures
     vila pilot ...    pilot evaluations: list them, write a report
 """
@@ -24,7 +25,7 @@ from datetime import timedelta
 import click
 
 from kernel.settings import QUEUES, Settings
-from vila import fleet_cli, pilot_cli
+from vila import fleet_cli, pilot_cli, webpush_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
@@ -73,7 +74,8 @@ def main() -> None:
     "--emulators/--no-emulators",
     default=True,
     show_default=True,
-    help="Send pushes to built-in FCM and APNs stand-ins (off: use VILA_FCM_... and VILA_APNS_... settings).",
+    help="Send pushes to built-in FCM, APNs and Web Push stand-ins (off: use VILA_FCM_..., VILA_APNS_... "
+    "and VILA_WEBPUSH_... settings).",
 )
 def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool) -> None:
     """Run all of Vila in one process: API, jobs and sweeper, on a SQLite file by default."""
@@ -96,9 +98,14 @@ def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool
     if emulators:
         from vila.embedded import EmbeddedProviders
 
-        providers = EmbeddedProviders(settings.data_dir / "emulators")
+        providers = EmbeddedProviders(settings.data_dir / "emulators", settings.data_dir)
     # /metrics stays open without a token only while nothing but this machine can reach it.
-    app = create_app(settings, push=providers.push if providers else None, open_metrics=_loopback(settings.host))
+    app = create_app(
+        settings,
+        push=providers.push if providers else None,
+        webpush=providers.webpush if providers else None,
+        open_metrics=_loopback(settings.host),
+    )
     tokens = settings.data_dir / "demo-tokens.txt"
     click.echo("")
     click.echo(f"Vila is running at {settings.base_url}  (API documentation: {settings.base_url}/docs)")
@@ -113,6 +120,11 @@ def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool
         control = providers.emulators.control_url
         click.echo(
             f"Pushes go to built-in stand-ins; see what arrived: {control}/fcm/received and {control}/apns/received"
+        )
+        webpush = providers.webpush_standin
+        click.echo(
+            f"Web Push stand-in: {webpush.url} (CA {webpush.ca.ca_file}); what the phones read: "
+            f"{webpush.url}/webpush/received"
         )
     try:
         uvicorn.run(
@@ -506,23 +518,30 @@ def bench_fleet_import(assets: int, database_url: str | None, as_json: bool) -> 
 @bench.command("transport")
 @click.option("--messages", default=20_000, show_default=True, help="Messages per transport.")
 @click.option("--faults", is_flag=True, help="Also run 2% 429, 1% 503, 3% unregistered.")
+@click.option("--profile", is_flag=True, help="Also print where the Web Push transport spends its time (cProfile).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON line.")
-def bench_transport(messages: int, faults: bool, as_json: bool) -> None:
-    """Push transports (FCM, APNs) against a local stand-in, and firebase-admin's send_each_async."""
+def bench_transport(messages: int, faults: bool, profile: bool, as_json: bool) -> None:
+    """Push transports (FCM, APNs, Web Push) against a local stand-in, beside firebase-admin's
+    send_each_async and pywebpush's webpush()."""
     import asyncio
     import json
 
     from notify.transports import bench as transport_bench
+    from tools.bench import webpush as webpush_bench
 
     logging.basicConfig(level=logging.ERROR)
     result = asyncio.run(transport_bench.throughput(messages))
+    result.update(asyncio.run(webpush_bench.throughput(messages)))
     if faults:
         result["faults"] = asyncio.run(transport_bench.fault_run(messages))
+        result["faults"]["webpush"] = asyncio.run(webpush_bench.fault_run(messages))
     if not as_json:
-        for line in transport_bench.describe(result):
+        for line in [*transport_bench.describe(result), *webpush_bench.describe(result)]:
             click.echo(line)
+        if profile:
+            click.echo(asyncio.run(webpush_bench.profile(min(messages, 5000))))
     click.echo(json.dumps(result))
-    if faults and not all(result["faults"][p]["ok"] for p in ("fcm", "apns")):
+    if faults and not all(result["faults"][p]["ok"] for p in ("fcm", "apns", "webpush")):
         raise SystemExit(1)
 
 
@@ -531,11 +550,13 @@ def bench_transport(messages: int, faults: bool, as_json: bool) -> None:
 @click.option("--fcm-port", default=9310, show_default=True)
 @click.option("--apns-port", default=9320, show_default=True)
 @click.option("--control-port", default=9330, show_default=True)
-def emulate(host: str, fcm_port: int, apns_port: int, control_port: int) -> None:
-    """Run the FCM and APNs stand-ins (with fault injection) until interrupted."""
+@click.option("--webpush-port", default=9340, show_default=True)
+def emulate(host: str, fcm_port: int, apns_port: int, control_port: int, webpush_port: int) -> None:
+    """Run the FCM, APNs and Web Push stand-ins (with fault injection) until interrupted."""
     import asyncio
 
     from notify.emulators import serve_emulators
+    from tools.standins.webpush import serve_webpush
 
     async def run() -> None:
         settings = _settings()
@@ -546,12 +567,19 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int) -> None
             control_port=control_port,
             state_dir=settings.data_dir / "emulators",
         )
-        for name, value in emulators.describe().items():
+        webpush = await serve_webpush(ca=emulators.ca, host=host, port=webpush_port)
+        for name, value in {**emulators.describe(), "webpush": webpush.url}.items():
             click.echo(f"{name:8} {value}")
         click.echo(f"Point Vila at them: VILA_APNS_CA_FILE={emulators.ca.ca_file}")
+        click.echo(
+            f"Web Push: VILA_WEBPUSH_CA_FILE={emulators.ca.ca_file} "
+            f"VILA_WEBPUSH_PUSH_SERVICES={webpush.url.removeprefix('https://')}; "
+            f"subscriptions: POST {webpush.url}/webpush/subscriptions; received: {webpush.url}/webpush/received"
+        )
         try:
             await asyncio.Event().wait()
         finally:
+            await webpush.stop()
             await emulators.stop()
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -560,6 +588,7 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int) -> None
 
 main.add_command(fleet_cli.fleet)
 main.add_command(pilot_cli.pilot)
+main.add_command(webpush_cli.webpush)
 
 if __name__ == "__main__":
     main()

@@ -1,5 +1,5 @@
-"""The push stand-ins of the embedded mode: FCM and APNs emulators on a background event loop,
-and the transports that talk to them, so a newcomer sees pushes arrive without any account."""
+"""The push stand-ins of the embedded mode: FCM, APNs and Web Push emulators on a background event
+loop, and the transports that talk to them, so a newcomer sees pushes arrive without any account."""
 
 from __future__ import annotations
 
@@ -7,22 +7,31 @@ from pathlib import Path
 
 from notify.emulators.server import Emulators, serve_emulators
 from notify.loop import BackgroundLoop
-from notify.push import PushClient
-from notify.transports.apns import ApnsTransport
-from notify.transports.base import Router
-from notify.transports.fcm import FcmTransport
+from notify.push import PushClient, router
+from notify.transports.config import PUSH_SERVICES, WebPushSettings
+from notify.transports.vapid import WebPush
 
 
 class EmbeddedProviders:
-    def __init__(self, state_dir: Path | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, state_dir: Path, data_dir: Path, host: str = "127.0.0.1") -> None:
+        from tools.standins.webpush import serve_webpush  # tools are loaded only when used
+
         self._loop = BackgroundLoop("vila-emulators")
         self.emulators: Emulators = self._loop.run(
             serve_emulators(host=host, state_dir=state_dir, control_port=0), timeout=30
         )
+        self.webpush_standin = self._loop.run(serve_webpush(ca=self.emulators.ca, host=host), timeout=30)
+        # The stand-in beside the real push services: a browser on this machine gets real pushes too.
+        # The key is made once in the data directory, so the browsers' subscriptions stay valid.
+        services = ",".join((*PUSH_SERVICES, self.webpush_standin.url.removeprefix("https://")))
+        settings = WebPushSettings(ca_file=self.emulators.ca.ca_file, push_services=services)
+        self.webpush = WebPush.configure(settings, data_dir, create=True)
         fcm, apns = self.emulators.transport_settings()
-        self.push = PushClient(lambda: Router({"fcm": FcmTransport(fcm), "apns": ApnsTransport(apns)}))
+        webpush = self.webpush
+        self.push = PushClient(lambda: router(fcm=fcm, apns=apns, webpush=webpush))
 
     def close(self) -> None:
         self.push.close()
+        self._loop.run(self.webpush_standin.stop(), timeout=30)
         self._loop.run(self.emulators.stop(), timeout=30)
         self._loop.close()

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, WebPushDep
 from kernel.auth.service import require_person_rights
 from notify import devices
 from notify.models import Device
@@ -28,13 +28,29 @@ def _snapshot(d: Device) -> dict[str, object]:
 
 @router.post("", response_model=DeviceRead, status_code=status.HTTP_201_CREATED)
 def register(
-    body: DeviceCreate, response: Response, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    body: DeviceCreate,
+    response: Response,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    webpush: WebPushDep,
 ) -> DeviceRead:
-    """Register this device for push (or refresh it). A token known for another person moves to you."""
-    device, created = devices.register(session=session, person_id=me.person_id, data=body, now=clock.now())
+    """Register this device for push (or refresh it). A token known for another person moves to you.
+
+    A browser (platform `web`, provider `webpush`) sends its subscription: the endpoint as `token`
+    and `keys` as `PushSubscription.toJSON()` gives them; `replaces` names the endpoint it had
+    before (`pushsubscriptionchange`), whose device is removed."""
+    registered = devices.register(
+        session=session, person_id=me.person_id, data=body, now=clock.now(), push_services=webpush.push_services
+    )
+    device = registered.device
     audit.log(session, action="device.register", target_type="device", target_id=device.id, after=_snapshot(device))
+    if registered.replaced is not None:
+        old = registered.replaced
+        audit.log(session, action="device.remove", target_type="device", target_id=old.id, after=_snapshot(old))
     session.commit()
-    if not created:
+    if not registered.created:
         response.status_code = status.HTTP_200_OK
     return DeviceRead.model_validate(device)
 

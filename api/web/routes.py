@@ -34,6 +34,7 @@ from kernel.auth import oidc as oidc_login
 from kernel.auth.service import Principal, end_web_session, exchange_for_web_session, issue_web_session
 from kernel.clock import Clock
 from kernel.settings import Settings
+from notify import devices
 from notify.fleet.access import FLEET_ROLES
 from pilot import i18n as pilot_texts
 
@@ -364,12 +365,18 @@ def _oidc_finish(
 
 @router.post("/logout")
 def logout(
-    request: Request, session: SessionDep, clock: ClockDep, csrf: Annotated[str, Form(max_length=200)] = ""
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    webpush_device: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE, "")
     response = RedirectResponse("/login", status_code=303)
     if cookie and csrf != csrf_token(cookie):
         return Response("missing or wrong CSRF token", status_code=403)
+    if cookie and webpush_device:
+        _forget_browser(request, session, clock, webpush_device)
     if cookie:
         # The web session ends here; the API token it may have been exchanged for keeps working.
         ended = end_web_session(session=session, secret=cookie, now=clock.now())
@@ -388,6 +395,33 @@ def logout(
             session.commit()
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _forget_browser(request: Request, session: Session, clock: Clock, device: str) -> None:
+    """Signing out of the staff app removes this browser's push subscription (the page names its
+    device), in the same request, so nothing is left to do after the session has ended."""
+    principal = _principal(request, session, clock)
+    try:
+        device_id = uuid.UUID(device)
+    except ValueError:
+        return
+    if principal is None:
+        return
+    now = clock.now()
+    removed = devices.remove_browser(session=session, person_id=principal.person_id, device_id=device_id, now=now)
+    if removed is not None:
+        audit.record(
+            session=session,
+            now=now,
+            actor_id=principal.person_id,
+            actor_label=principal.label,
+            action="device.remove",
+            target_type="device",
+            target_id=removed.id,
+            meta=request_meta(request),
+            after={"state": removed.state, "reason": removed.state_reason},
+        )
+        session.commit()
 
 
 @router.get("/language/{lang}")

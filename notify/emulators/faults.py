@@ -73,6 +73,21 @@ class FaultPlan:
         data["unregistered_tokens"] = sorted(self.unregistered_tokens)
         return data
 
+    def drops(self, count: int) -> bool:
+        """Cut the connection, unanswered, at its `count`-th request (HTTP/1.1 stand-ins)."""
+        return self.drop_after is not None and count > self.drop_after
+
+    def closes(self, count: int) -> bool:
+        """Answer the `count`-th request of a connection, then close it (HTTP/1.1 stand-ins)."""
+        return self.goaway_after is not None and count >= self.goaway_after
+
+    def retry_after_header(self) -> str | None:
+        """The Retry-After value to send with a 429 or 503, when the plan sets one."""
+        if self.retry_after_s is None:
+            return None
+        value = float(self.retry_after_s)
+        return str(int(value)) if value.is_integer() else str(value)
+
     def decide(self, token: str) -> Fault | None:
         if token in self.unregistered_tokens:
             return "unregistered"
@@ -94,6 +109,20 @@ class FaultPlan:
 def _token_fraction(token: str) -> float:
     digest = hashlib.sha256(token.encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass
+class RequestCounter:
+    """Requests per connection, for `FaultPlan.drops` and `FaultPlan.closes`."""
+
+    counts: dict[int, int] = field(default_factory=dict)
+
+    def next(self, connection: int) -> int:
+        self.counts[connection] = self.counts.get(connection, 0) + 1
+        return self.counts[connection]
+
+    def clear(self) -> None:
+        self.counts.clear()
 
 
 @dataclass
@@ -120,10 +149,10 @@ class Recorder:
         self.received.append(item)
 
     def accepted(self) -> list[Received]:
-        return [r for r in self.received if r.status == 200]
+        return [r for r in self.received if 200 <= r.status < 300]
 
     def summary(self) -> dict[str, Any]:
-        accepted = Counter(r.key for r in self.received if r.status == 200)
+        accepted = Counter(r.key for r in self.accepted())
         return {
             "requests": len(self.received),
             "by_status": dict(Counter(str(r.status) for r in self.received)),

@@ -21,7 +21,7 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from notify.emulators.faults import Fault, FaultPlan, Received, Recorder
+from notify.emulators.faults import Fault, FaultPlan, Received, Recorder, RequestCounter
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_:\-]{16,4096}$")
 TTL_RE = re.compile(r"^\d+(\.\d{1,9})?s$")
@@ -65,7 +65,7 @@ class FcmEmulator:
         self.access_tokens: set[str] = {EMULATOR_ACCESS_TOKEN}
         self.token_requests = 0
         self._ids = itertools.count(1)
-        self._per_connection: dict[int, int] = {}
+        self._per_connection = RequestCounter()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -122,11 +122,9 @@ class FcmEmulator:
     # -- messages:send ---------------------------------------------------------------------
 
     async def _send(self, request: web.Request) -> web.StreamResponse:
-        connection = id(request.transport)
-        count = self._per_connection.get(connection, 0) + 1
-        self._per_connection[connection] = count
+        count = self._per_connection.next(id(request.transport))
         plan = self.faults
-        if plan.drop_after is not None and count > plan.drop_after:
+        if plan.drops(count):
             # Cut the connection before reading the request: nothing was processed.
             if request.transport is not None:
                 request.transport.abort()
@@ -156,8 +154,9 @@ class FcmEmulator:
                 body=error_body(rejected.status, rejected.grpc_status, rejected.fcm_code, rejected.message),
                 content_type="application/json",
             )
-            if rejected.status in (429, 503) and plan.retry_after_s is not None:
-                response.headers["Retry-After"] = _seconds(plan.retry_after_s)
+            retry_after = plan.retry_after_header()
+            if rejected.status in (429, 503) and retry_after is not None:
+                response.headers["Retry-After"] = retry_after
             self._maybe_close(response, count)
             return response
 
@@ -168,17 +167,13 @@ class FcmEmulator:
         return response
 
     def _maybe_close(self, response: web.StreamResponse, count: int) -> None:
-        if self.faults.goaway_after is not None and count >= self.faults.goaway_after:
+        if self.faults.closes(count):
             response.force_close()
 
     def _check_auth(self, headers: dict[str, str]) -> None:
         auth = headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.access_tokens:
             raise _Reject(401, "UNAUTHENTICATED", None, "Request had invalid authentication credentials.")
-
-
-def _seconds(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _parse(raw: bytes) -> dict[str, Any]:

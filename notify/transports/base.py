@@ -15,7 +15,8 @@ order. It never raises for a single delivery's trouble; it raises only when it i
     ├── PermanentFailure(reason)              the provider rejected this request for good
     │                                         (INVALID_ARGUMENT, SENDER_ID_MISMATCH, APNs 400s,
     │                                         403 auth); the delivery is `failed`; do not retry
-    └── TokenInvalid(reason)                  UNREGISTERED, 410, BadDeviceToken: prune the device
+    └── TokenInvalid(reason)                  UNREGISTERED, 410, BadDeviceToken, Web Push 404:
+                                              prune the device
 
 Every result carries `attempts`: how many times the transport put this request on the wire.
 """
@@ -29,12 +30,21 @@ from datetime import datetime
 from typing import Literal, Protocol
 from uuid import UUID
 
-Provider = Literal["fcm", "apns"]
+Provider = Literal["fcm", "apns", "webpush"]
 Platform = Literal["ios", "android", "web"]
 Priority = Literal["info", "normal", "urgent", "emergency"]
 Kind = Literal["message", "digest"]
 InterruptionLevel = Literal["passive", "active", "time_sensitive", "critical"]
 Language = Literal["sv", "en"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebPushKeys:
+    """What a browser's push subscription adds to its endpoint (RFC 8291): the browser's P-256
+    public key (`p256dh`) and its authentication secret (`auth`), both base64url."""
+
+    p256dh: str
+    auth: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,8 @@ class PushRequest:
     thread_id: str | None = None
     badge: int | None = None
     language: Language = "sv"
+    requires_ack: bool = False
+    webpush_keys: WebPushKeys | None = None
 
     def __post_init__(self) -> None:
         if self.expires_at is not None and self.expires_at.utcoffset() is None:

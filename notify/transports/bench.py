@@ -59,20 +59,23 @@ http {{
     keepalive_requests 10000000;
     keepalive_timeout 120s;
     server {{
-        listen 127.0.0.1:{port} ssl http2;
+        {listen}
         ssl_certificate {cert};
         ssl_certificate_key {key};
-        location ~ ^/v1/projects/[^/]+/messages:send$ {{
-            default_type application/json;
-            return 200 '{{"name":"projects/bench/messages/0:1"}}';
-        }}
-        location /3/device/ {{
-            add_header apns-id $http_apns_id always;
-            return 200;
-        }}
+{locations}
     }}
 }}
 """
+# FCM's messages:send and APNs' device path; the stand-in of the other benchmarks has its own.
+PROVIDER_LOCATIONS = """\
+        location ~ ^/v1/projects/[^/]+/messages:send$ {
+            default_type application/json;
+            return 200 '{"name":"projects/bench/messages/0:1"}';
+        }
+        location /3/device/ {
+            add_header apns-id $http_apns_id always;
+            return 200;
+        }"""
 
 
 @dataclass
@@ -84,7 +87,7 @@ class StandIn:
     ca: LocalCa
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -92,12 +95,11 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def nginx_stand_in(directory: Path) -> AsyncIterator[StandIn]:
+async def run_nginx(directory: Path, conf_text: str, port: int) -> AsyncIterator[None]:
+    """Debian's nginx with `conf_text`, in `directory`, until it answers on `port`; stopped after."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    ca = make_local_ca(directory / "tls")
-    port = _free_port()
     conf = directory / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=directory, port=port, cert=ca.server_cert_file, key=ca.server_key_file))
+    conf.write_text(conf_text)
     process = subprocess.Popen(  # noqa: S603 - fixed arguments, our own config
         [nginx, "-p", str(directory), "-c", str(conf)],
         stdout=subprocess.DEVNULL,
@@ -110,10 +112,25 @@ async def nginx_stand_in(directory: Path) -> AsyncIterator[StandIn]:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
                 break
             await asyncio.sleep(0.05)
-        yield StandIn("nginx", f"https://127.0.0.1:{port}", "127.0.0.1", port, ca)
+        yield
     finally:
         process.terminate()
         process.wait(5)
+
+
+@contextlib.asynccontextmanager
+async def nginx_stand_in(directory: Path) -> AsyncIterator[StandIn]:
+    ca = make_local_ca(directory / "tls")
+    port = free_port()
+    conf = NGINX_CONF.format(
+        dir=directory,
+        listen=f"listen 127.0.0.1:{port} ssl http2;",
+        cert=ca.server_cert_file,
+        key=ca.server_key_file,
+        locations=PROVIDER_LOCATIONS,
+    )
+    async with run_nginx(directory, conf, port):
+        yield StandIn("nginx", f"https://127.0.0.1:{port}", "127.0.0.1", port, ca)
 
 
 @contextlib.asynccontextmanager

@@ -1,5 +1,5 @@
-"""Provider settings (`VILA_FCM_...`, `VILA_APNS_...`, and `VILA_PUSH_PROXY`/`VILA_PUSH_NO_PROXY`
-shared by both).
+"""Provider settings (`VILA_FCM_...`, `VILA_APNS_...`, `VILA_WEBPUSH_...`, and
+`VILA_PUSH_PROXY`/`VILA_PUSH_NO_PROXY` shared by all three).
 
 Built by the composition root (`vila serve`, worker start, the bench), never at import. The
 defaults point at the local stand-ins that `vila emulate` and the embedded mode start, so a laptop
@@ -20,6 +20,17 @@ from notify.transports.retry import RetryPolicy
 FCM_EMULATOR_PORT = 9310
 APNS_EMULATOR_PORT = 9320
 EMULATOR_CONTROL_PORT = 9330
+WEBPUSH_EMULATOR_PORT = 9340
+
+# The push services of the browsers Vila's staff app runs in. A subscription's endpoint must be on
+# one of them: Vila POSTs to whatever URL a browser registered, so an open list would let anyone
+# with a token make Vila's workers call any address (an internal service, say).
+PUSH_SERVICES = (
+    "fcm.googleapis.com",  # Chrome, Edge on Android, Samsung Internet
+    "*.push.services.mozilla.com",  # Firefox
+    "web.push.apple.com",  # Safari, and every browser on iOS/iPadOS 16.4+
+    "*.notify.windows.com",  # Edge on Windows
+)
 
 APPLE_HOSTS = {
     "production": "api.push.apple.com",
@@ -131,3 +142,37 @@ class ApnsSettings(_RetrySettings, _ProxySettings):
     @property
     def resolved_host(self) -> str:
         return self.host or APPLE_HOSTS[self.environment]
+
+
+class WebPushSettings(_RetrySettings, _ProxySettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VILA_WEBPUSH_", env_file=None, extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
+
+    vapid_private_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Vila's VAPID key (RFC 8292): the P-256 private key as base64url (what `vila webpush keys "
+        "--env` prints) or PEM. Empty: the key file in the data directory, which `vila webpush keys` and "
+        "`vila serve` create.",
+    )
+    subject: str = Field(
+        default="mailto:vila@localhost",
+        description="The VAPID contact push services see (mailto: or https:); Apple wants a real one.",
+    )
+    push_services: str = Field(
+        default=",".join(PUSH_SERVICES),
+        description="Comma-separated hosts (host[:port], *.domain) a subscription's endpoint may be on.",
+    )
+    ca_file: Path | None = Field(default=None, description="Extra CA to trust (a stand-in's); empty: the system's.")
+    connections: int = Field(default=8, ge=1, le=256, description="HTTP/1.1 keep-alive connections per push service.")
+    timeout_s: float = Field(default=10.0, gt=0)
+    jwt_ttl_s: int = Field(
+        default=12 * 3600,
+        ge=600,
+        le=24 * 3600,
+        description="Lifetime of a VAPID token; push services refuse more than 24 hours.",
+    )
+
+    @property
+    def allowed_push_services(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.push_services.split(",") if h.strip())

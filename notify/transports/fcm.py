@@ -22,7 +22,6 @@ import random
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,7 +50,7 @@ from notify.transports.base import (
 from notify.transports.config import FcmSettings
 from notify.transports.http1 import ConnectFailed, Disconnected, Http1Client, ResponseError
 from notify.transports.proxy import Proxy
-from notify.transports.retry import RetryStats, send_with_retries
+from notify.transports.retry import RetryStats, parse_retry_after, send_with_retries
 
 _TRANSIENT_ERRORS = (
     messaging.QuotaExceededError,
@@ -125,20 +124,6 @@ def token_transport(proxy: Proxy | None, *, ca_file: Path | None = None) -> goog
     session = requests.Session()
     session.verify = str(ca_file)
     return google.auth.transport.requests.Request(session)
-
-
-def parse_retry_after(value: str | None, *, clock: Clock) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - clock.now()).total_seconds())
 
 
 def classify_error(status: int, headers: Mapping[str, str], body: bytes, *, url: str, clock: Clock) -> PushResult:

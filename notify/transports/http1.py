@@ -264,8 +264,17 @@ class Http1Client:
         return len(self._slots)
 
     async def aclose(self) -> None:
-        for connection in self._slots:
-            if connection is not None:
-                connection.close()
+        open_ones = [c for c in self._slots if c is not None]
         self._slots = [None] * len(self._slots)
+        for connection in open_ones:
+            connection.close()
+        # A TLS connection closes over a few more turns of the loop (close_notify); a loop that
+        # stops right after would leave its socket open. Wait a little, then cut what is left.
+        for _ in range(50):
+            if all(c.closed for c in open_ones):
+                return
+            await asyncio.sleep(0.01)
+        for connection in open_ones:
+            if connection.transport is not None:
+                connection.transport.abort()
         await asyncio.sleep(0)

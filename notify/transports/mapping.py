@@ -1,15 +1,21 @@
 """How a Vila delivery looks on the wire: ONE table from (kind, priority) to provider fields.
 
-    kind     priority   APNs prio  loudest level    FCM Android  channel          default TTL
-    message  info       5          passive          normal       vila_info        3 d
-    message  normal     10         active           high         vila_normal      1 d
-    message  urgent     10         time-sensitive   high         vila_urgent      4 h
-    message  emergency  10         critical (*)     high         vila_emergency   4 h
-    digest   (any)      5          passive          normal       vila_digest      1 d
+    kind     priority   APNs prio  loudest level    FCM Android  Web Push Urgency  channel          default TTL
+    message  info       5          passive          normal       low               vila_info        3 d
+    message  normal     10         active           high         normal            vila_normal      1 d
+    message  urgent     10         time-sensitive   high         high              vila_urgent      4 h
+    message  emergency  10         critical (*)     high         high              vila_emergency   4 h
+    digest   (any)      5          passive          normal       normal            vila_digest      1 d
 
 - The decision's interruption level is used as given, but never louder than the row allows; a
-  passive push is sent with APNs priority 5 and FCM priority normal whatever the row says, so
-  `info` and digests are never high priority.
+  passive push is sent with APNs priority 5, FCM priority normal and Web Push Urgency at most
+  normal whatever the row says, so `info` and digests are never high priority.
+- Web Push (RFC 8030): `TTL` is the TTL below, `Topic` (a push service keeps only the newest
+  message per topic) is derived from the collapse key, or from the message id when there is none.
+  The payload is JSON for the staff app's service worker: a passive push is a `silent`
+  notification, a time-sensitive or critical one stays until the person dismisses it, and a
+  message that asks for an acknowledgement carries a "Kvittera" action. The push service limits
+  the encrypted body to 4,096 bytes.
 - (*) `critical` only when the configuration says the iOS app holds Apple's critical-alert
   entitlement; otherwise `time-sensitive`.
 - `apns-push-type` is `alert` for every row: each push shows a notification.
@@ -23,6 +29,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +46,13 @@ PAYLOAD_LIMIT_BYTES: Final = 4096
 FCM_MAX_TTL: Final = timedelta(days=28)
 DIGEST_COLLAPSE_KEY: Final = "vila-digest"
 APNS_COLLAPSE_ID_MAX_BYTES: Final = 64
+# An aes128gcm body (RFC 8188, RFC 8291) of one record: salt (16), record size (4), key id length
+# (1), the sender's public key (65), then the payload, its padding delimiter (1) and the tag (16).
+WEBPUSH_RECORD_OVERHEAD: Final = 16 + 4 + 1 + 65 + 1 + 16
+WEBPUSH_TOPIC_MAX: Final = 32
+
+Urgency = Literal["very-low", "low", "normal", "high"]
+_URGENCY_RANK: Final[dict[Urgency, int]] = {"very-low": 0, "low": 1, "normal": 2, "high": 3}
 
 ApnsLevel = Literal["passive", "active", "time-sensitive", "critical"]
 _LOUDNESS: Final[dict[InterruptionLevel, int]] = {
@@ -53,17 +68,18 @@ class Row:
     apns_priority: int
     loudest: InterruptionLevel
     fcm_priority: Literal["normal", "high"]
+    urgency: Urgency
     channel: str
     ttl: timedelta
 
 
 TABLE: Final[dict[tuple[Kind, Priority], Row]] = {
-    ("message", "info"): Row(5, "passive", "normal", "vila_info", timedelta(days=3)),
-    ("message", "normal"): Row(10, "active", "high", "vila_normal", timedelta(days=1)),
-    ("message", "urgent"): Row(10, "time_sensitive", "high", "vila_urgent", timedelta(hours=4)),
-    ("message", "emergency"): Row(10, "critical", "high", "vila_emergency", timedelta(hours=4)),
+    ("message", "info"): Row(5, "passive", "normal", "low", "vila_info", timedelta(days=3)),
+    ("message", "normal"): Row(10, "active", "high", "normal", "vila_normal", timedelta(days=1)),
+    ("message", "urgent"): Row(10, "time_sensitive", "high", "high", "vila_urgent", timedelta(hours=4)),
+    ("message", "emergency"): Row(10, "critical", "high", "high", "vila_emergency", timedelta(hours=4)),
     **{
-        ("digest", p): Row(5, "passive", "normal", "vila_digest", timedelta(days=1))
+        ("digest", p): Row(5, "passive", "normal", "normal", "vila_digest", timedelta(days=1))
         for p in ("info", "normal", "urgent", "emergency")
     },
 }
@@ -72,6 +88,7 @@ NEUTRAL_TEXT: Final[dict[Language, tuple[str, str]]] = {
     "sv": ("Nytt meddelande i Vila", "Öppna appen för att läsa det."),
     "en": ("New message in Vila", "Open the app to read it."),
 }
+ACK_ACTION: Final[dict[Language, str]] = {"sv": "Kvittera", "en": "Acknowledge"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +98,7 @@ class Wire:
     level: InterruptionLevel
     apns_priority: int
     fcm_priority: Literal["normal", "high"]
+    urgency: Urgency
     channel: str
     ttl_s: int
     collapse_key: str | None
@@ -126,6 +144,7 @@ def wire(request: PushRequest, *, now: datetime, critical_alerts_entitled: bool)
         level=level,
         apns_priority=5 if passive else row.apns_priority,
         fcm_priority="normal" if passive else row.fcm_priority,
+        urgency=min(row.urgency, "normal", key=_URGENCY_RANK.__getitem__) if passive else row.urgency,
         channel=row.channel,
         ttl_s=ttl_s,
         collapse_key=collapse,
@@ -238,6 +257,50 @@ def fcm_body(message: messaging.Message) -> dict[str, Any]:
     return {"message": encoded}
 
 
+# --- Web Push ---------------------------------------------------------------------------------
+
+
+def webpush_topic(request: PushRequest, w: Wire) -> str:
+    """RFC 8030 `Topic`: at most 32 characters of the URL-safe base64 alphabet, so derived from the
+    collapse key (or the message id) by a hash: the same key always gives the same topic."""
+    key = w.collapse_key or request.message_id
+    digest = hashlib.sha256(key.encode()).digest()[:24]  # 24 bytes are 32 base64 characters
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def webpush_payload(request: PushRequest, w: Wire) -> dict[str, Any]:
+    """What the staff app's service worker receives: the notification to show, in the shape of the
+    Notifications API's options."""
+    payload: dict[str, Any] = {
+        "title": w.title,
+        "body": w.body,
+        "tag": w.collapse_key or request.message_id,
+        "data": {**w.data, "kind": request.kind},
+    }
+    if w.level == "passive":
+        payload["silent"] = True
+    elif w.level in ("time_sensitive", "critical"):
+        payload["requireInteraction"] = True
+    if request.requires_ack and request.kind == "message":
+        payload["actions"] = [{"action": "ack", "title": ACK_ACTION[request.language]}]
+    return payload
+
+
+def webpush_body(request: PushRequest, w: Wire) -> bytes:
+    """The plaintext that is encrypted for one subscription."""
+    return json.dumps(webpush_payload(request, w), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def webpush_headers(request: PushRequest, w: Wire) -> dict[str, str]:
+    """The headers the push service sees, besides Authorization and the body's."""
+    return {"TTL": str(w.ttl_s), "Urgency": w.urgency, "Topic": webpush_topic(request, w)}
+
+
+def webpush_record_size(plaintext_bytes: int) -> int:
+    """Bytes of the encrypted body that carries `plaintext_bytes` (what the 4 KB limit counts)."""
+    return plaintext_bytes + WEBPUSH_RECORD_OVERHEAD
+
+
 # --- Size -------------------------------------------------------------------------------------
 
 
@@ -247,14 +310,18 @@ def _json_size(value: Any) -> int:
 
 def payload_sizes(request: PushRequest, *, now: datetime, critical_alerts_entitled: bool = True) -> dict[str, int]:
     """Bytes each provider counts against its 4 KB limit: the APNs JSON payload; for FCM the
-    notification and data (what the device receives)."""
+    notification and data (what the device receives); for Web Push the encrypted body."""
     w = wire(request, now=now, critical_alerts_entitled=critical_alerts_entitled)
     fcm_counted = {
         "notification": {"title": w.title, "body": w.body},
         "data": w.data,
         "android": {"notification": {"channel_id": w.channel}},
     }
-    return {"apns": _json_size(apns_payload(w)), "fcm": _json_size(fcm_counted)}
+    return {
+        "apns": _json_size(apns_payload(w)),
+        "fcm": _json_size(fcm_counted),
+        "webpush": webpush_record_size(len(webpush_body(request, w))),
+    }
 
 
 def check_fits(
@@ -284,6 +351,7 @@ def check_fits(
         message_id=message_id,
         thread_id=thread_id,
         badge=9999,
+        requires_ack=True,
     )
     sizes = payload_sizes(probe, now=now)
     worst = max(sizes.values())

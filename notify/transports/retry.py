@@ -16,7 +16,9 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
 
+from kernel.clock import Clock
 from notify.transports.base import (
     PermanentFailure,
     PushRequest,
@@ -78,6 +80,21 @@ class RetryStats:
             "transient": self.transient,
             "retried_reasons": dict(self.retried_reasons),
         }
+
+
+def parse_retry_after(value: str | None, *, clock: Clock) -> float | None:
+    """A Retry-After header in seconds: delay-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - clock.now()).total_seconds())
 
 
 AttemptFn = Callable[[Sequence[PushRequest]], Awaitable[list[PushResult]]]

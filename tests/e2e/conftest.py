@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -39,6 +40,8 @@ def _free_port() -> int:
 class Served:
     base: str
     tokens: dict[str, str]
+    webpush_url: str = ""  # the Web Push stand-in of `vila serve`, and the CA of its certificate
+    webpush_ca: str = ""
 
     def api(self, role: str) -> httpx.Client:
         return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.tokens[role]}"}, timeout=30)
@@ -103,7 +106,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             for line in (home / "var" / "demo-tokens.txt").read_text().splitlines()
             if line and not line.startswith("#")
         }
-        yield Served(base=base, tokens=tokens)
+        webpush = re.search(r"Web Push stand-in: (\S+) \(CA (\S+)\)", serve_log.read_text())
+        assert webpush is not None, serve_log.read_text()
+        yield Served(base=base, tokens=tokens, webpush_url=webpush.group(1), webpush_ca=webpush.group(2))
 
 
 @pytest.fixture(scope="package")  # torn down when the e2e tests end: Playwright runs an event loop

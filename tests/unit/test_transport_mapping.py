@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,27 +33,41 @@ def push(**overrides: Any) -> PushRequest:
 
 
 @pytest.mark.parametrize(
-    ("priority", "kind", "entitled", "apns_priority", "level", "fcm_priority", "channel"),
+    ("priority", "kind", "entitled", "apns_priority", "level", "fcm_priority", "urgency", "channel"),
     [
-        ("info", "message", False, 5, "passive", "normal", "vila_info"),
-        ("normal", "message", False, 10, "active", "high", "vila_normal"),
-        ("urgent", "message", False, 10, "time_sensitive", "high", "vila_urgent"),
-        ("emergency", "message", False, 10, "time_sensitive", "high", "vila_emergency"),
-        ("emergency", "message", True, 10, "critical", "high", "vila_emergency"),
-        ("urgent", "digest", True, 5, "passive", "normal", "vila_digest"),
-        ("emergency", "digest", True, 5, "passive", "normal", "vila_digest"),
+        ("info", "message", False, 5, "passive", "normal", "low", "vila_info"),
+        ("normal", "message", False, 10, "active", "high", "normal", "vila_normal"),
+        ("urgent", "message", False, 10, "time_sensitive", "high", "high", "vila_urgent"),
+        ("emergency", "message", False, 10, "time_sensitive", "high", "high", "vila_emergency"),
+        ("emergency", "message", True, 10, "critical", "high", "high", "vila_emergency"),
+        ("urgent", "digest", True, 5, "passive", "normal", "normal", "vila_digest"),
+        ("emergency", "digest", True, 5, "passive", "normal", "normal", "vila_digest"),
     ],
 )
 def test_the_table(
-    priority: str, kind: str, entitled: bool, apns_priority: int, level: str, fcm_priority: str, channel: str
+    priority: str,
+    kind: str,
+    entitled: bool,
+    apns_priority: int,
+    level: str,
+    fcm_priority: str,
+    urgency: str,
+    channel: str,
 ) -> None:
     w = mapping.wire(push(priority=priority, kind=kind), now=NOW, critical_alerts_entitled=entitled)
-    assert (w.apns_priority, w.level, w.fcm_priority, w.channel) == (apns_priority, level, fcm_priority, channel)
+    assert (w.apns_priority, w.level, w.fcm_priority, w.urgency, w.channel) == (
+        apns_priority,
+        level,
+        fcm_priority,
+        urgency,
+        channel,
+    )
 
 
 def test_a_quieter_decision_wins_and_passive_is_never_high_priority() -> None:
     w = mapping.wire(push(priority="urgent", interruption_level="passive"), now=NOW, critical_alerts_entitled=True)
-    assert (w.level, w.apns_priority, w.fcm_priority) == ("passive", 5, "normal")
+    assert (w.level, w.apns_priority, w.fcm_priority, w.urgency) == ("passive", 5, "normal", "normal")
+    assert mapping.webpush_payload(push(), w)["silent"] is True
     assert "sound" not in mapping.apns_payload(w)["aps"]
 
 
@@ -127,3 +142,46 @@ def test_check_fits_rejects_what_no_provider_takes() -> None:
     with pytest.raises(PayloadTooLarge) as raised:
         mapping.check_fits(title="Hej", body="å" * 2100, now=NOW)
     assert raised.value.details["limit"] == 4096
+
+
+@pytest.mark.parametrize("key", ["m-1", "incident-7" * 6, str(uuid.UUID(int=7)), "vila-digest"])
+def test_web_push_topic_is_short_url_safe_and_the_same_for_the_same_key(key: str) -> None:
+    w = mapping.wire(push(collapse_key=key), now=NOW, critical_alerts_entitled=False)
+    topic = mapping.webpush_headers(push(collapse_key=key), w)["Topic"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,32}", topic)
+    again = mapping.wire(push(collapse_key=key, title="Ändrad"), now=NOW, critical_alerts_entitled=False)
+    assert mapping.webpush_headers(push(collapse_key=key), again)["Topic"] == topic
+    other = mapping.wire(push(collapse_key=key + "x"), now=NOW, critical_alerts_entitled=False)
+    assert mapping.webpush_headers(push(collapse_key=key + "x"), other)["Topic"] != topic
+
+
+def test_web_push_without_a_collapse_key_collapses_on_the_message_id() -> None:
+    first, second = push(message_id="m-1"), push(message_id="m-1", body="ny text")
+    w1 = mapping.wire(first, now=NOW, critical_alerts_entitled=False)
+    w2 = mapping.wire(second, now=NOW, critical_alerts_entitled=False)
+    assert mapping.webpush_headers(first, w1)["Topic"] == mapping.webpush_headers(second, w2)["Topic"]
+    assert mapping.webpush_payload(first, w1)["tag"] == "m-1"
+
+
+def test_web_push_payload_for_the_service_worker() -> None:
+    urgent = push(priority="urgent", requires_ack=True, language="sv", interruption_level="time_sensitive")
+    w = mapping.wire(urgent, now=NOW, critical_alerts_entitled=False)
+    payload = mapping.webpush_payload(urgent, w)
+    assert payload["requireInteraction"] is True and "silent" not in payload
+    assert payload["actions"] == [{"action": "ack", "title": "Kvittera"}]
+    assert payload["data"] == {"message_id": "m-1", "kind": "message"}
+    headers = mapping.webpush_headers(urgent, w)
+    assert (headers["Urgency"], headers["TTL"]) == ("high", "14400")
+
+    digest = push(kind="digest", requires_ack=True, message_id="d-1")
+    w = mapping.wire(digest, now=NOW, critical_alerts_entitled=False)
+    payload = mapping.webpush_payload(digest, w)
+    assert payload["tag"] == mapping.DIGEST_COLLAPSE_KEY and "actions" not in payload
+    assert payload["data"]["kind"] == "digest"
+
+
+def test_check_fits_counts_the_encrypted_web_push_body() -> None:
+    probe = push(title="Hej", body="kort", requires_ack=True)
+    sizes = mapping.payload_sizes(probe, now=NOW)
+    w = mapping.wire(probe, now=NOW, critical_alerts_entitled=True)
+    assert sizes["webpush"] == len(mapping.webpush_body(probe, w)) + 103

@@ -522,21 +522,34 @@ async function pageInbox() {
     box.replaceChildren(el("p", { class: "muted" }, t("inbox.empty")));
     return;
   }
+  // A tapped notification opens the inbox at its message (/inbox?message=ID).
+  const opened = new URLSearchParams(window.location.search).get("message");
   box.replaceChildren(
     ...page.items.map((m) => {
       const held = m.decision === "hold";
+      const target = m.message_id === opened;
       return el(
         "article",
-        { class: "card inbox-item" + (held ? " held" : "") + (m.read_at ? "" : " unread"), "data-decision": m.decision, "aria-labelledby": "m-" + m.message_id },
-        el("h2", { id: "m-" + m.message_id }, m.title),
+        { class: "card inbox-item" + (held ? " held" : "") + (m.read_at ? "" : " unread") + (target ? " opened" : ""), "data-decision": m.decision, "aria-labelledby": "m-" + m.message_id, "aria-describedby": target ? "opened-note" : null },
+        target ? el("p", { class: "visually-hidden", id: "opened-note" }, t("inbox.opened")) : null,
+        el("h2", { id: "m-" + m.message_id, tabindex: target ? "-1" : null }, m.title),
         held ? el("p", { class: "held-note" }, t("inbox.held", { when: when(m.held_until) })) : null,
         el("p", {}, m.body),
         el("p", { class: "muted" }, (m.sender_name || "") + " · " + when(m.created_at)),
         m.reasons.length ? reasonsList(m.reasons) : null,
-        m.read_at ? null : el("button", { type: "button", onclick: guard(async () => { await api("POST", "/inbox/" + m.message_id + "/read"); await pageInbox(); }) }, t("inbox.mark_read")),
+        el("div", { class: "row" },
+          m.requires_ack && !m.acked_at ? el("button", { type: "button", class: "primary", onclick: guard(async () => { await api("POST", "/inbox/" + m.message_id + "/ack"); await pageInbox(); }) }, t("inbox.ack")) : null,
+          m.acked_at ? el("p", { class: "acked" }, t("inbox.acked", { when: when(m.acked_at) })) : null,
+          m.read_at ? null : el("button", { type: "button", onclick: guard(async () => { await api("POST", "/inbox/" + m.message_id + "/read"); await pageInbox(); }) }, t("inbox.mark_read")),
+        ),
       );
     }),
   );
+  const heading = opened && document.getElementById("m-" + opened);
+  if (heading) {
+    heading.scrollIntoView({ block: "start" });
+    heading.focus();
+  }
 }
 
 async function pageDevices() {

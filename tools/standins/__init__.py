@@ -1,0 +1,1 @@
+"""Local stand-ins for the push providers and other outside services, for tests and the embedded mode."""
