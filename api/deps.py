@@ -20,6 +20,7 @@ from kernel.auth.service import IdentityProvider, Principal
 from kernel.clock import Clock
 from kernel.errors import NotAuthenticated, PermissionDenied
 from kernel.settings import Settings
+from kernel.uow import UnitOfWork
 from notify.transports.vapid import WebPush
 
 
@@ -53,6 +54,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 WebPushDep = Annotated[WebPush, Depends(get_webpush)]
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_uow(session: SessionDep, clock: ClockDep) -> UnitOfWork:
+    """The request's unit of work, on the request's session: a write route authorises, calls one
+    use case and ends with `uow.commit()`, which also writes the follow-up jobs of its events."""
+    return UnitOfWork(session, clock)
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
 # A path segment that is itself a credential: the calendar feed's secret (calendar apps cannot send a

@@ -31,7 +31,7 @@ MODEL_MODULES = (
     "kernel.directory.models",
     "kernel.auth.models",
     "kernel.audit.models",
-    "notify.outbox",
+    "kernel.outbox",
     "policies.models",
     "notify.models",
     "notify.fleet.models",

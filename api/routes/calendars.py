@@ -17,7 +17,6 @@ from pydantic import BaseModel, Field, StringConstraints
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep
 from kernel.auth.service import Principal, require_group_rights, require_person_rights
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
-from notify.outbox import enqueue
 from policies import calendars, rosters
 from policies.holidays import holidays_between, validate_calendar
 from policies.ical import CalendarError
@@ -291,7 +290,6 @@ def link_calendar(
     link = calendars.link_calendar(
         session=session, person_id=me.person_id, url=body.url, allow_http=settings.calendar_allow_http, now=now
     )
-    enqueue(session, name="policies.refresh_calendar", payload={"person_id": str(me.person_id)}, queue="bulk", now=now)
     read = _link_read(link)
     # The URL may itself hold a secret of the person's calendar service: the audit keeps only the host.
     audit.log(

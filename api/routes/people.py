@@ -14,7 +14,6 @@ from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdat
 from kernel.errors import PermissionDenied
 from notify.fleet import offboarding
 from notify.fleet.lifecycle import By
-from notify.outbox import enqueue
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
@@ -114,7 +113,6 @@ def deactivate_person(
     directory.deactivate_person(session=session, person=person, now=now)
     by = By(person_id=me.person_id, label=me.label, roles=me.roles, meta=request_meta(request))
     offboarding.person_deactivated(session=session, person_id=person.id, by=by, now=now)
-    enqueue(session, name="directory.offboard", payload={"person_id": str(person.id)}, queue="default", now=now)
     audit.log(
         session,
         action="person.deactivate",

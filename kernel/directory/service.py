@@ -13,6 +13,7 @@ from kernel.auth.models import ApiToken
 from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from kernel.directory.schemas import GroupCreate, GroupUpdate, PersonCreate, PersonUpdate
 from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.events import PersonDeactivated, emit
 
 
 def get_person(*, session: Session, person_id: uuid.UUID) -> Person | None:
@@ -122,11 +123,13 @@ def professions(*, session: Session) -> list[tuple[str, int]]:
 
 
 def deactivate_person(*, session: Session, person: Person, now: datetime) -> Person:
+    """Deactivate the person; their credentials are revoked by the follow-up (safe to repeat)."""
     if person.active:
         person.active = False
         person.deactivated_at = now
         person.updated_at = now
         session.flush()
+    emit(session, PersonDeactivated(person.id), at=now)
     return person
 
 
