@@ -16,8 +16,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
 
-PLATFORMS = ("ios", "android", "web")
-PROVIDERS = ("fcm", "apns", "webpush")
 OWNERSHIPS = ("work", "private")
 # blocked: by device administration (its asset was lost, returned or retired, or its person left);
 # unlike a device its owner marked lost, registering its token again does not unblock it.

@@ -25,6 +25,7 @@ from datetime import timedelta
 import click
 
 from kernel.settings import QUEUES, Settings
+from kernel.vocabulary import ROLES
 from vila import fleet_cli, pilot_cli, webpush_cli
 
 MODEL_MODULES = (
@@ -291,7 +292,7 @@ def token() -> None:
     "--role",
     "roles",
     multiple=True,
-    type=click.Choice(["staff", "manager", "hr", "admin", "evaluator"]),
+    type=click.Choice(ROLES),
     help="Limit the token to this role (repeatable). The person is granted it if they lack it.",
 )
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")

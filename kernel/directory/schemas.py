@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from kernel.directory.models import Role
 from kernel.timezones import validate_timezone
+from kernel.vocabulary import Language
 
-Language = Literal["sv", "en"]
 GroupKind = Literal["region", "administration", "unit", "team"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Profession = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
