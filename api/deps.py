@@ -34,6 +34,12 @@ def get_webpush(request: Request) -> WebPush:
     return webpush
 
 
+def get_sendable(request: Request) -> frozenset[str]:
+    """The providers this installation has a transport for (`notify.push.sendable`)."""
+    sendable: frozenset[str] = request.app.state.sendable
+    return sendable
+
+
 def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
@@ -53,6 +59,7 @@ def get_session(request: Request) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 WebPushDep = Annotated[WebPush, Depends(get_webpush)]
+SendableDep = Annotated[frozenset[str], Depends(get_sendable)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 

@@ -120,6 +120,13 @@ class Settings(BaseSettings):
             "api://<client id>, or the client id); empty: the client id. The app then needs no Vila token."
         ),
     )
+    test_installation: bool = Field(
+        default=False,
+        description=(
+            "This installation is for tests: `vila api` and `vila worker` may then start with provider "
+            "settings that point at the local stand-ins (otherwise they refuse)."
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = False
     load_demo: bool = Field(default=True, description="`vila serve` loads the demo region into an empty database.")

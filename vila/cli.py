@@ -47,6 +47,17 @@ def _settings() -> Settings:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
 
 
+def _refuse_standins(settings: Settings) -> None:
+    """Production processes do not start with the local stand-ins' provider settings (every push
+    would go nowhere) unless VILA_TEST_INSTALLATION says this installation is for tests."""
+    from notify.transports.config import PushSettings
+
+    try:
+        PushSettings.from_environment().check_for_production(test_installation=settings.test_installation)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _logging(settings: Settings) -> None:
     from kernel.logs import configure
 
@@ -157,6 +168,7 @@ def _loopback(host: str) -> bool:
 def api(host: str | None, port: int | None, workers: int) -> None:
     """Run the HTTP API (production). Jobs are handed to Celery through VILA_BROKER_URL."""
     settings = _settings()
+    _refuse_standins(settings)
     _logging(settings)
     if settings.embedded:
         click.echo("note: VILA_BROKER_URL is not set; jobs run inside the API process", err=True)
@@ -187,6 +199,7 @@ def api(host: str | None, port: int | None, workers: int) -> None:
 def worker(queues: str, concurrency: int, pool: str) -> None:
     """Run a Celery worker (production) on some queues: give urgent its own worker."""
     settings = _settings()
+    _refuse_standins(settings)
     _logging(settings)
     unknown = [q for q in queues.split(",") if q not in QUEUES]
     if unknown:
