@@ -257,3 +257,23 @@ def run_due(ctx: JobContext, registry: JobRegistry, *, limit: int = 10_000) -> i
             if run_job(ctx, registry, job_id) != "skipped":
                 ran += 1
     return ran
+
+
+def failed(session: Session, *, limit: int = 100) -> list[Job]:
+    """Jobs that failed for good, the latest first, with the error each ended in."""
+    stmt = select(Job).where(Job.state == FAILED).order_by(Job.finished_at.desc(), Job.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def retry_failed(session: Session, *, now: datetime, job_ids: list[uuid.UUID] | None = None) -> list[Job]:
+    """Give failed jobs (these, or all when None) a fresh set of attempts, due now. The last error
+    stays on the row until the job runs again. Returns the jobs made pending."""
+    stmt = select(Job).where(Job.state == FAILED)
+    if job_ids is not None:
+        stmt = stmt.where(Job.id.in_(job_ids))
+    jobs = list(session.scalars(stmt.with_for_update()))
+    for job in jobs:
+        job.state, job.attempts, job.available_at = PENDING, 0, now
+        job.dispatched_at, job.lease_until, job.finished_at = None, None, None
+    session.flush()
+    return jobs

@@ -10,6 +10,7 @@
     vila token create issue an API token
     vila webpush keys make (once) and show Vila's Web Push (VAPID) key
     vila audit verify prove the audit log unchanged (its hash chain)
+    vila jobs ...     failed jobs: list them with their error, retry them
     vila fleet import import Intune's device export or the operator's subscription list
     vila emulate      local FCM, APNs and Web Push stand-ins, with fault injection
     vila bench ...    benchmarks that print figures
@@ -26,7 +27,7 @@ import click
 
 from kernel.settings import QUEUES, Settings
 from kernel.vocabulary import ROLES
-from vila import fleet_cli, pilot_cli, webpush_cli
+from vila import fleet_cli, jobs_cli, pilot_cli, webpush_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
@@ -603,6 +604,7 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int, webpush
 main.add_command(fleet_cli.fleet)
 main.add_command(pilot_cli.pilot)
 main.add_command(webpush_cli.webpush)
+main.add_command(jobs_cli.jobs)
 
 if __name__ == "__main__":
     main()
