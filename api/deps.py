@@ -126,13 +126,17 @@ def _credential(request: Request) -> str:
 
 
 def authenticate(request: Request, session: Session, now: datetime, credential: str) -> Principal | None:
+    """Who the credential is, in a short transaction of its own: the coarse last-used stamp (at
+    most every few minutes) commits there, never inside the request's unit of work, which then
+    commits only the request's own work. `session` is the request's, unused (kept for callers)."""
     providers: list[IdentityProvider] = request.app.state.identity_providers
-    for provider in providers:
-        principal = provider.authenticate(session=session, credential=credential, now=now)
-        if principal is not None:
-            if session.dirty:
-                session.commit()  # persists the coarse last-used stamp (at most every few minutes)
-            return principal
+    with request.app.state.session_factory() as own:
+        for provider in providers:
+            principal = provider.authenticate(session=own, credential=credential, now=now)
+            if principal is not None:
+                if own.dirty:
+                    own.commit()
+                return principal
     return None
 
 
