@@ -154,3 +154,54 @@ def test_leave_over_tomorrow_moves_the_hold_to_the_day_after_whichever_way_it_co
     assert (state, decision) == ("held", "hold")
     assert release == ward.day_after, "on leave tomorrow: the message waits for the day after's shift"
     assert push[1].requests == []
+
+
+@pytest.mark.parametrize("way", ["rest", "ical"])
+def test_a_turn_on_call_releases_a_held_urgent_message_whichever_way_the_turn_comes(
+    way: str,
+    client: TestClient,
+    ward: Ward,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    roster = client.post(
+        "/api/v1/rosters",
+        headers=ward.boss.headers,
+        json={"group_id": str(ward.unit.id), "name": "Bakjour", "role": "Bakjour avd 12", "kind": "beredskap"},
+    )
+    assert roster.status_code == 201, roster.text
+    body = {
+        "title": "Larm",
+        "body": "Ring avdelningen.",
+        "audience": {"people": [str(ward.bo.id)]},
+        "priority": "urgent",
+    }
+    r = client.post("/api/v1/messages", headers=ward.boss.headers, json=body)
+    assert r.status_code == 202, r.text
+    assert r.json()["counts"]["hold"] == 1, "urgent to someone off duty and not on call waits"
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests == []
+
+    start, end = clock.now() - timedelta(minutes=30), clock.now() + timedelta(hours=8)  # Bo takes tonight's turn
+    if way == "rest":
+        turn = {"person_id": str(ward.bo.id), "start": _iso(start), "end": _iso(end)}
+        r = client.post(f"/api/v1/rosters/{roster.json()['id']}/overrides", headers=ward.boss.headers, json=turn)
+        assert r.status_code == 201, r.text
+    else:
+        head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        event = _vevent("turn", start, end).replace("SUMMARY:Semester", f"SUMMARY:{ward.bo.person.email}")
+        window = {"start": _iso(start - timedelta(days=1)), "end": _iso(end + timedelta(days=1))}
+        r = client.post(
+            f"/api/v1/rosters/{roster.json()['id']}/ical",
+            headers={**ward.boss.headers, **ICS},
+            content=head + event + "END:VCALENDAR\r\n",
+            params=window,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["created"] == 1
+
+    run_jobs(settings, session_factory, clock, push[0])
+    assert [req.token for req in push[1].requests] == [f"fcm-{ward.bo.id.hex}-android"], "on call now: released"
+    assert _outcome(session_factory)[0] == "sent"
