@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.vocabulary import LANGUAGES as LANGUAGES  # named from here by older code
 from kernel.vocabulary import ROLES as ROLES
+from kernel.vocabulary import Language
 from kernel.vocabulary import Role as Role
 
 GROUP_KINDS = ("region", "administration", "unit", "team")
@@ -25,7 +26,7 @@ class Person(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
     profession: Mapped[str | None] = mapped_column(String(64), index=True)
-    language: Mapped[str] = mapped_column(String(2), default="sv")
+    language: Mapped[Language] = mapped_column(String(2), default="sv")
     roles: Mapped[list[str]] = mapped_column(json_type(), default=lambda: ["staff"])
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
