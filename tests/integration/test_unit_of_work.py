@@ -31,8 +31,10 @@ def test_every_event_has_one_follow_up_whose_job_the_workers_know() -> None:
     kinds = set(Event.__subclasses__())
     assert kinds == set(FOLLOW_UPS), "an event without a follow-up (or a follow-up of no event)"
     for kind, follow in FOLLOW_UPS.items():
-        job = follow(kind(uuid.uuid4())).job  # type: ignore[call-arg]
-        assert registry.get(job) is not None, f"{kind.__name__} follows up with {job!r}, which no worker runs"
+        up = follow(kind(uuid.uuid4()))  # type: ignore[call-arg]
+        spec = registry.get(up.job)
+        assert spec is not None, f"{kind.__name__} follows up with {up.job!r}, which no worker runs"
+        assert up.queue == spec.queue, f"{up.job} is queued on {up.queue!r} but registered on {spec.queue!r}"
 
 
 def test_events_become_one_job_each_at_commit_and_nothing_at_rollback(
