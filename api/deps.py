@@ -20,6 +20,7 @@ from kernel.auth.service import IdentityProvider, Principal
 from kernel.clock import Clock
 from kernel.errors import NotAuthenticated, PermissionDenied
 from kernel.settings import Settings
+from kernel.uow import UnitOfWork
 from notify.transports.vapid import WebPush
 
 
@@ -31,6 +32,12 @@ def get_settings(request: Request) -> Settings:
 def get_webpush(request: Request) -> WebPush:
     webpush: WebPush = request.app.state.webpush
     return webpush
+
+
+def get_sendable(request: Request) -> frozenset[str]:
+    """The providers this installation has a transport for (`notify.push.sendable`)."""
+    sendable: frozenset[str] = request.app.state.sendable
+    return sendable
 
 
 def get_clock(request: Request) -> Clock:
@@ -52,7 +59,17 @@ def get_session(request: Request) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 WebPushDep = Annotated[WebPush, Depends(get_webpush)]
+SendableDep = Annotated[frozenset[str], Depends(get_sendable)]
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_uow(session: SessionDep, clock: ClockDep) -> UnitOfWork:
+    """The request's unit of work, on the request's session: a write route authorises, calls one
+    use case and ends with `uow.commit()`, which also writes the follow-up jobs of its events."""
+    return UnitOfWork(session, clock)
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
 # A path segment that is itself a credential: the calendar feed's secret (calendar apps cannot send a
@@ -109,13 +126,17 @@ def _credential(request: Request) -> str:
 
 
 def authenticate(request: Request, session: Session, now: datetime, credential: str) -> Principal | None:
+    """Who the credential is, in a short transaction of its own: the coarse last-used stamp (at
+    most every few minutes) commits there, never inside the request's unit of work, which then
+    commits only the request's own work. `session` is the request's, unused (kept for callers)."""
     providers: list[IdentityProvider] = request.app.state.identity_providers
-    for provider in providers:
-        principal = provider.authenticate(session=session, credential=credential, now=now)
-        if principal is not None:
-            if session.dirty:
-                session.commit()  # persists the coarse last-used stamp (at most every few minutes)
-            return principal
+    with request.app.state.session_factory() as own:
+        for provider in providers:
+            principal = provider.authenticate(session=own, credential=credential, now=now)
+            if principal is not None:
+                if own.dirty:
+                    own.commit()
+                return principal
     return None
 
 

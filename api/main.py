@@ -50,8 +50,8 @@ from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.settings import Settings
 from notify.jobs import registry
 from notify.outbox import JobContext, Waker, install_waker
-from notify.push import PushClient, default_transport
-from notify.transports.config import WebPushSettings
+from notify.push import PushClient, default_transport, sendable
+from notify.transports.config import PushSettings
 from notify.transports.vapid import WebPush
 from pilot.costs.fleet_register import FleetRegister
 
@@ -69,6 +69,7 @@ def create_app(
     identity_providers: list[IdentityProvider] | None = None,
     push: PushClient | None = None,
     webpush: WebPush | None = None,
+    providers: PushSettings | None = None,
     open_metrics: bool = False,
 ) -> FastAPI:
     """Build the API. Tests pass a settings object, a controllable clock and a waker of their own.
@@ -78,11 +79,12 @@ def create_app(
     clock = clock or SystemClock()
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
+    providers = providers or PushSettings.from_environment()  # read once, here, not at the first push
     if webpush is None:
         # The embedded mode makes its VAPID key on first start; production brings one in its settings.
-        webpush = WebPush.configure(WebPushSettings(), settings.data_dir, create=settings.embedded)
-    configured = webpush
-    push = push or PushClient(lambda: default_transport(settings, webpush=configured))
+        webpush = WebPush.configure(providers.webpush, settings.data_dir, create=settings.embedded)
+    configured, read = webpush, providers
+    push = push or PushClient(lambda: default_transport(settings, read, webpush=configured))
     ctx = JobContext(settings=settings, session_factory=factory, clock=clock, resources={"push": push})
     in_process = settings.embedded if run_jobs_in_process is None else run_jobs_in_process
     oidc = OidcClient(oidc_config) if oidc_config else None  # nothing is fetched until someone signs in
@@ -129,6 +131,7 @@ def create_app(
     app.state.session_factory = factory
     app.state.job_context = ctx
     app.state.webpush = webpush
+    app.state.sendable = sendable(providers, webpush)  # devices of other providers are refused
     app.state.waker = waker
     app.state.runner = runner
     app.state.open_metrics = open_metrics

@@ -1,7 +1,7 @@
-"""Database: the declarative base, column types, engines and the unit of work.
+"""Database: the declarative base, column types, engines and sessions.
 
-One owner of the transaction: a route or a job opens a `UnitOfWork` and commits; services only
-add and flush.
+One owner of the transaction: a route or a job opens a unit of work (`kernel.uow`) and commits;
+services only add, flush and emit events.
 """
 
 from __future__ import annotations
@@ -95,7 +95,12 @@ SessionFactory = Callable[[], Session]
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    """Sessions whose commit turns the domain events stated in them into follow-up jobs (`kernel.uow`)."""
+    from kernel.uow import install_publisher  # kernel.uow builds on this module
+
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    install_publisher(factory)
+    return factory
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel.app_role import AppRole
 from kernel.timezones import validate_timezone
+from kernel.vocabulary import Language
 
 Queue = Literal["urgent", "default", "bulk"]
 QUEUES: tuple[Queue, ...] = ("urgent", "default", "bulk")
@@ -44,7 +45,7 @@ class Settings(BaseSettings):
         description="Reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (comma-separated, or *).",
     )
     default_timezone: str = "Europe/Stockholm"
-    default_language: Literal["sv", "en"] = "sv"
+    default_language: Language = "sv"
     holiday_calendar: str = Field(
         default="SE",
         description="Public holidays for working hours that skip them: a country code, e.g. SE, NO, DE-BY.",
@@ -117,6 +118,13 @@ class Settings(BaseSettings):
         description=(
             "The REST API also accepts the provider's access tokens issued to this audience (Entra: "
             "api://<client id>, or the client id); empty: the client id. The app then needs no Vila token."
+        ),
+    )
+    test_installation: bool = Field(
+        default=False,
+        description=(
+            "This installation is for tests: `vila api` and `vila worker` may then start with provider "
+            "settings that point at the local stand-ins (otherwise they refuse)."
         ),
     )
     log_level: str = "INFO"

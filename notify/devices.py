@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -38,13 +38,21 @@ def register(
     data: DeviceCreate,
     now: datetime,
     push_services: Sequence[str] | None = None,
+    sendable: Collection[str] | None = None,
 ) -> Registered:
     """Register a device, or refresh it. A token registered again by another person moves to them
     (a phone handed on). A Web Push endpoint must be on one of `push_services` (None: this
     installation has no Web Push). `data.replaces` names the person's device this one takes the
-    place of (a browser's new subscription), which is removed."""
+    place of (a browser's new subscription), which is removed. `sendable` lists the providers
+    this installation has a transport for (None: all): a device of another could never be reached."""
     if data.provider == "webpush":
         check_push_service(data.token, push_services)
+    if sendable is not None and data.provider not in sendable:
+        raise InvalidInput(
+            f"this Vila installation does not send through {data.provider} (VILA_{data.provider.upper()}_ENABLED "
+            f"is false); it sends through: {', '.join(sorted(sendable)) or 'no provider'}",
+            details={"provider": data.provider, "sendable": sorted(sendable)},
+        )
     device = session.scalar(select(Device).where(Device.token == data.token))
     if device is not None and device.person_id is None:
         raise Conflict("this token is a shared ward tablet's: it cannot become a person's device")

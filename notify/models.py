@@ -15,9 +15,8 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
+from kernel.vocabulary import Platform, Priority, Provider
 
-PLATFORMS = ("ios", "android", "web")
-PROVIDERS = ("fcm", "apns", "webpush")
 OWNERSHIPS = ("work", "private")
 # blocked: by device administration (its asset was lost, returned or retired, or its person left);
 # unlike a device its owner marked lost, registering its token again does not unblock it.
@@ -41,8 +40,8 @@ class Device(Base):
     person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     asset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fleet_asset.id", ondelete="SET NULL"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    platform: Mapped[str] = mapped_column(String(8))
-    provider: Mapped[str] = mapped_column(String(8))
+    platform: Mapped[Platform] = mapped_column(String(8))
+    provider: Mapped[Provider] = mapped_column(String(8))
     token: Mapped[str] = mapped_column(String(4096), unique=True)  # Web Push: the subscription's endpoint
     # Web Push only: the browser's P-256 key and auth secret (base64url) each payload is encrypted for.
     webpush_p256dh: Mapped[str | None] = mapped_column(String(100))
@@ -68,7 +67,7 @@ class Message(Base):
     sender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    priority: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[Priority] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     collapse_key: Mapped[str | None] = mapped_column(String(64))

@@ -1,10 +1,11 @@
-"""The transactional outbox: work is a row first and a broker message second.
+"""Running the outbox's jobs: claim a job row with a lease, run its handler, settle it, and sweep.
 
-A route or job calls `enqueue()` inside its unit of work; the job row commits with the state
-change that caused it. After the commit a `Waker` (the embedded runner, or Celery through the
-broker) is told the job's id. A worker `claim`s the row with a lease, runs the registered
-handler, and marks it done. If the broker loses the wake-up, or a worker dies holding a lease,
-`sweep()` finds the row again. Handlers must therefore be idempotent: a job may run twice.
+A route or job writes job rows through the unit of work (`kernel.uow`, rows in `kernel.outbox`);
+the row commits with the state change that caused it. After the commit a `Waker` (the embedded
+runner, or Celery through the broker) is told the job's id. A worker `claim`s the row with a
+lease, runs the registered handler, and marks it done. If the broker loses the wake-up, or a
+worker dies holding a lease, `sweep()` finds the row again. Handlers must therefore be
+idempotent: a job may run twice.
 """
 
 from __future__ import annotations
@@ -15,36 +16,34 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, and_, delete, or_, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import Clock
-from kernel.db import Base, UTCDateTime, json_type, new_id, unit_of_work
+from kernel.db import unit_of_work
+from kernel.outbox import DONE, FAILED, PENDING, RUNNING, Job, NullWaker, Waker, enqueue, install_waker
 from kernel.settings import Queue, Settings
 
+__all__ = [
+    "DONE",
+    "FAILED",
+    "PENDING",
+    "RUNNING",
+    "Job",
+    "JobContext",
+    "JobRegistry",
+    "JobSpec",
+    "NullWaker",
+    "TransientJobError",
+    "Waker",
+    "enqueue",
+    "install_waker",
+]
+
 log = logging.getLogger("vila.jobs")
-
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
-
-
-class Job(Base):
-    __tablename__ = "job"
-    __table_args__ = (Index("ix_job_state_available", "state", "available_at"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(64))
-    queue: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[dict[str, Any]] = mapped_column(json_type())
-    state: Mapped[str] = mapped_column(String(16), default=PENDING)
-    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TransientJobError(Exception):
@@ -55,17 +54,24 @@ class TransientJobError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class Waker(Protocol):
-    """Tells a worker that a committed job is ready. Losing a wake-up is allowed; the sweeper repairs it."""
+# Errors after which the same job may well succeed later: retried with backoff, up to
+# VILA_JOB_MAX_ATTEMPTS. Everything else fails the job for good at once (never retry on any
+# Exception: a bug would run again and again). A database connection that dropped, timed out or
+# was invalidated is the common case: a failover, a restarted server, a network blip.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    TransientJobError,
+    sa_exc.OperationalError,  # the server closed the connection, a deadlock, "database is locked"
+    sa_exc.InterfaceError,  # the driver's connection is unusable
+    sa_exc.DisconnectionError,  # the pool could not get a live connection
+    sa_exc.TimeoutError,  # the pool had no connection to give in time
+)
 
-    def wake(self, job_id: uuid.UUID, queue: str) -> None: ...
 
-
-class NullWaker:
-    """Wakes nobody: jobs wait for the sweeper (or a test that runs them by hand)."""
-
-    def wake(self, job_id: uuid.UUID, queue: str) -> None:
-        return None
+def is_retryable(exc: BaseException) -> bool:
+    """True when trying the job again later may succeed (see RETRYABLE)."""
+    if isinstance(exc, RETRYABLE):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
 @dataclass
@@ -115,54 +121,6 @@ class JobRegistry:
         return sorted(self._specs)
 
 
-_WAKE_KEY = "vila.wake"
-
-
-def enqueue(
-    session: Session,
-    *,
-    name: str,
-    payload: dict[str, Any],
-    queue: Queue,
-    now: datetime,
-    not_before: datetime | None = None,
-) -> Job:
-    """Add a job row to the caller's transaction; its wake-up is sent only after that commits."""
-    job = Job(
-        name=name,
-        queue=queue,
-        payload=payload,
-        state=PENDING,
-        available_at=not_before or now,
-        dispatched_at=now if not_before is None or not_before <= now else None,
-        attempts=0,
-        created_at=now,
-    )
-    session.add(job)
-    if job.dispatched_at is not None:
-        session.info.setdefault(_WAKE_KEY, []).append((job, queue))
-    return job
-
-
-def install_waker(factory: sessionmaker[Session], waker: Waker) -> None:
-    """Send the wake-ups of jobs enqueued in a session once, and only if, it commits."""
-    from sqlalchemy import event
-
-    def after_commit(session: Session) -> None:
-        pending = session.info.pop(_WAKE_KEY, [])
-        for job, queue in pending:
-            try:
-                waker.wake(job.id, queue)
-            except Exception:  # a lost wake-up is repaired by the sweeper
-                log.warning("could not wake job %s; the sweeper will", job.id, exc_info=True)
-
-    def after_rollback(session: Session) -> None:
-        session.info.pop(_WAKE_KEY, None)
-
-    event.listen(factory, "after_commit", after_commit)
-    event.listen(factory, "after_soft_rollback", lambda s, _t: after_rollback(s))
-
-
 def claim(session: Session, job_id: uuid.UUID, *, now: datetime, lease: timedelta) -> Job | None:
     """Take the job if it is due and nobody holds a live lease on it. Atomic on every database."""
     result = session.execute(
@@ -204,12 +162,15 @@ def run_job(ctx: JobContext, registry: JobRegistry, job_id: uuid.UUID) -> str:
     else:
         try:
             spec.handler(ctx, payload)
-        except TransientJobError as exc:
-            error, retry_after = str(exc), exc.retry_after_s
-            state = PENDING if attempts < ctx.settings.job_max_attempts else FAILED
         except Exception as exc:
-            log.exception("job %s (%s) failed", job_id, name)
-            state, error = FAILED, f"{type(exc).__name__}: {exc}"
+            if is_retryable(exc):
+                error = str(exc) if isinstance(exc, TransientJobError) else f"{type(exc).__name__}: {exc}"
+                retry_after = exc.retry_after_s if isinstance(exc, TransientJobError) else None
+                state = PENDING if attempts < ctx.settings.job_max_attempts else FAILED
+                log.warning("job %s (%s) attempt %d: %s", job_id, name, attempts, error)
+            else:
+                log.exception("job %s (%s) failed", job_id, name)
+                state, error = FAILED, f"{type(exc).__name__}: {exc}"
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
         values: dict[str, Any] = {"state": state, "lease_until": None, "last_error": error}
@@ -296,3 +257,23 @@ def run_due(ctx: JobContext, registry: JobRegistry, *, limit: int = 10_000) -> i
             if run_job(ctx, registry, job_id) != "skipped":
                 ran += 1
     return ran
+
+
+def failed(session: Session, *, limit: int = 100) -> list[Job]:
+    """Jobs that failed for good, the latest first, with the error each ended in."""
+    stmt = select(Job).where(Job.state == FAILED).order_by(Job.finished_at.desc(), Job.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def retry_failed(session: Session, *, now: datetime, job_ids: list[uuid.UUID] | None = None) -> list[Job]:
+    """Give failed jobs (these, or all when None) a fresh set of attempts, due now. The last error
+    stays on the row until the job runs again. Returns the jobs made pending."""
+    stmt = select(Job).where(Job.state == FAILED)
+    if job_ids is not None:
+        stmt = stmt.where(Job.id.in_(job_ids))
+    jobs = list(session.scalars(stmt.with_for_update()))
+    for job in jobs:
+        job.state, job.attempts, job.available_at = PENDING, 0, now
+        job.dispatched_at, job.lease_until, job.finished_at = None, None, None
+    session.flush()
+    return jobs

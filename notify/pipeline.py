@@ -173,7 +173,7 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
             PushRequest(
                 delivery_id=delivery_id,
                 provider=provider,  # type: ignore[arg-type]  # checked above
-                platform=platform,  # type: ignore[arg-type]  # the API admits only these
+                platform=platform,
                 token=token,
                 priority=priority,
                 kind="digest" if digest else "message",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from kernel.settings import Settings
 from notify.loop import BackgroundLoop
 from notify.transports.base import PushRequest, PushResult, Transport
-from notify.transports.config import ApnsSettings, FcmSettings, WebPushSettings
+from notify.transports.config import ApnsSettings, FcmSettings, PushSettings
 from notify.transports.vapid import WebPush
 
 
@@ -51,12 +51,16 @@ class PushClient:
 
 
 def router(*, fcm: FcmSettings, apns: ApnsSettings, webpush: WebPush | None) -> Transport:
-    """One transport per provider: FCM, APNs, and Web Push when there is a VAPID key."""
+    """One transport per enabled provider: FCM, APNs, and Web Push when there is a VAPID key."""
     from notify.transports.apns import ApnsTransport
     from notify.transports.base import Router
     from notify.transports.fcm import FcmTransport
 
-    transports: dict[str, Transport] = {"fcm": FcmTransport(fcm), "apns": ApnsTransport(apns)}
+    transports: dict[str, Transport] = {}
+    if fcm.enabled:
+        transports["fcm"] = FcmTransport(fcm)
+    if apns.enabled:
+        transports["apns"] = ApnsTransport(apns)
     if webpush is not None and webpush.key is not None:
         from notify.transports.webpush import WebPushTransport
 
@@ -64,10 +68,20 @@ def router(*, fcm: FcmSettings, apns: ApnsSettings, webpush: WebPush | None) -> 
     return Router(transports)
 
 
-def default_transport(settings: Settings | None = None, *, webpush: WebPush | None = None) -> Transport:
-    """FCM, APNs and Web Push, configured from `VILA_FCM_...`, `VILA_APNS_...` and
-    `VILA_WEBPUSH_...` (by default the local stand-ins that `vila serve` and `vila emulate` start).
-    Without `webpush`, the VAPID key is the setting's or the data directory's."""
-    if webpush is None and settings is not None:
-        webpush = WebPush.configure(WebPushSettings(), settings.data_dir, create=False)
-    return router(fcm=FcmSettings(), apns=ApnsSettings(), webpush=webpush)
+def default_transport(settings: Settings, providers: PushSettings, *, webpush: WebPush | None = None) -> Transport:
+    """FCM, APNs and Web Push as `providers` (read by the composition root) configure them: by
+    default the local stand-ins that `vila serve` and `vila emulate` start. Without `webpush`, the
+    VAPID key is the setting's or the data directory's."""
+    if webpush is None:
+        webpush = WebPush.configure(providers.webpush, settings.data_dir, create=False)
+    return router(fcm=providers.fcm, apns=providers.apns, webpush=webpush)
+
+
+def sendable(providers: PushSettings, webpush: WebPush | None) -> frozenset[str]:
+    """The providers this installation has a transport for: devices of any other are refused."""
+    found = {"fcm"} if providers.fcm.enabled else set()
+    if providers.apns.enabled:
+        found.add("apns")
+    if webpush is not None and webpush.key is not None:
+        found.add("webpush")
+    return frozenset(found)

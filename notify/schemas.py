@@ -8,11 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from kernel.vocabulary import Platform, Priority, Provider
 from notify.transports.webpush import InvalidSubscription, Subscription
 
-Priority = Literal["info", "normal", "urgent", "emergency"]
-Platform = Literal["ios", "android", "web"]
-Provider = Literal["fcm", "apns", "webpush"]
 Ownership = Literal["work", "private"]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from kernel.directory import service as directory
 from kernel.directory.models import Person
 from kernel.errors import InvalidInput
+from kernel.events import AvailabilityChanged, CalendarLinked, emit
 from policies import rosters
 from policies.ical import CalendarError, CalEvent, FeedItem, WeeklyItem, events, feed
 from policies.models import (
@@ -230,6 +231,8 @@ def import_leave(
             )
         )
     session.flush()
+    if accepted:
+        emit(session, AvailabilityChanged(person_id), at=now)
     report.written = True
     return report
 
@@ -391,6 +394,7 @@ def link_calendar(*, session: Session, person_id: uuid.UUID, url: str, allow_htt
     else:
         link.url, link.failures, link.last_error, link.created_at = clean, 0, None, now
     session.flush()
+    emit(session, CalendarLinked(person_id), at=now)
     return link
 
 
@@ -398,6 +402,8 @@ def unlink_calendar(*, session: Session, person_id: uuid.UUID, now: datetime) ->
     link = session.get(CalendarLink, person_id)
     if link is None:
         return False
+    if _calendar_dnd(session, person_id, now):
+        emit(session, AvailabilityChanged(person_id), at=now)
     _clear_calendar_dnd(session, person_id, now)
     session.delete(link)
     session.flush()
@@ -448,6 +454,19 @@ def is_patient_meeting(event: CalEvent, rule: tuple[tuple[str, ...], tuple[str, 
     return any(k.casefold() in summary for k in keywords if k)
 
 
+def _calendar_dnd(session: Session, person_id: uuid.UUID, now: datetime) -> set[tuple[datetime, datetime]]:
+    """The spans of the person's calendar DND sessions that are running or still to come."""
+    rows = session.execute(
+        select(DndSession.start_at, DndSession.end_at).where(
+            DndSession.person_id == person_id,
+            DndSession.source == "calendar",
+            DndSession.end_at > now,
+            DndSession.ended_at.is_(None),
+        )
+    )
+    return {(_utc(start), _utc(end)) for start, end in rows}
+
+
 def _clear_calendar_dnd(session: Session, person_id: uuid.UUID, now: datetime) -> None:
     """Calendar sessions not yet begun go; a running one ends now (a past one stays as the record)."""
     session.execute(
@@ -481,6 +500,7 @@ def refresh_link(*, session: Session, link: CalendarLink, fetcher: CalendarFetch
         return 0
     rule = rule_for(session=session, person_id=link.person_id)
     meetings = [e for e in found if is_patient_meeting(e, rule)]
+    before = _calendar_dnd(session, link.person_id, now)
     _clear_calendar_dnd(session, link.person_id, now)
     session.flush()
     running = session.scalars(
@@ -509,6 +529,9 @@ def refresh_link(*, session: Session, link: CalendarLink, fetcher: CalendarFetch
                 )
             )
         made += 1
+    session.flush()
+    if _calendar_dnd(session, link.person_id, now) != before:
+        emit(session, AvailabilityChanged(link.person_id), at=now)
     link.sessions = made
     link.failures = 0
     link.last_error = None

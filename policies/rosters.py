@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from kernel.db import is_postgres
 from kernel.directory.models import Group, Person
 from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.events import AvailabilityChanged, emit
 from policies.models import OnCallReminder, OnCallSlotRow, Roster, RosterLayer, RosterOverride
 from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
 from policies.service import first_overlap
@@ -142,6 +143,8 @@ def update_roster(*, session: Session, roster: Roster, data: RosterUpdate, now: 
 
 def delete_roster(*, session: Session, roster: Roster, now: datetime) -> None:
     """Future slots go with the roster; past ones stay (they are the record of who was on call)."""
+    for person_id in sorted({slot[0] for slot in _slots(session, roster, now)}):
+        emit(session, AvailabilityChanged(person_id), at=now)
     session.execute(delete(OnCallSlotRow).where(OnCallSlotRow.roster_id == roster.id, OnCallSlotRow.start_at >= now))
     for slot in session.scalars(
         select(OnCallSlotRow).where(OnCallSlotRow.roster_id == roster.id, OnCallSlotRow.end_at > now)
@@ -258,6 +261,7 @@ def materialise(*, session: Session, roster: Roster, now: datetime, horizon: tim
     if is_postgres(session):
         # The periodic refresh and a change through the API must not interleave their rewrites.
         session.execute(select(Roster.id).where(Roster.id == roster.id).with_for_update())
+    before = _slots(session, roster, now)
     session.execute(delete(OnCallSlotRow).where(OnCallSlotRow.roster_id == roster.id, OnCallSlotRow.end_at > now))
     until = now + horizon
     resolved = timeline(session=session, roster=roster, start=now, end=until)
@@ -279,9 +283,27 @@ def materialise(*, session: Session, roster: Roster, now: datetime, horizon: tim
         first = _unclipped_start(session, roster, rows[0], now)
         rows[0].start_at = first
     session.add_all(rows)
+    previous_until = _aware(roster.materialised_until) if roster.materialised_until is not None else until
     roster.materialised_until = until
     session.flush()
+    # Whose on-call time changed, up to the old horizon: moving the horizon on changes no one's today.
+    after = {(r.person_id, _aware(r.start_at), _aware(r.end_at), r.kind) for r in rows}
+
+    def upto(slots: set[tuple[uuid.UUID, datetime, datetime, str]]) -> set[tuple[uuid.UUID, datetime, datetime, str]]:
+        return {(p, start, min(end, previous_until), k) for p, start, end, k in slots if start < previous_until}
+
+    for person_id in sorted({slot[0] for slot in upto(before) ^ upto(after)}):
+        emit(session, AvailabilityChanged(person_id), at=now)
     return len(rows)
+
+
+def _slots(session: Session, roster: Roster, now: datetime) -> set[tuple[uuid.UUID, datetime, datetime, str]]:
+    rows = session.execute(
+        select(OnCallSlotRow.person_id, OnCallSlotRow.start_at, OnCallSlotRow.end_at, OnCallSlotRow.kind).where(
+            OnCallSlotRow.roster_id == roster.id, OnCallSlotRow.end_at > now
+        )
+    )
+    return {(pid, _aware(start), _aware(end), kind) for pid, start, end, kind in rows}
 
 
 def _unclipped_start(session: Session, roster: Roster, row: OnCallSlotRow, now: datetime) -> datetime:

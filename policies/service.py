@@ -51,6 +51,7 @@ from kernel.batch import gc_paused
 from kernel.directory import service as directory
 from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
+from kernel.events import AvailabilityChanged, emit
 from policies.calendar import expand_weekly, local_date, weekly_overlaps
 from policies.engine import AvailabilityInterval, availability, decide
 from policies.holidays import holiday_ordinals
@@ -132,6 +133,7 @@ def replace_quiet_hours(
     ]
     session.add_all(rows)
     session.flush()
+    emit(session, AvailabilityChanged(person_id), at=now)
     return rows
 
 
@@ -168,6 +170,7 @@ def replace_working_hours(
     ]
     session.add_all(rows)
     session.flush()
+    emit(session, AvailabilityChanged(person_id), at=now)
     return rows
 
 
@@ -221,6 +224,7 @@ def create_shift(*, session: Session, person_id: uuid.UUID, data: ShiftCreate, n
     )
     session.add(shift)
     session.flush()
+    emit(session, AvailabilityChanged(person_id), at=now)
     return shift
 
 
@@ -244,7 +248,14 @@ def update_shift(*, session: Session, shift: Shift, data: ShiftUpdate, now: date
         shift.note = data.note
     shift.updated_at = now
     session.flush()
+    emit(session, AvailabilityChanged(shift.person_id), at=now)
     return shift
+
+
+def delete_shift(*, session: Session, shift: Shift, now: datetime) -> None:
+    session.delete(shift)
+    session.flush()
+    emit(session, AvailabilityChanged(shift.person_id), at=now)
 
 
 def list_shifts(*, session: Session, person_id: uuid.UUID, start: datetime, end: datetime) -> list[Shift]:
@@ -290,6 +301,7 @@ def start_dnd(*, session: Session, person_id: uuid.UUID, data: DndStart, now: da
     dnd = DndSession(person_id=person_id, start_at=now, end_at=end, source="manual", note=data.note, created_at=now)
     session.add(dnd)
     session.flush()
+    emit(session, AvailabilityChanged(person_id), at=now)
     return dnd
 
 
@@ -298,6 +310,7 @@ def end_dnd(*, session: Session, person_id: uuid.UUID, now: datetime) -> DndSess
     if running is not None:
         running.ended_at = now
         session.flush()
+        emit(session, AvailabilityChanged(person_id), at=now)
     return running
 
 
@@ -321,6 +334,7 @@ def create_leave(
     )
     session.add(leave)
     session.flush()
+    emit(session, AvailabilityChanged(person_id), at=now)
     return leave
 
 
@@ -329,6 +343,12 @@ def require_leave(*, session: Session, leave_id: uuid.UUID) -> Leave:
     if leave is None:
         raise NotFound("no such leave")
     return leave
+
+
+def delete_leave(*, session: Session, leave: Leave, now: datetime) -> None:
+    session.delete(leave)
+    session.flush()
+    emit(session, AvailabilityChanged(leave.person_id), at=now)
 
 
 def list_leave(*, session: Session, person_id: uuid.UUID, since: datetime | None = None) -> list[Leave]:
@@ -359,6 +379,7 @@ def create_on_call_slot(*, session: Session, data: OnCallSlotCreate, now: dateti
     )
     session.add(slot)
     session.flush()
+    emit(session, AvailabilityChanged(data.person_id), at=now)
     return slot
 
 

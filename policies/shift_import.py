@@ -31,6 +31,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from kernel.directory.models import Group, Person
+from kernel.events import AvailabilityChanged, emit
 from policies.models import Shift
 
 COLUMNS = ("person", "start", "end", "unit", "shift_type")
@@ -273,6 +274,8 @@ def import_shifts(
     if report.rejected or dry_run:
         return report
     for row, same in writes:
+        if same is None or (same.unit_id, same.shift_type) != (row.unit_id, row.shift_type):
+            emit(session, AvailabilityChanged(row.person_id), at=now)
         if same is None:
             session.add(
                 Shift(

@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
-Priority = Literal["info", "normal", "urgent", "emergency"]
+from kernel.vocabulary import PRIORITIES as PRIORITIES  # the engine's callers name them from here
+from kernel.vocabulary import Priority as Priority
+
 DecisionKind = Literal["deliver", "hold", "reroute", "drop"]
 Level = Literal["passive", "active", "time_sensitive", "critical"]
 OnCallKind = Literal["jour", "beredskap"]
@@ -19,7 +21,6 @@ HoldTarget = Literal["next_shift", "morning"]
 WorkSource = Literal["shift", "weekly_hours", "jour", "beredskap"]
 ContactKind = Literal["emergency", "on_call", "on_duty", "override"]
 
-PRIORITIES: tuple[Priority, ...] = ("info", "normal", "urgent", "emergency")
 LEVELS: tuple[Level, ...] = ("passive", "active", "time_sensitive", "critical")
 ON_CALL_KINDS: tuple[OnCallKind, ...] = ("jour", "beredskap")
 HOLD_TARGETS: tuple[HoldTarget, ...] = ("next_shift", "morning")

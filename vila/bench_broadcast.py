@@ -205,6 +205,7 @@ def run(
             "VILA_BROKER_NAMESPACE": f"bench-{os.getpid()}",
             "VILA_FANOUT_CHUNK": str(chunk),
             "VILA_LOG_LEVEL": "WARNING",
+            "VILA_TEST_INSTALLATION": "true",  # the providers are stand-ins
             **{k: v for k, v in stand_in.items() if k.startswith("VILA_")},
         }
         logs = [(tmp / f"proc{i}.log").open("wb") for i in range(workers + 1)]

@@ -10,6 +10,7 @@
     vila token create issue an API token
     vila webpush keys make (once) and show Vila's Web Push (VAPID) key
     vila audit verify prove the audit log unchanged (its hash chain)
+    vila jobs ...     failed jobs: list them with their error, retry them
     vila fleet import import Intune's device export or the operator's subscription list
     vila emulate      local FCM, APNs and Web Push stand-ins, with fault injection
     vila bench ...    benchmarks that print figures
@@ -25,13 +26,14 @@ from datetime import timedelta
 import click
 
 from kernel.settings import QUEUES, Settings
-from vila import fleet_cli, pilot_cli, webpush_cli
+from kernel.vocabulary import ROLES
+from vila import fleet_cli, jobs_cli, pilot_cli, webpush_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
     "kernel.auth.models",
     "kernel.audit.models",
-    "notify.outbox",
+    "kernel.outbox",
     "policies.models",
     "notify.models",
     "notify.fleet.models",
@@ -44,6 +46,17 @@ def _settings() -> Settings:
         return Settings()
     except Exception as exc:  # a bad VILA_ variable: say which, not a traceback
         raise click.ClickException(f"invalid configuration: {exc}") from exc
+
+
+def _refuse_standins(settings: Settings) -> None:
+    """Production processes do not start with the local stand-ins' provider settings (every push
+    would go nowhere) unless VILA_TEST_INSTALLATION says this installation is for tests."""
+    from notify.transports.config import PushSettings
+
+    try:
+        PushSettings.from_environment().check_for_production(test_installation=settings.test_installation)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _logging(settings: Settings) -> None:
@@ -156,6 +169,7 @@ def _loopback(host: str) -> bool:
 def api(host: str | None, port: int | None, workers: int) -> None:
     """Run the HTTP API (production). Jobs are handed to Celery through VILA_BROKER_URL."""
     settings = _settings()
+    _refuse_standins(settings)
     _logging(settings)
     if settings.embedded:
         click.echo("note: VILA_BROKER_URL is not set; jobs run inside the API process", err=True)
@@ -186,6 +200,7 @@ def api(host: str | None, port: int | None, workers: int) -> None:
 def worker(queues: str, concurrency: int, pool: str) -> None:
     """Run a Celery worker (production) on some queues: give urgent its own worker."""
     settings = _settings()
+    _refuse_standins(settings)
     _logging(settings)
     unknown = [q for q in queues.split(",") if q not in QUEUES]
     if unknown:
@@ -291,7 +306,7 @@ def token() -> None:
     "--role",
     "roles",
     multiple=True,
-    type=click.Choice(["staff", "manager", "hr", "admin", "evaluator"]),
+    type=click.Choice(ROLES),
     help="Limit the token to this role (repeatable). The person is granted it if they lack it.",
 )
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
@@ -589,6 +604,7 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int, webpush
 main.add_command(fleet_cli.fleet)
 main.add_command(pilot_cli.pilot)
 main.add_command(webpush_cli.webpush)
+main.add_command(jobs_cli.jobs)
 
 if __name__ == "__main__":
     main()

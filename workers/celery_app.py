@@ -25,6 +25,7 @@ from notify.celery_waker import RUN_JOB_TASK
 from notify.jobs import registry
 from notify.outbox import JobContext, install_waker, run_job, sweep
 from notify.push import PushClient, default_transport
+from notify.transports.config import PushSettings
 
 log = logging.getLogger("vila.worker")
 
@@ -40,9 +41,10 @@ class _AppWaker:
 class _WorkerState:
     """Per-process resources, built on first use so that no connection crosses a fork."""
 
-    def __init__(self, app: Celery, settings: Settings) -> None:
+    def __init__(self, app: Celery, settings: Settings, providers: PushSettings) -> None:
         self.app = app
         self.settings = settings
+        self.providers = providers
         self._ctx: JobContext | None = None
         self._pid = 0
 
@@ -51,7 +53,7 @@ class _WorkerState:
             engine = make_engine(self.settings.resolved_database_url, pool_size=4)
             factory = make_session_factory(engine)
             install_waker(factory, _AppWaker(self.app))
-            push = PushClient(lambda: default_transport(self.settings))
+            push = PushClient(lambda: default_transport(self.settings, self.providers))
             self._ctx = JobContext(
                 settings=self.settings, session_factory=factory, clock=SystemClock(), resources={"push": push}
             )
@@ -62,8 +64,9 @@ class _WorkerState:
         self._ctx = None
 
 
-def create_celery(settings: Settings | None = None) -> Celery:
+def create_celery(settings: Settings | None = None, providers: PushSettings | None = None) -> Celery:
     settings = settings or Settings()
+    providers = providers or PushSettings.from_environment()  # read once, at start, not at the first push
     if not settings.broker_url:
         raise ValueError("VILA_BROKER_URL is not set: Celery needs a broker (redis:// or amqp://)")
     app = Celery("vila", broker=settings.broker_url)
@@ -92,7 +95,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         beat_schedule=beat_schedule,
         timezone="UTC",
     )
-    state = _WorkerState(app, settings)
+    state = _WorkerState(app, settings, providers)
     worker_process_init.connect(state.reset, weak=False)
 
     @app.task(name=RUN_JOB_TASK)  # type: ignore[untyped-decorator]

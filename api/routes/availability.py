@@ -12,11 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
-from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, SessionDep, SettingsDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep, UowDep
 from kernel.auth.service import Principal, can_act_on_person, require_person_rights
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from kernel.timezones import validate_timezone
-from notify.outbox import enqueue
 from policies import service, shift_import
 from policies.engine import AvailabilityInterval
 from policies.models import QuietHours, WorkingHours
@@ -56,17 +55,6 @@ def _target(ref: str, me: Principal) -> uuid.UUID:
         return uuid.UUID(ref)
     except ValueError as exc:
         raise NotFound("no such person; use a person id or 'me'") from exc
-
-
-def _redecide_holds(session: Any, person_id: uuid.UUID, audit: Auditor) -> None:
-    """The person's availability changed: their held messages are decided again, now."""
-    enqueue(
-        session,
-        name="notify.redecide_holds",
-        payload={"person_id": str(person_id)},
-        queue="default",
-        now=audit.clock.now(),
-    )
 
 
 def _readable(session: Any, me: Principal, ref: str) -> uuid.UUID:
@@ -125,6 +113,7 @@ def replace_quiet_hours(
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
+    uow: UowDep,
 ) -> WeeklyWindowsRead:
     person_id = _self_only(me, person, "quiet hours")
     before = _windows(person_id, service.list_quiet_hours(session=session, person_id=person_id))
@@ -142,8 +131,7 @@ def replace_quiet_hours(
         before=before.model_dump(mode="json"),
         after=after.model_dump(mode="json"),
     )
-    _redecide_holds(session, person_id, audit)
-    session.commit()
+    uow.commit()
     return after
 
 
@@ -162,6 +150,7 @@ def replace_working_hours(
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
+    uow: UowDep,
 ) -> WeeklyWindowsRead:
     person_id = _target(person, me)
     _employer(session, me, person_id)
@@ -186,8 +175,7 @@ def replace_working_hours(
         before=before.model_dump(mode="json"),
         after=after.model_dump(mode="json"),
     )
-    _redecide_holds(session, person_id, audit)
-    session.commit()
+    uow.commit()
     return after
 
 
@@ -196,7 +184,13 @@ def replace_working_hours(
 
 @router.post("/people/{person}/shifts", status_code=status.HTTP_201_CREATED, response_model=ShiftRead)
 def create_shift(
-    person: PersonRef, body: ShiftCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    person: PersonRef,
+    body: ShiftCreate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> ShiftRead:
     person_id = _target(person, me)
     _employer(session, me, person_id)
@@ -205,8 +199,7 @@ def create_shift(
     audit.log(
         session, action="shift.create", target_type="shift", target_id=shift.id, after=read.model_dump(mode="json")
     )
-    _redecide_holds(session, person_id, audit)
-    session.commit()
+    uow.commit()
     return read
 
 
@@ -251,6 +244,7 @@ def import_shifts(
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
+    uow: UowDep,
     timezone: Annotated[str, Query(description="Zone of times given without an offset.")] = "Europe/Stockholm",
     dry_run: Annotated[bool, Query(description="Validate and report, write nothing.")] = False,
 ) -> ShiftImportRead:
@@ -287,7 +281,7 @@ def import_shifts(
     if report.written:
         summary = read.model_dump(mode="json", exclude={"rejected"})
         audit.log(session, action="shift.import", target_type="shift", target_id=None, after=summary)
-        session.commit()
+        uow.commit()
     else:
         audit.exempt()  # a dry run changes nothing
     return read
@@ -295,7 +289,13 @@ def import_shifts(
 
 @router.patch("/shifts/{shift_id}", response_model=ShiftRead)
 def update_shift(
-    shift_id: uuid.UUID, body: ShiftUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    shift_id: uuid.UUID,
+    body: ShiftUpdate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> ShiftRead:
     """Record the actual end of a shift (overtime or a call-out ends work later)."""
     shift = service.require_shift(session=session, shift_id=shift_id)
@@ -311,20 +311,18 @@ def update_shift(
         before=before,
         after=read.model_dump(mode="json"),
     )
-    _redecide_holds(session, shift.person_id, audit)
-    session.commit()
+    uow.commit()
     return read
 
 
 @router.delete("/shifts/{shift_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_shift(shift_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep) -> None:
+def delete_shift(shift_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
     shift = service.require_shift(session=session, shift_id=shift_id)
     _employer(session, me, shift.person_id)
     before = ShiftRead.model_validate(shift).model_dump(mode="json")
-    session.delete(shift)
+    service.delete_shift(session=session, shift=shift, now=uow.clock.now())
     audit.log(session, action="shift.delete", target_type="shift", target_id=shift_id, before=before)
-    _redecide_holds(session, shift.person_id, audit)
-    session.commit()
+    uow.commit()
 
 
 # DND --------------------------------------------------------------------------------------------
@@ -339,7 +337,13 @@ def read_dnd(person: PersonRef, session: SessionDep, me: CurrentPerson, clock: C
 
 @router.post("/people/{person}/dnd", status_code=status.HTTP_201_CREATED, response_model=DndRead)
 def start_dnd(
-    person: PersonRef, body: DndStart, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    person: PersonRef,
+    body: DndStart,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> DndRead:
     """Start "with a patient" for N minutes or until a time; it ends by itself."""
     person_id = _self_only(me, person, "do-not-disturb")
@@ -348,20 +352,21 @@ def start_dnd(
     audit.log(
         session, action="dnd.start", target_type="person", target_id=person_id, after=read.model_dump(mode="json")
     )
-    session.commit()
+    uow.commit()
     return read
 
 
 @router.post("/people/{person}/dnd/end", response_model=DndRead)
-def end_dnd(person: PersonRef, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep) -> DndRead:
+def end_dnd(
+    person: PersonRef, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
+) -> DndRead:
     person_id = _self_only(me, person, "do-not-disturb")
     dnd = service.end_dnd(session=session, person_id=person_id, now=clock.now())
     if dnd is None:
         raise NotFound("no do-not-disturb is running")
     read = DndRead.model_validate(dnd)
     audit.log(session, action="dnd.end", target_type="person", target_id=person_id, after=read.model_dump(mode="json"))
-    _redecide_holds(session, person_id, audit)
-    session.commit()
+    uow.commit()
     return read
 
 
@@ -370,7 +375,13 @@ def end_dnd(person: PersonRef, session: SessionDep, me: CurrentPerson, clock: Cl
 
 @router.post("/people/{person}/leave", status_code=status.HTTP_201_CREATED, response_model=LeaveRead)
 def create_leave(
-    person: PersonRef, body: LeaveCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    person: PersonRef,
+    body: LeaveCreate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> LeaveRead:
     person_id = _target(person, me)
     if person_id != me.person_id:
@@ -380,8 +391,7 @@ def create_leave(
     audit.log(
         session, action="leave.create", target_type="leave", target_id=leave.id, after=read.model_dump(mode="json")
     )
-    _redecide_holds(session, person_id, audit)
-    session.commit()
+    uow.commit()
     return read
 
 
@@ -393,15 +403,14 @@ def list_leave(person: PersonRef, session: SessionDep, me: CurrentPerson, clock:
 
 
 @router.delete("/leave/{leave_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_leave(leave_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep) -> None:
+def delete_leave(leave_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
     leave = service.require_leave(session=session, leave_id=leave_id)
     if leave.person_id != me.person_id:
         _employer(session, me, leave.person_id)
     before = LeaveRead.model_validate(leave).model_dump(mode="json")
-    session.delete(leave)
+    service.delete_leave(session=session, leave=leave, now=uow.clock.now())
     audit.log(session, action="leave.delete", target_type="leave", target_id=leave_id, before=before)
-    _redecide_holds(session, leave.person_id, audit)
-    session.commit()
+    uow.commit()
 
 
 # On-call slots ----------------------------------------------------------------------------------
@@ -409,7 +418,7 @@ def delete_leave(leave_id: uuid.UUID, session: SessionDep, me: CurrentPerson, au
 
 @router.post("/on-call-slots", status_code=status.HTTP_201_CREATED, response_model=OnCallSlotRead)
 def create_on_call_slot(
-    body: OnCallSlotCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    body: OnCallSlotCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> OnCallSlotRead:
     _employer(session, me, body.person_id)
     slot = service.create_on_call_slot(session=session, data=body, now=clock.now())
@@ -421,7 +430,7 @@ def create_on_call_slot(
         target_id=slot.id,
         after=read.model_dump(mode="json"),
     )
-    session.commit()
+    uow.commit()
     return read
 
 

@@ -14,10 +14,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep, UowDep
 from kernel.auth.service import Principal, require_group_rights, require_person_rights
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
-from notify.outbox import enqueue
 from policies import calendars, rosters
 from policies.holidays import holidays_between, validate_calendar
 from policies.ical import CalendarError
@@ -159,6 +158,7 @@ def import_roster_ical(
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
+    uow: UowDep,
     start: Annotated[datetime | None, Query(description="Window start (default now).")] = None,
     end: Annotated[datetime | None, Query(description="Window end (default 90 days after start).")] = None,
 ) -> CalendarImportRead:
@@ -180,7 +180,7 @@ def import_roster_ical(
         target_id=roster.id,
         after=read.model_dump(mode="json", exclude={"rejected"}),
     )
-    session.commit()
+    uow.commit()
     return read
 
 
@@ -192,6 +192,7 @@ def import_leave_ical(
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
+    uow: UowDep,
     kind: LeaveKind = "vacation",
     start: Annotated[datetime | None, Query(description="Window start (default now).")] = None,
     end: Annotated[datetime | None, Query(description="Window end (default 90 days after start).")] = None,
@@ -212,7 +213,7 @@ def import_leave_ical(
         target_id=person_id,
         after=read.model_dump(mode="json", exclude={"rejected"}),
     )
-    session.commit()
+    uow.commit()
     return read
 
 
@@ -221,22 +222,28 @@ def import_leave_ical(
 
 @router.post("/people/me/calendar-feed", status_code=status.HTTP_201_CREATED, response_model=FeedRead)
 def issue_feed(
-    request: Request, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, settings: SettingsDep
+    request: Request,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    settings: SettingsDep,
+    uow: UowDep,
 ) -> FeedRead:
     """A subscription URL for your shifts, on-call slots and quiet hours; any earlier URL stops working."""
     secret = calendars.issue_feed(session=session, person_id=me.person_id, now=clock.now())
     base = settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
     audit.log(session, action="calendar.feed_issue", target_type="person", target_id=me.person_id)
-    session.commit()
+    uow.commit()
     return FeedRead(url=f"{base}/api/v1/calendar-feeds/{secret}.ics", secret=secret)
 
 
 @router.delete("/people/me/calendar-feed", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_feed(session: SessionDep, me: CurrentPerson, audit: AuditDep) -> None:
+def revoke_feed(session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
     if not calendars.revoke_feed(session=session, person_id=me.person_id):
         raise NotFound("you have no calendar feed")
     audit.log(session, action="calendar.feed_revoke", target_type="person", target_id=me.person_id)
-    session.commit()
+    uow.commit()
 
 
 @router.get("/calendar-feeds/{secret}.ics", response_class=Response, include_in_schema=True)
@@ -284,6 +291,7 @@ def link_calendar(
     clock: ClockDep,
     audit: AuditDep,
     settings: SettingsDep,
+    uow: UowDep,
 ) -> CalendarLinkRead:
     """Link your calendar: patient meetings in it (by your unit's rule) become do-not-disturb.
     It is read at once in the background and then every 15 minutes."""
@@ -291,7 +299,6 @@ def link_calendar(
     link = calendars.link_calendar(
         session=session, person_id=me.person_id, url=body.url, allow_http=settings.calendar_allow_http, now=now
     )
-    enqueue(session, name="policies.refresh_calendar", payload={"person_id": str(me.person_id)}, queue="bulk", now=now)
     read = _link_read(link)
     # The URL may itself hold a secret of the person's calendar service: the audit keeps only the host.
     audit.log(
@@ -301,7 +308,7 @@ def link_calendar(
         target_id=me.person_id,
         after={"host": body.url.split("/")[2] if "//" in body.url else ""},
     )
-    session.commit()
+    uow.commit()
     return read
 
 
@@ -315,17 +322,23 @@ def read_calendar_link(session: SessionDep, me: CurrentPerson) -> CalendarLinkRe
 
 
 @router.delete("/people/me/calendar-link", status_code=status.HTTP_204_NO_CONTENT)
-def unlink_calendar(session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep) -> None:
+def unlink_calendar(session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep) -> None:
     """Unlink: do-not-disturb that came from the calendar ends now."""
     if not calendars.unlink_calendar(session=session, person_id=me.person_id, now=clock.now()):
         raise NotFound("you have not linked a calendar")
     audit.log(session, action="calendar.unlink", target_type="person", target_id=me.person_id)
-    session.commit()
+    uow.commit()
 
 
 @router.put("/groups/{group_id}/calendar-rule", response_model=CalendarRuleRead)
 def set_calendar_rule(
-    group_id: uuid.UUID, body: CalendarRuleIn, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    group_id: uuid.UUID,
+    body: CalendarRuleIn,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> CalendarRuleRead:
     """Which calendar events count as patient meetings in this unit (and its subgroups)."""
     if not me.has("manager", "hr", "admin"):
@@ -345,7 +358,7 @@ def set_calendar_rule(
     audit.log(
         session, action="calendar.rule", target_type="group", target_id=group_id, after=read.model_dump(mode="json")
     )
-    session.commit()
+    uow.commit()
     return read
 
 

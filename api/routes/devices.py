@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, WebPushDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, SendableDep, SessionDep, UowDep, WebPushDep
 from kernel.auth.service import require_person_rights
 from notify import devices
 from notify.models import Device
@@ -35,6 +35,8 @@ def register(
     clock: ClockDep,
     audit: AuditDep,
     webpush: WebPushDep,
+    sendable: SendableDep,
+    uow: UowDep,
 ) -> DeviceRead:
     """Register this device for push (or refresh it). A token known for another person moves to you.
 
@@ -42,14 +44,19 @@ def register(
     and `keys` as `PushSubscription.toJSON()` gives them; `replaces` names the endpoint it had
     before (`pushsubscriptionchange`), whose device is removed."""
     registered = devices.register(
-        session=session, person_id=me.person_id, data=body, now=clock.now(), push_services=webpush.push_services
+        session=session,
+        person_id=me.person_id,
+        data=body,
+        now=clock.now(),
+        push_services=webpush.push_services,
+        sendable=sendable,
     )
     device = registered.device
     audit.log(session, action="device.register", target_type="device", target_id=device.id, after=_snapshot(device))
     if registered.replaced is not None:
         old = registered.replaced
         audit.log(session, action="device.remove", target_type="device", target_id=old.id, after=_snapshot(old))
-    session.commit()
+    uow.commit()
     if not registered.created:
         response.status_code = status.HTTP_200_OK
     return DeviceRead.model_validate(device)
@@ -65,7 +72,13 @@ def list_devices(session: SessionDep, me: CurrentPerson, person: uuid.UUID | Non
 
 @router.patch("/{device_id}", response_model=DeviceRead)
 def update(
-    device_id: uuid.UUID, body: DeviceUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    device_id: uuid.UUID,
+    body: DeviceUpdate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> DeviceRead:
     device = devices.require(session=session, device_id=device_id, person_id=None if me.has("admin") else me.person_id)
     before = _snapshot(device)
@@ -78,14 +91,16 @@ def update(
         before=before,
         after=_snapshot(device),
     )
-    session.commit()
+    uow.commit()
     return DeviceRead.model_validate(device)
 
 
 @router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove(device_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep) -> None:
+def remove(
+    device_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
+) -> None:
     device = devices.require(session=session, device_id=device_id, person_id=None if me.has("admin") else me.person_id)
     before = _snapshot(device)
     devices.remove(session=session, device=device, now=clock.now())
     audit.log(session, action="device.remove", target_type="device", target_id=device.id, before=before)
-    session.commit()
+    uow.commit()

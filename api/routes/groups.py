@@ -7,9 +7,8 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy.orm import Session
 
-from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep
+from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep, UowDep
 from kernel.auth.service import can_act_on_group, managed_groups, require_group_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.schemas import (
@@ -21,18 +20,19 @@ from kernel.directory.schemas import (
     Page,
     PersonRead,
 )
+from kernel.uow import UnitOfWork
 
 router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=GroupRead)
 def create_group(
-    body: GroupCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    body: GroupCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> GroupRead:
     require_role(me, "admin", "hr")
     group = directory.create_group(session=session, data=body, now=clock.now())
     audit.log(session, action="group.create", target_type="group", target_id=group.id, after=group.snapshot())
-    session.commit()
+    uow.commit()
     return GroupRead.model_validate(group)
 
 
@@ -77,7 +77,13 @@ def read_group(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson) -> G
 
 @router.patch("/{group_id}", response_model=GroupRead)
 def update_group(
-    group_id: uuid.UUID, body: GroupUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    group_id: uuid.UUID,
+    body: GroupUpdate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> GroupRead:
     require_role(me, "admin", "hr")
     group = directory.require_group(session=session, group_id=group_id)
@@ -86,7 +92,7 @@ def update_group(
     audit.log(
         session, action="group.update", target_type="group", target_id=group.id, before=before, after=group.snapshot()
     )
-    session.commit()
+    uow.commit()
     return GroupRead.model_validate(group)
 
 
@@ -94,9 +100,16 @@ MembershipOp = Callable[..., int]
 
 
 def _change(
-    session: Session, audit: Auditor, *, group_id: uuid.UUID, body: MembershipChange, op: MembershipOp, action: str
+    uow: UnitOfWork,
+    audit: Auditor,
+    *,
+    group_id: uuid.UUID,
+    body: MembershipChange,
+    op: MembershipOp,
+    action: str,
 ) -> dict[str, int]:
     """Apply one membership change and audit it in the same transaction."""
+    session = uow.session
     count = op(session=session, group_id=group_id, person_ids=body.person_ids)
     ids = {"person_ids": sorted(str(p) for p in body.person_ids)}
     adding = action.endswith(".add")
@@ -108,47 +121,45 @@ def _change(
         after=ids if adding else None,
         before=None if adding else ids,
     )
-    session.commit()
+    uow.commit()
     return {"added" if adding else "removed": count}
 
 
 @router.post("/{group_id}/members", response_model=dict[str, int])
 def add_members(
-    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
 ) -> dict[str, int]:
     """Add members; a manager may do it for the groups they manage."""
     directory.require_group(session=session, group_id=group_id)
     require_group_rights(session=session, principal=me, group_id=group_id)
-    return _change(session, audit, group_id=group_id, body=body, op=directory.add_members, action="group.members.add")
+    return _change(uow, audit, group_id=group_id, body=body, op=directory.add_members, action="group.members.add")
 
 
 @router.delete("/{group_id}/members", response_model=dict[str, int])
 def remove_members(
-    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
 ) -> dict[str, int]:
     directory.require_group(session=session, group_id=group_id)
     require_group_rights(session=session, principal=me, group_id=group_id)
-    return _change(
-        session, audit, group_id=group_id, body=body, op=directory.remove_members, action="group.members.remove"
-    )
+    return _change(uow, audit, group_id=group_id, body=body, op=directory.remove_members, action="group.members.remove")
 
 
 @router.post("/{group_id}/managers", response_model=dict[str, int])
 def add_managers(
-    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
 ) -> dict[str, int]:
     """Make people managers of the group (and grant them the role manager). HR and admin only."""
     require_role(me, "admin", "hr")
     directory.require_group(session=session, group_id=group_id)
-    return _change(session, audit, group_id=group_id, body=body, op=directory.add_managers, action="group.managers.add")
+    return _change(uow, audit, group_id=group_id, body=body, op=directory.add_managers, action="group.managers.add")
 
 
 @router.delete("/{group_id}/managers", response_model=dict[str, int])
 def remove_managers(
-    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
 ) -> dict[str, int]:
     require_role(me, "admin", "hr")
     directory.require_group(session=session, group_id=group_id)
     return _change(
-        session, audit, group_id=group_id, body=body, op=directory.remove_managers, action="group.managers.remove"
+        uow, audit, group_id=group_id, body=body, op=directory.remove_managers, action="group.managers.remove"
     )

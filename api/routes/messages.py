@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep, UowDep
 from kernel.directory.schemas import Page
 from notify import messages
 from notify.models import IdempotencyRecord
@@ -37,6 +37,7 @@ def send(
     clock: ClockDep,
     audit: AuditDep,
     settings: SettingsDep,
+    uow: UowDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Accept a message. It is stored before this answers; delivery follows in workers."""
@@ -92,7 +93,7 @@ def send(
             "override_reason": message.override_reason,
         },
     )
-    session.commit()
+    uow.commit()
     return JSONResponse(payload, status_code=status.HTTP_202_ACCEPTED)
 
 
@@ -133,16 +134,18 @@ def inbox(
 
 
 @router.post("/inbox/{message_id}/read", status_code=status.HTTP_204_NO_CONTENT)
-def read(message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep) -> None:
+def read(
+    message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
+) -> None:
     messages.mark_read(session=session, message_id=message_id, principal=me, now=clock.now())
     audit.exempt()
-    session.commit()
+    uow.commit()
 
 
 @router.post("/inbox/{message_id}/ack", status_code=status.HTTP_204_NO_CONTENT)
 def acknowledge(
-    message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> None:
     messages.acknowledge(session=session, message_id=message_id, principal=me, now=clock.now())
     audit.exempt()
-    session.commit()
+    uow.commit()

@@ -7,14 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, request_meta
+from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep, UowDep, request_meta
 from kernel.auth.service import managed_groups, require_may_administer, require_person_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdate
 from kernel.errors import PermissionDenied
 from notify.fleet import offboarding
 from notify.fleet.lifecycle import By
-from notify.outbox import enqueue
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
@@ -23,14 +22,21 @@ _PRIVILEGED = {"admin", "hr", "evaluator", "it"}  # only an admin grants these
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
 def create_person(
-    body: PersonCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    body: PersonCreate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
+    settings: SettingsDep,
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     if _PRIVILEGED.intersection(body.roles) and not me.has("admin"):
         raise PermissionDenied("only an admin may grant the roles hr, admin, evaluator or it")
-    person = directory.create_person(session=session, data=body, now=clock.now())
+    defaults = directory.PersonDefaults(timezone=settings.default_timezone, language=settings.default_language)
+    person = directory.create_person(session=session, data=body, now=clock.now(), defaults=defaults)
     audit.log(session, action="person.create", target_type="person", target_id=person.id, after=person.snapshot())
-    session.commit()
+    uow.commit()
     return PersonRead.model_validate(person)
 
 
@@ -79,7 +85,13 @@ def read_person(person_id: uuid.UUID, session: SessionDep, me: CurrentPerson) ->
 
 @router.patch("/{person_id}", response_model=PersonRead)
 def update_person(
-    person_id: uuid.UUID, body: PersonUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    person_id: uuid.UUID,
+    body: PersonUpdate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     person = directory.require_person(session=session, person_id=person_id)
@@ -96,13 +108,19 @@ def update_person(
         before=before,
         after=person.snapshot(),
     )
-    session.commit()
+    uow.commit()
     return PersonRead.model_validate(person)
 
 
 @router.post("/{person_id}/deactivate", response_model=PersonRead)
 def deactivate_person(
-    person_id: uuid.UUID, request: Request, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    person_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> PersonRead:
     """Deactivate a person: they can no longer sign in, their push devices are disabled at once,
     their tokens are revoked by a job, and their device checklist (offboarding) starts."""
@@ -114,7 +132,6 @@ def deactivate_person(
     directory.deactivate_person(session=session, person=person, now=now)
     by = By(person_id=me.person_id, label=me.label, roles=me.roles, meta=request_meta(request))
     offboarding.person_deactivated(session=session, person_id=person.id, by=by, now=now)
-    enqueue(session, name="directory.offboard", payload={"person_id": str(person.id)}, queue="default", now=now)
     audit.log(
         session,
         action="person.deactivate",
@@ -123,5 +140,5 @@ def deactivate_person(
         before=before,
         after=person.snapshot(),
     )
-    session.commit()
+    uow.commit()
     return PersonRead.model_validate(person)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.deps import AuditDep, ClockDep, SessionDep
+from api.deps import AuditDep, ClockDep, SessionDep, UowDep
 from api.routes.pilot_access import CostEditor, PilotManager, Reminder, ReportReader
 from pilot import pilots, reminders
 from pilot.schemas import (
@@ -32,11 +32,11 @@ def list_pilots(session: SessionDep, me: ReportReader) -> list[PilotRead]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PilotRead)
 def create_pilot(
-    body: PilotCreate, session: SessionDep, me: PilotManager, clock: ClockDep, audit: AuditDep
+    body: PilotCreate, session: SessionDep, me: PilotManager, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> PilotRead:
     pilot = pilots.create(session=session, data=body, now=clock.now())
     audit.log(session, action="pilot.create", target_type="pilot", target_id=pilot.id, after=pilot.snapshot())
-    session.commit()
+    uow.commit()
     return pilots.read(session=session, pilot=pilot)
 
 
@@ -47,7 +47,7 @@ def read_pilot(ref: str, session: SessionDep, me: ReportReader) -> PilotRead:
 
 @router.patch("/{ref}", response_model=PilotRead)
 def update_pilot(
-    ref: str, body: PilotUpdate, session: SessionDep, me: PilotManager, clock: ClockDep, audit: AuditDep
+    ref: str, body: PilotUpdate, session: SessionDep, me: PilotManager, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> PilotRead:
     pilot = pilots.require(session=session, ref=ref)
     before = pilot.snapshot()
@@ -55,13 +55,20 @@ def update_pilot(
     audit.log(
         session, action="pilot.update", target_type="pilot", target_id=pilot.id, before=before, after=pilot.snapshot()
     )
-    session.commit()
+    uow.commit()
     return pilots.read(session=session, pilot=pilot)
 
 
 @router.put("/{ref}/surveys/{wave}", response_model=SurveyRead)
 def schedule_survey(
-    ref: str, wave: Wave, body: SurveyTimes, session: SessionDep, me: PilotManager, clock: ClockDep, audit: AuditDep
+    ref: str,
+    wave: Wave,
+    body: SurveyTimes,
+    session: SessionDep,
+    me: PilotManager,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> SurveyRead:
     """Schedule a wave, or move it while it has not opened (an opened wave keeps its window: 409)."""
     pilot = pilots.require(session=session, ref=ref)
@@ -74,7 +81,7 @@ def schedule_survey(
         target_id=survey.id,
         after={"pilot": pilot.code, "wave": wave, **body.model_dump(mode="json")},
     )
-    session.commit()
+    uow.commit()
     return next(s for s in pilots.read(session=session, pilot=pilot).surveys if s.id == survey.id)
 
 
@@ -86,7 +93,13 @@ def list_participants(ref: str, session: SessionDep, me: PilotManager) -> list[P
 
 @router.post("/{ref}/participants", response_model=list[ParticipantRead])
 def enrol(
-    ref: str, body: ParticipantsAdd, session: SessionDep, me: PilotManager, clock: ClockDep, audit: AuditDep
+    ref: str,
+    body: ParticipantsAdd,
+    session: SessionDep,
+    me: PilotManager,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> list[ParticipantRead]:
     """Enrol people (or change their enrolment); each is invited to the waves that have not closed."""
     pilot = pilots.require(session=session, ref=ref)
@@ -105,7 +118,7 @@ def enrol(
                 "unit_id": str(row.unit_id) if row.unit_id else None,
             },
         )
-    session.commit()
+    uow.commit()
     enrolled = {row.person_id for row in rows}
     return [
         _participant(r)
@@ -135,7 +148,7 @@ def read_costs(ref: str, session: SessionDep, me: ReportReader) -> CostsRead:
 
 @router.put("/{ref}/costs", response_model=CostsRead)
 def set_costs(
-    ref: str, body: CostsUpdate, session: SessionDep, me: CostEditor, clock: ClockDep, audit: AuditDep
+    ref: str, body: CostsUpdate, session: SessionDep, me: CostEditor, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> CostsRead:
     """Replace the cost model's inputs (defaults for what is left out) and the roll-out table."""
     pilot = pilots.require(session=session, ref=ref)
@@ -143,13 +156,15 @@ def set_costs(
     pilots.set_costs(session=session, pilot=pilot, data=body, now=clock.now())
     after = {"inputs": dict(pilot.cost_inputs), "rollout": list(pilot.rollout)}
     audit.log(session, action="pilot.costs", target_type="pilot", target_id=pilot.id, before=before, after=after)
-    session.commit()
+    uow.commit()
     inputs, rollout = pilots.costs_of(pilot)
     return CostsRead(inputs=inputs, rollout=rollout)
 
 
 @router.post("/{ref}/reminders", response_model=RemindersSent)
-def send_reminders(ref: str, session: SessionDep, me: Reminder, clock: ClockDep, audit: AuditDep) -> RemindersSent:
+def send_reminders(
+    ref: str, session: SessionDep, me: Reminder, clock: ClockDep, audit: AuditDep, uow: UowDep
+) -> RemindersSent:
     """Remind everyone who has not answered an open wave: an `info` message that respects rest
     time. The answer says how many, never who."""
     pilot = pilots.require(session=session, ref=ref)
@@ -161,5 +176,5 @@ def send_reminders(ref: str, session: SessionDep, me: Reminder, clock: ClockDep,
         target_id=pilot.id,
         after={"reminded": sent.reminded, "not_yet": sent.not_yet},
     )
-    session.commit()
+    uow.commit()
     return RemindersSent(reminded=sent.reminded, not_yet=sent.not_yet)

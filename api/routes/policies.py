@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, UowDep
 from kernel.auth.service import require_group_rights, require_person_rights, require_role
 from kernel.directory import service as directory
 from kernel.errors import InvalidInput, PermissionDenied
@@ -42,7 +42,7 @@ def _read(session: SessionDep, policy: RestPolicy) -> PolicyRead:
 
 @router.post("/policies", status_code=status.HTTP_201_CREATED, response_model=PolicyRead)
 def create_policy(
-    body: PolicyCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    body: PolicyCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> PolicyRead:
     require_role(me, "hr", "admin")
     policy, _ = service.create_policy(session=session, data=body, author_id=me.person_id, now=clock.now())
@@ -50,7 +50,7 @@ def create_policy(
     audit.log(
         session, action="policy.create", target_type="policy", target_id=policy.id, after=read.model_dump(mode="json")
     )
-    session.commit()
+    uow.commit()
     return read
 
 
@@ -74,6 +74,7 @@ def add_version(
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
+    uow: UowDep,
 ) -> PolicyVersionRead:
     """A new version, in force from its effective date; earlier versions stay for the record."""
     require_role(me, "hr", "admin")
@@ -83,13 +84,19 @@ def add_version(
     audit.log(
         session, action="policy.version", target_type="policy", target_id=policy.id, after=read.model_dump(mode="json")
     )
-    session.commit()
+    uow.commit()
     return read
 
 
 @router.put("/policies/{policy_id}/groups/{group_id}", response_model=PolicyRead)
 def assign_policy(
-    policy_id: uuid.UUID, group_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    policy_id: uuid.UUID,
+    group_id: uuid.UUID,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> PolicyRead:
     """Assign the policy to a group (its members and subgroups inherit it, nearest group first)."""
     require_role(me, "hr", "admin")
@@ -105,12 +112,12 @@ def assign_policy(
         before={"policy_id": str(previous) if previous else None},
         after={"policy_id": str(policy.id)},
     )
-    session.commit()
+    uow.commit()
     return _read(session, policy)
 
 
 @router.delete("/groups/{group_id}/policy", status_code=status.HTTP_204_NO_CONTENT)
-def unassign_policy(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep) -> None:
+def unassign_policy(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
     require_role(me, "hr", "admin")
     previous = service.unassign_policy(session=session, group_id=group_id)
     audit.log(
@@ -121,7 +128,7 @@ def unassign_policy(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson,
         before={"policy_id": str(previous) if previous else None},
         after={"policy_id": None},
     )
-    session.commit()
+    uow.commit()
 
 
 @router.get("/people/{person_id}/policy", response_model=PolicyInForce)
@@ -189,7 +196,13 @@ def read_ledger(
 
 @router.post("/rest-ledger/{entry_id}/grant", response_model=LedgerEntryRead)
 def grant(
-    entry_id: uuid.UUID, body: GrantCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    entry_id: uuid.UUID,
+    body: GrantCreate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> LedgerEntryRead:
     """Record compensatory rest granted against what a contact created."""
     require_role(me, "hr", "admin")
@@ -204,5 +217,5 @@ def grant(
         before={"granted_minutes": before},
         after={"granted_minutes": entry.granted_minutes},
     )
-    session.commit()
+    uow.commit()
     return LedgerEntryRead.model_validate(entry)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, UowDep
 from kernel.auth.service import require_role
 from kernel.directory import service as directory
 from kernel.directory.schemas import ProfessionAssign, ProfessionCount
@@ -22,7 +22,7 @@ def list_professions(session: SessionDep, me: CurrentPerson) -> list[ProfessionC
 
 @router.post("/assign")
 def assign(
-    body: ProfessionAssign, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    body: ProfessionAssign, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> dict[str, Any]:
     """Set one profession (or none) for many people; each change is audited on its person."""
     require_role(me, "hr", "admin")
@@ -38,5 +38,5 @@ def assign(
             before={"profession": before},
             after={"profession": body.profession},
         )
-    session.commit()
+    uow.commit()
     return {"changed": len(changed), "unchanged": len(set(body.person_ids)) - len(changed)}

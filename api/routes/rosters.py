@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, UowDep
 from kernel.auth.service import Principal, require_group_rights
 from kernel.directory.service import names_of
 from kernel.errors import InvalidInput, NotFound
@@ -74,7 +74,7 @@ def _keeper(session: Session, me: Principal, roster: Roster) -> None:
 
 @router.post("/rosters", status_code=status.HTTP_201_CREATED, response_model=RosterRead)
 def create_roster(
-    body: RosterCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    body: RosterCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> RosterRead:
     require_group_rights(session=session, principal=me, group_id=body.group_id)
     now = clock.now()
@@ -83,7 +83,7 @@ def create_roster(
     audit.log(
         session, action="roster.create", target_type="roster", target_id=roster.id, after=read.model_dump(mode="json")
     )
-    session.commit()
+    uow.commit()
     return read
 
 
@@ -102,7 +102,13 @@ def read_roster(roster_id: uuid.UUID, session: SessionDep, me: CurrentPerson, cl
 
 @router.patch("/rosters/{roster_id}", response_model=RosterRead)
 def update_roster(
-    roster_id: uuid.UUID, body: RosterUpdate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    roster_id: uuid.UUID,
+    body: RosterUpdate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> RosterRead:
     """Change the name, role, kind, zone or (replacing them all) the layers; slots are rewritten."""
     roster = service.require_roster(session=session, roster_id=roster_id)
@@ -119,13 +125,13 @@ def update_roster(
         before=before,
         after=read.model_dump(mode="json"),
     )
-    session.commit()
+    uow.commit()
     return read
 
 
 @router.delete("/rosters/{roster_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_roster(
-    roster_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    roster_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> None:
     roster = service.require_roster(session=session, roster_id=roster_id)
     _keeper(session, me, roster)
@@ -133,7 +139,7 @@ def delete_roster(
     before = _read(session, roster, now).model_dump(mode="json")
     service.delete_roster(session=session, roster=roster, now=now)
     audit.log(session, action="roster.delete", target_type="roster", target_id=roster_id, before=before)
-    session.commit()
+    uow.commit()
 
 
 @router.post("/rosters/{roster_id}/overrides", status_code=status.HTTP_201_CREATED, response_model=OverrideRead)
@@ -144,6 +150,7 @@ def add_override(
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
+    uow: UowDep,
 ) -> OverrideRead:
     """A person covers the role for a span (a swap, sickness cover); it wins over every layer."""
     roster = service.require_roster(session=session, roster_id=roster_id)
@@ -157,7 +164,7 @@ def add_override(
         target_id=roster.id,
         after=read.model_dump(mode="json"),
     )
-    session.commit()
+    uow.commit()
     return read
 
 
@@ -169,6 +176,7 @@ def remove_override(
     me: CurrentPerson,
     clock: ClockDep,
     audit: AuditDep,
+    uow: UowDep,
 ) -> None:
     roster = service.require_roster(session=session, roster_id=roster_id)
     _keeper(session, me, roster)
@@ -180,7 +188,7 @@ def remove_override(
         target_id=roster.id,
         before=OverrideRead.model_validate(row).model_dump(mode="json"),
     )
-    session.commit()
+    uow.commit()
 
 
 @router.get("/rosters/{roster_id}/timeline", response_model=TimelineRead)
@@ -260,7 +268,7 @@ def read_reminder(session: SessionDep, me: CurrentPerson) -> ReminderRead:
 
 @router.put("/people/me/on-call-reminder", response_model=ReminderRead)
 def set_reminder(
-    body: ReminderIn, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    body: ReminderIn, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> ReminderRead:
     """Opt in: a reminder (as `info`, only inside your working time) before each on-call slot."""
     service.set_reminder(session=session, person_id=me.person_id, lead_minutes=body.lead_minutes, now=clock.now())
@@ -272,13 +280,13 @@ def set_reminder(
         target_id=me.person_id,
         after=read.model_dump(mode="json"),
     )
-    session.commit()
+    uow.commit()
     return read
 
 
 @router.delete("/people/me/on-call-reminder", status_code=status.HTTP_204_NO_CONTENT)
-def clear_reminder(session: SessionDep, me: CurrentPerson, audit: AuditDep) -> None:
+def clear_reminder(session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
     if not service.clear_reminder(session=session, person_id=me.person_id):
         raise NotFound("you have no on-call reminder")
     audit.log(session, action="on_call.reminder_off", target_type="person", target_id=me.person_id)
-    session.commit()
+    uow.commit()

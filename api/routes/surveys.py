@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, UowDep
 from pilot import surveys
 from pilot.i18n import text
 from pilot.questionnaire import ITEM_KEYS
@@ -37,10 +37,16 @@ def my_surveys(session: SessionDep, me: CurrentPerson, clock: ClockDep) -> list[
 
 @router.post("/{survey_id}/answers", status_code=status.HTTP_201_CREATED)
 def answer(
-    survey_id: uuid.UUID, body: AnswerCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    survey_id: uuid.UUID,
+    body: AnswerCreate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> dict[str, bool]:
     """Answer a survey once. The audit log keeps that you answered, never what."""
     surveys.answer(session=session, survey_id=survey_id, person_id=me.person_id, data=body, now=clock.now())
     audit.log(session, action="pilot.survey.answer", target_type="pilot_survey", target_id=survey_id)
-    session.commit()
+    uow.commit()
     return {"answered": True}

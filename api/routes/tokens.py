@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep, UowDep
 from kernel.auth import service as auth
 from kernel.auth.models import ApiToken
 from kernel.directory import service as directory
@@ -50,7 +50,13 @@ class TokenIssued(TokenRead):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenIssued)
 def create_token(
-    body: TokenCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, settings: SettingsDep, audit: AuditDep
+    body: TokenCreate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    settings: SettingsDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> TokenIssued:
     person_id = body.person_id or me.person_id
     if person_id != me.person_id and not me.has("admin"):
@@ -70,7 +76,7 @@ def create_token(
         target_id=token.id,
         after={"person_id": str(person.id), "name": token.name, "roles": token.roles},
     )
-    session.commit()
+    uow.commit()
     return TokenIssued(**TokenRead.model_validate(token).model_dump(), token=secret)
 
 
@@ -81,9 +87,9 @@ def list_tokens(session: SessionDep, me: CurrentPerson) -> list[TokenRead]:
 
 @router.delete("/{token_id}", response_model=TokenRead)
 def revoke_token(
-    token_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    token_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> TokenRead:
     token: ApiToken = auth.revoke_token(session=session, token_id=token_id, by=me, now=clock.now())
     audit.log(session, action="token.revoke", target_type="token", target_id=token.id)
-    session.commit()
+    uow.commit()
     return TokenRead.model_validate(token)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
+from kernel.vocabulary import LANGUAGES as LANGUAGES  # named from here by older code
+from kernel.vocabulary import ROLES as ROLES
+from kernel.vocabulary import Language
+from kernel.vocabulary import Role as Role
 
-# union: a union or safety representative; evaluator: reads the pilot evaluation and exports its free
-# text; it: device administration (the fleet of phones and tablets)
-Role = Literal["staff", "manager", "hr", "admin", "union", "evaluator", "it"]
-ROLES: tuple[Role, ...] = get_args(Role)
 GROUP_KINDS = ("region", "administration", "unit", "team")
-LANGUAGES = ("sv", "en")
 
 
 class Person(Base):
@@ -27,7 +26,7 @@ class Person(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
     profession: Mapped[str | None] = mapped_column(String(64), index=True)
-    language: Mapped[str] = mapped_column(String(2), default="sv")
+    language: Mapped[Language] = mapped_column(String(2), default="sv")
     roles: Mapped[list[str]] = mapped_column(json_type(), default=lambda: ["staff"])
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)

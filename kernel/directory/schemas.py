@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from kernel.directory.models import Role
 from kernel.timezones import validate_timezone
+from kernel.vocabulary import Language
 
-Language = Literal["sv", "en"]
 GroupKind = Literal["region", "administration", "unit", "team"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Profession = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -27,17 +27,17 @@ class _Strict(BaseModel):
 class PersonCreate(_Strict):
     name: Name
     email: EmailStr
-    timezone: str = "Europe/Stockholm"
+    timezone: str | None = Field(default=None, description="IANA time zone; default VILA_DEFAULT_TIMEZONE.")
     profession: Profession | None = None
-    language: Language = "sv"
+    language: Language | None = Field(default=None, description="sv or en; default VILA_DEFAULT_LANGUAGE.")
     roles: list[Role] = Field(default_factory=lambda: list[Role](["staff"]), min_length=1)
     external_id: str | None = Field(default=None, max_length=200)
     groups: list[uuid.UUID] = Field(default_factory=list, description="Groups the person is a member of.")
 
     @field_validator("timezone")
     @classmethod
-    def _zone(cls, value: str) -> str:
-        return validate_timezone(value)
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else validate_timezone(value)
 
 
 class PersonUpdate(_Strict):

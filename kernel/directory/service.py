@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
@@ -13,6 +14,7 @@ from kernel.auth.models import ApiToken
 from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from kernel.directory.schemas import GroupCreate, GroupUpdate, PersonCreate, PersonUpdate
 from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.events import PersonDeactivated, emit
 
 
 def get_person(*, session: Session, person_id: uuid.UUID) -> Person | None:
@@ -54,16 +56,30 @@ def _require_groups(session: Session, group_ids: Iterable[uuid.UUID]) -> list[Gr
     return list(found)
 
 
-def create_person(*, session: Session, data: PersonCreate, now: datetime) -> Person:
+@dataclass(frozen=True)
+class PersonDefaults:
+    """What a person created without a time zone or language gets: VILA_DEFAULT_TIMEZONE and
+    VILA_DEFAULT_LANGUAGE (`Settings.person_defaults`)."""
+
+    timezone: str = "Europe/Stockholm"
+    language: str = "sv"
+
+
+BUILT_IN = PersonDefaults()
+
+
+def create_person(
+    *, session: Session, data: PersonCreate, now: datetime, defaults: PersonDefaults = BUILT_IN
+) -> Person:
     email = data.email.strip().lower()
     _check_email_free(session, email)
     groups = _require_groups(session, data.groups)
     person = Person(
         name=data.name,
         email=email,
-        timezone=data.timezone,
+        timezone=data.timezone or defaults.timezone,
         profession=data.profession,
-        language=data.language,
+        language=data.language or defaults.language,
         roles=sorted(set(data.roles)),
         external_id=data.external_id,
         active=True,
@@ -122,11 +138,13 @@ def professions(*, session: Session) -> list[tuple[str, int]]:
 
 
 def deactivate_person(*, session: Session, person: Person, now: datetime) -> Person:
+    """Deactivate the person; their credentials are revoked by the follow-up (safe to repeat)."""
     if person.active:
         person.active = False
         person.deactivated_at = now
         person.updated_at = now
         session.flush()
+    emit(session, PersonDeactivated(person.id), at=now)
     return person
 
 

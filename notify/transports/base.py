@@ -30,12 +30,13 @@ from datetime import datetime
 from typing import Literal, Protocol
 from uuid import UUID
 
-Provider = Literal["fcm", "apns", "webpush"]
-Platform = Literal["ios", "android", "web"]
-Priority = Literal["info", "normal", "urgent", "emergency"]
+from kernel.vocabulary import Language as Language  # the transports' callers name them from here
+from kernel.vocabulary import Platform as Platform
+from kernel.vocabulary import Priority as Priority
+from kernel.vocabulary import Provider as Provider
+
 Kind = Literal["message", "digest"]
 InterruptionLevel = Literal["passive", "active", "time_sensitive", "critical"]
-Language = Literal["sv", "en"]
 
 
 @dataclass(frozen=True, slots=True)

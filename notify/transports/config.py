@@ -8,6 +8,7 @@ runs with no configuration; production sets the endpoints, credentials and CA to
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -98,6 +99,7 @@ class FcmSettings(_RetrySettings, _ProxySettings):
         default="vila-local",
         description="Firebase project; empty takes it from the service-account file.",
     )
+    enabled: bool = Field(default=True, description="Send to FCM (false: refuse FCM devices at registration).")
     credentials: Literal["emulator", "service_account", "application_default"] = "emulator"
     credentials_file: Path | None = Field(default=None, description="Service-account JSON.")
     ca_file: Path | None = Field(default=None, description="Extra CA to trust (a stand-in's); empty: the system's.")
@@ -113,6 +115,7 @@ class ApnsSettings(_RetrySettings, _ProxySettings):
         env_prefix="VILA_APNS_", env_file=None, extra="ignore", populate_by_name=True, hide_input_in_errors=True
     )
 
+    enabled: bool = Field(default=True, description="Send to APNs (false: refuse APNs devices at registration).")
     environment: Literal["production", "sandbox"] = "sandbox"
     host: str = Field(
         default="127.0.0.1",
@@ -176,3 +179,40 @@ class WebPushSettings(_RetrySettings, _ProxySettings):
     @property
     def allowed_push_services(self) -> tuple[str, ...]:
         return tuple(h.strip().lower() for h in self.push_services.split(",") if h.strip())
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    """Every provider's settings, read from the environment once, by the composition root (with
+    `Settings`), and passed down to the transports; nothing reads them at the first push."""
+
+    fcm: FcmSettings
+    apns: ApnsSettings
+    webpush: WebPushSettings
+
+    @classmethod
+    def from_environment(cls) -> PushSettings:
+        return cls(fcm=FcmSettings(), apns=ApnsSettings(), webpush=WebPushSettings())
+
+    def standins(self) -> list[str]:
+        """The enabled providers whose settings point at the local stand-ins (the defaults)."""
+        found = []
+        if self.fcm.enabled and (self.fcm.credentials == "emulator" or self.fcm.endpoint.startswith(_LOCAL)):
+            found.append("FCM (VILA_FCM_CREDENTIALS, VILA_FCM_ENDPOINT)")
+        if self.apns.enabled and (self.apns.auth == "emulator" or self.apns.host in ("127.0.0.1", "localhost")):
+            found.append("APNs (VILA_APNS_AUTH, VILA_APNS_HOST)")
+        return found
+
+    def check_for_production(self, *, test_installation: bool) -> None:
+        """Refuse stand-in credentials outside a test installation: in production they would
+        silently send every push to nowhere."""
+        found = self.standins()
+        if found and not test_installation:
+            raise ValueError(
+                f"provider settings point at the local stand-ins: {'; '.join(found)}. Configure the real "
+                "provider, or turn it off (VILA_FCM_ENABLED=false, VILA_APNS_ENABLED=false), or set "
+                "VILA_TEST_INSTALLATION=true if this installation is for tests"
+            )
+
+
+_LOCAL = ("http://127.0.0.1", "https://127.0.0.1", "http://localhost", "https://localhost")

@@ -105,6 +105,7 @@ def workers(db_url: str, broker: str, fcm: FcmEmulator, tmp_path: Path) -> Itera
         "VILA_FANOUT_INLINE_MAX": "100",
         "VILA_FANOUT_CHUNK": "100",
         "VILA_JOB_LEASE_S": "4",
+        "VILA_TEST_INSTALLATION": "true",  # the providers are stand-ins
     }
     w = Workers(env, tmp_path)
     yield w

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
-from api.deps import ClockDep, CurrentPerson, PageDep, SessionDep
+from api.deps import ClockDep, CurrentPerson, PageDep, SessionDep, UowDep
 from api.routes.fleet.deps import ActorDep, ItPerson
 from kernel.directory.schemas import Page
 from kernel.errors import NotFound
@@ -68,10 +68,12 @@ def list_assets(
 
 
 @router.post("/assets", response_model=AssetRead, status_code=status.HTTP_201_CREATED)
-def create_asset(body: AssetCreate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep) -> AssetRead:
+def create_asset(
+    body: AssetCreate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep, uow: UowDep
+) -> AssetRead:
     """Register a phone or tablet; it starts in stock. A serial number or IMEI already registered is a 409."""
     asset = assets.create(session=session, data=body, by=by, now=clock.now())
-    session.commit()
+    uow.commit()
     return queries.read(session, [asset])[0]
 
 
@@ -91,12 +93,12 @@ def read_asset(asset_id: uuid.UUID, session: SessionDep, by: ActorDep) -> AssetD
 
 @router.patch("/assets/{asset_id}", response_model=AssetRead)
 def update_asset(
-    asset_id: uuid.UUID, body: AssetUpdate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep
+    asset_id: uuid.UUID, body: AssetUpdate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep, uow: UowDep
 ) -> AssetRead:
     asset = assets.update(
         session=session, asset=assets.require(session=session, asset_id=asset_id), data=body, by=by, now=clock.now()
     )
-    session.commit()
+    uow.commit()
     return queries.read(session, [asset])[0]
 
 
@@ -116,7 +118,7 @@ def asset_history(asset_id: uuid.UUID, session: SessionDep, _: ItPerson, page: P
     responses={409: {"description": "Not allowed from the current state; the answer lists what is."}},
 )
 def transition(
-    asset_id: uuid.UUID, body: TransitionCreate, session: SessionDep, by: ActorDep, clock: ClockDep
+    asset_id: uuid.UUID, body: TransitionCreate, session: SessionDep, by: ActorDep, clock: ClockDep, uow: UowDep
 ) -> AssetDetail:
     """Move the asset through its lifecycle (return, wipe, restock, repair, report lost, retire, ...).
     An illegal move is a 409 whose message and `details.allowed` say which moves are allowed from
@@ -124,39 +126,53 @@ def transition(
     are blocked at once."""
     asset = _visible(session, by, asset_id)
     assets.move(session=session, asset=asset, target=body.to, by=by, now=clock.now(), note=body.note)
-    session.commit()
+    uow.commit()
     return queries.detail(session, asset, by)
 
 
 @router.post("/assets/{asset_id}/installs", response_model=InstallRead, status_code=status.HTTP_201_CREATED)
 def add_install(
-    asset_id: uuid.UUID, body: DeviceCreate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep
+    asset_id: uuid.UUID,
+    body: DeviceCreate,
+    session: SessionDep,
+    _: ItPerson,
+    by: ActorDep,
+    clock: ClockDep,
+    uow: UowDep,
 ) -> InstallRead:
     """Register the app's push endpoint on the asset (e.g. from device management's enrolment).
     On a shared ward tablet it belongs to no person: only its unit's and role's messages reach it."""
     asset = assets.require(session=session, asset_id=asset_id)
     device = installs.install(session=session, asset=asset, data=body, by=by, now=clock.now())
-    session.commit()
+    uow.commit()
     return InstallRead.model_validate(device)
 
 
 @router.put("/assets/{asset_id}/installs/{device_id}", response_model=InstallRead)
 def link_install(
-    asset_id: uuid.UUID, device_id: uuid.UUID, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep
+    asset_id: uuid.UUID,
+    device_id: uuid.UUID,
+    session: SessionDep,
+    _: ItPerson,
+    by: ActorDep,
+    clock: ClockDep,
+    uow: UowDep,
 ) -> InstallRead:
     """Link a person's registered push device to the asset it runs on."""
     asset = assets.require(session=session, asset_id=asset_id)
     device = devices.require(session=session, device_id=device_id)
     installs.link(session=session, asset=asset, device=device, by=by, now=clock.now())
-    session.commit()
+    uow.commit()
     return InstallRead.model_validate(device)
 
 
 @router.post("/assignments", response_model=AssignmentRead, status_code=status.HTTP_201_CREATED)
-def assign(body: AssignmentCreate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep) -> AssignmentRead:
+def assign(
+    body: AssignmentCreate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep, uow: UowDep
+) -> AssignmentRead:
     """Give an asset in stock to a person, or a shared ward tablet to a unit or an on-call role."""
     assignment = assets.assign(session=session, data=body, by=by, now=clock.now())
-    session.commit()
+    uow.commit()
     return AssignmentRead.model_validate(assignment)
 
 
@@ -191,6 +207,7 @@ def update_subscription(
     _: ItPerson,
     by: ActorDep,
     clock: ClockDep,
+    uow: UowDep,
 ) -> SubscriptionRead:
     """Move a subscription to another asset, or change its plan, cost, cost centre or extension."""
     sub = subscriptions.update(
@@ -200,5 +217,5 @@ def update_subscription(
         by=by,
         now=clock.now(),
     )
-    session.commit()
+    uow.commit()
     return queries.subscription_read(sub)

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.orm import Session
 
-from api.deps import ClockDep, SessionDep
+from api.deps import ClockDep, UowDep
 from api.routes.fleet.deps import ActorDep, ItPerson
 from kernel.errors import InvalidInput, PayloadTooLarge
+from kernel.uow import UnitOfWork
 from notify.fleet import intune, subscriptions
 from notify.fleet.imports import MalformedFile, Report, decode
 from notify.fleet.lifecycle import By
@@ -38,9 +38,9 @@ Csv = Annotated[str, Depends(_csv)]
 Importer = Callable[..., Report]
 
 
-def _run(importer: Importer, session: Session, data: str, by: By, now: datetime, dry_run: bool) -> ImportRead:
+def _run(importer: Importer, uow: UnitOfWork, data: str, by: By, now: datetime, dry_run: bool) -> ImportRead:
     try:
-        report = importer(session=session, data=data, by=by, now=now, dry_run=dry_run)
+        report = importer(session=uow.session, data=data, by=by, now=now, dry_run=dry_run)
     except MalformedFile as exc:
         raise InvalidInput(str(exc)) from exc
     read = ImportRead.model_validate(report.as_dict())
@@ -49,25 +49,25 @@ def _run(importer: Importer, session: Session, data: str, by: By, now: datetime,
             f"{len(report.rejected)} of {report.rows} rows were rejected; nothing was imported",
             details=read.model_dump(mode="json"),
         )
-    session.commit()
+    uow.commit()
     return read
 
 
 @router.post("/intune", response_model=ImportRead, openapi_extra=CSV_BODY)
 def import_intune(
-    body: Csv, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep, dry_run: DryRun = False
+    body: Csv, uow: UowDep, _: ItPerson, by: ActorDep, clock: ClockDep, dry_run: DryRun = False
 ) -> ImportRead:
     """Intune's device export (Devices > All devices > Export), with its own column names. All rows
     or none: any rejected row (bad IMEI check digit, unknown person, serial number twice) fails the
     import with 422 and a report of every rejected row. Importing again updates, never duplicates."""
-    return _run(intune.import_intune, session, body, by, clock.now(), dry_run)
+    return _run(intune.import_intune, uow, body, by, clock.now(), dry_run)
 
 
 @router.post("/subscriptions", response_model=ImportRead, openapi_extra=CSV_BODY)
 def import_subscriptions(
-    body: Csv, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep, dry_run: DryRun = False
+    body: Csv, uow: UowDep, _: ItPerson, by: ActorDep, clock: ClockDep, dry_run: DryRun = False
 ) -> ImportRead:
     """The operator's subscription list: `number,operator,plan,monthly_cost,cost_centre` and optionally
     `extension,serial` (docs/fleet.md). All rows or none, like the Intune import; a number already
     known is updated."""
-    return _run(subscriptions.import_subscriptions, session, body, by, clock.now(), dry_run)
+    return _run(subscriptions.import_subscriptions, uow, body, by, clock.now(), dry_run)

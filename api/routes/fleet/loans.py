@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import ClockDep, SessionDep
+from api.deps import ClockDep, SessionDep, UowDep
 from api.routes.fleet.deps import ActorDep, ItPerson
 from kernel.errors import NotFound
 from notify.fleet import assets, loans, queries
@@ -27,21 +27,25 @@ def pool(
 
 
 @router.post("", response_model=AssignmentRead, status_code=status.HTTP_201_CREATED)
-def lend(body: LoanCreate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep) -> AssignmentRead:
+def lend(
+    body: LoanCreate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep, uow: UowDep
+) -> AssignmentRead:
     """Lend a loaner (a named one, or the first available at a site). It stands in for the person's
     own asset that is lost or in repair, found for you unless you name it."""
     loan = loans.lend(session=session, data=body, by=by, now=clock.now())
-    session.commit()
+    uow.commit()
     return AssignmentRead.model_validate(loan)
 
 
 @router.post("/{assignment_id}/return", response_model=AssetRead)
-def take_back(assignment_id: uuid.UUID, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep) -> AssetRead:
+def take_back(
+    assignment_id: uuid.UUID, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep, uow: UowDep
+) -> AssetRead:
     """The loaner is back: it is returned, to be wiped before it goes into the pool again."""
     loan = session.get(Assignment, assignment_id)
     if loan is None or loan.kind != "loan" or loan.ended_at is not None:
         raise NotFound(f"no loan out with id {assignment_id}")
     asset = assets.require(session=session, asset_id=loan.asset_id)
     assets.move(session=session, asset=asset, target="returned", by=by, now=clock.now(), note="loan returned")
-    session.commit()
+    uow.commit()
     return queries.read(session, [asset])[0]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import ClockDep, CurrentPerson, SessionDep
+from api.deps import ClockDep, CurrentPerson, SessionDep, UowDep
 from api.routes.fleet.deps import ActorDep, ItPerson
 from notify.fleet import followup, offboarding
 from notify.fleet.access import may_run_fleet
@@ -31,13 +31,13 @@ def offboarding_queue(
 
 @router.post("", response_model=OffboardingRead, status_code=status.HTTP_201_CREATED)
 def start_offboarding(
-    body: OffboardingCreate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep
+    body: OffboardingCreate, session: SessionDep, _: ItPerson, by: ActorDep, clock: ClockDep, uow: UowDep
 ) -> OffboardingRead:
     """Start a leaver's checklist from their leaving date (deactivating a person starts one by itself)."""
     started = offboarding.start(
         session=session, person_id=body.person_id, leaving_on=body.leaving_on, by=by, now=clock.now()
     )
-    session.commit()
+    uow.commit()
     return followup.one(session, offboarding_id=started.id, now=clock.now())
 
 
@@ -50,12 +50,13 @@ def step_done(
     me: CurrentPerson,
     by: ActorDep,
     clock: ClockDep,
+    uow: UowDep,
 ) -> OffboardingRead:
     """Do a step (its owner, or device administration): returning or wiping moves the asset,
     ending the subscription ends it, all audited."""
     step = offboarding.require_step(session=session, offboarding_id=offboarding_id, step_id=step_id)
     offboarding.complete(session=session, step=step, data=body, by=by, now=clock.now())
-    session.commit()
+    uow.commit()
     return followup.one(session, offboarding_id=offboarding_id, now=clock.now())
 
 
@@ -68,9 +69,10 @@ def update_step(
     _: ItPerson,
     by: ActorDep,
     clock: ClockDep,
+    uow: UowDep,
 ) -> OffboardingRead:
     """Give a step another owner or due date."""
     step = offboarding.require_step(session=session, offboarding_id=offboarding_id, step_id=step_id)
     offboarding.update_step(session=session, step=step, data=body, by=by, now=clock.now())
-    session.commit()
+    uow.commit()
     return followup.one(session, offboarding_id=offboarding_id, now=clock.now())
