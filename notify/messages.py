@@ -31,6 +31,7 @@ from notify.audience import Resolved, resolve
 from notify.fleet import shared
 from notify.models import AudienceChunk, Delivery, IdempotencyRecord, Message, Recipient
 from notify.outbox import enqueue
+from notify.release_timing import schedule_wake
 from notify.schemas import (
     DecisionCounts,
     DeliveryCounts,
@@ -414,6 +415,9 @@ def persist(
                 send_now.append(did)
     bulk_insert(session, Recipient, recipient_rows)
     bulk_insert(session, Delivery, delivery_rows)
+    holds = [d.release_at for d in todo.values() if d.kind == "hold" and d.release_at is not None]
+    if holds:
+        schedule_wake(session, at=min(holds), now=now)  # the release runs when the first of them is due
     for pid, d in todo.items():
         if d.ledger is not None:
             policy = decided.policies.get(pid)

@@ -2,7 +2,7 @@
 person who held the role then goes to whoever holds it when it may be delivered.
 
 Every minute, held deliveries of role-addressed messages whose person no longer holds the role
-are decided again now (`pipeline._release`): the engine reroutes them to the current holder, or
+are decided again now (`release.release_held`): the engine reroutes them to the current holder, or
 keeps holding them with the reasons updated.
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from kernel.db import is_postgres, unit_of_work
 from notify.models import Delivery, Message
 from notify.outbox import JobContext
-from notify.pipeline import release_held
+from notify.release import release_held
 from policies.models import OnCallSlotRow
 
 # Role messages reach the few people who hold the role; a cap keeps broadcasts out of the scan.
