@@ -179,7 +179,7 @@ def api(host: str | None, port: int | None, workers: int) -> None:
     "-Q",
     default=",".join(QUEUES),
     show_default=True,
-    help="Comma-separated queues to consume (urgent, default, bulk).",
+    help="Comma-separated queues to consume (urgent, default, bulk, release).",
 )
 @click.option("--concurrency", "-c", default=2, show_default=True, help="Worker processes.")
 @click.option("--pool", default="prefork", show_default=True, help="Celery pool (prefork, threads, solo).")

@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -17,8 +18,9 @@ from kernel.clock import ManualClock
 from kernel.settings import Settings
 from notify.jobs import registry
 from notify.models import Delivery, Digest
-from notify.outbox import JobContext, run_due
+from notify.outbox import Job, JobContext, run_due
 from notify.push import PushClient
+from notify.transports import mapping
 from notify.transports.base import RecordingTransport
 from tests.messaging_helpers import recording_push
 from tools.bench.held import SENSITIVE_TITLE, Held, seed_held
@@ -141,3 +143,66 @@ def test_two_releases_of_the_same_people_at_once_push_each_once(
     _together(forwards, backwards)
     run_due(ctx, registry)
     _assert_one_digest_each(session_factory, held, push[1])
+
+
+def test_a_release_runs_once_on_its_own_queue(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    """Beat's tick while a release is under way plans nothing more; the release and its digest
+    pushes never take a place on the urgent or default queues."""
+    held = _seed(session_factory, clock)
+    ctx = _ctx(settings, session_factory, clock, push[0])
+    release = registry.get("notify.release_holds")
+    assert release is not None
+    release.handler(ctx, {})
+    release.handler(ctx, {})  # the next tick, the batches not yet run
+    with session_factory() as s:
+        planned = Counter(s.scalars(select(Job.queue).where(Job.name == "notify.release_people")))
+    assert planned == {"release": -(-PEOPLE // BATCH)}, "each person is planned once, on the release queue"
+    run_due(ctx, registry)
+    with session_factory() as s:
+        sends = Counter(s.scalars(select(Job.queue).where(Job.name == "notify.send")))
+    assert sends and set(sends) == {"release"}
+    _assert_one_digest_each(session_factory, held, push[1])
+
+
+def test_a_digest_of_300_held_messages_fits_every_provider(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    """One person, 300 held messages with long titles, every fifth sensitive: one push, under
+    4 KB for APNs, FCM and Web Push alike, naming no sensitive message."""
+    release_at = clock.now() + timedelta(hours=12)
+    held = seed_held(
+        session_factory,
+        people=1,
+        messages=300,
+        release_at=release_at,
+        now=clock.now(),
+        second_device_every=0,
+        sensitive_every=5,
+        title_length=200,
+    )
+    clock.set(release_at + timedelta(minutes=1))
+    ctx = _ctx(settings, session_factory, clock, push[0])
+    release = registry.get("notify.release_holds")
+    assert release is not None
+    release.handler(ctx, {})
+    run_due(ctx, registry)
+    [sent] = push[1].requests
+    assert sent.kind == "digest" and sent.data["count"] == "300"
+    assert "HEMLIGT" not in sent.title + sent.body + str(sent.data)
+    assert sent.body.startswith("Senaste: Meddelande 299")
+    platforms = {"apns": "ios", "fcm": "android", "webpush": "web"}
+    for provider, platform in platforms.items():
+        request = replace(sent, provider=provider, platform=platform)  # type: ignore[arg-type]
+        sizes = mapping.payload_sizes(request, now=clock.now())
+        assert max(sizes.values()) < mapping.PAYLOAD_LIMIT_BYTES, (provider, sizes)
+    with session_factory() as s:
+        [digest] = s.scalars(select(Digest)).all()
+    assert sorted(digest.message_ids) == sorted(str(m) for m in held.messages), "the inbox has the full list"

@@ -63,10 +63,12 @@ def seed_held(
     platform: str = "android",
     second_device_every: int = 5,
     sensitive_index: int | None = 1,
+    sensitive_every: int = 0,
     title_length: int = 40,
     chunk: int = 5000,
 ) -> Held:
-    """Write the rows; message number `sensitive_index` (if any) is sensitive."""
+    """Write the rows; message number `sensitive_index` (if any) is sensitive, and with
+    `sensitive_every` every message whose number it divides."""
     unit_id, manager_id = uuid.uuid4(), uuid.uuid4()
     provider = "apns" if platform == "ios" else "fcm"
     with unit_of_work(factory) as s:
@@ -81,8 +83,8 @@ def seed_held(
         bulk_insert(s, GroupManager, [{"group_id": unit_id, "person_id": manager_id}])
         message_rows = []
         for i in range(messages):
-            sensitive = i == sensitive_index
-            title = SENSITIVE_TITLE if sensitive else f"Meddelande {i}: " + "x" * max(0, title_length - 14)
+            sensitive = i == sensitive_index or bool(sensitive_every and i % sensitive_every == 0)
+            title = f"{SENSITIVE_TITLE} {i}" if sensitive else f"Meddelande {i}: " + "x" * max(0, title_length - 14)
             message_rows.append(
                 {
                     "id": new_id(),
