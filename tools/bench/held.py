@@ -60,6 +60,7 @@ def seed_held(
     messages: int,
     release_at: datetime,
     now: datetime,
+    shift_start: datetime | None = None,
     platform: str = "android",
     second_device_every: int = 5,
     sensitive_index: int | None = 1,
@@ -68,7 +69,8 @@ def seed_held(
     chunk: int = 5000,
 ) -> Held:
     """Write the rows; message number `sensitive_index` (if any) is sensitive, and with
-    `sensitive_every` every message whose number it divides."""
+    `sensitive_every` every message whose number it divides. Everyone's shift begins at
+    `shift_start` (default: the release instant)."""
     unit_id, manager_id = uuid.uuid4(), uuid.uuid4()
     provider = "apns" if platform == "ios" else "fcm"
     with unit_of_work(factory) as s:
@@ -124,8 +126,8 @@ def seed_held(
                     {
                         "id": uuid.uuid4(),
                         "person_id": pid,
-                        "planned_start": release_at,
-                        "planned_end": release_at + timedelta(hours=8),
+                        "planned_start": shift_start or release_at,
+                        "planned_end": (shift_start or release_at) + timedelta(hours=8),
                         "kind": "planned",
                         "created_at": now,
                         "updated_at": now,
