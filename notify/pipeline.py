@@ -142,10 +142,10 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
         .outerjoin(Person, Person.id == Delivery.person_id)  # none for a shared ward tablet
         .where(among(session, Delivery.id, ids))
     ).all()
-    digests = {
-        d.id: d
-        for d in session.scalars(select(Digest).where(Digest.id.in_({r.digest_id for r in rows if r.digest_id})))
-    }
+    # Plain columns here too: a release sends batches of digests, one each.
+    digest_ids = list({r.digest_id for r in rows if r.digest_id})
+    columns = (Digest.id, Digest.title, Digest.body, Digest.message_ids)
+    digests = {d.id: d for d in session.execute(select(*columns).where(among(session, Digest.id, digest_ids)))}
     requests: list[PushRequest] = []
     unserved: list[tuple[uuid.UUID, str, str]] = []
     unreachable = device_service.unreachable(session, ids)

@@ -246,6 +246,11 @@ def _push_per_person(
     updates: list[dict[str, Any]] = []
     digests: list[dict[str, Any]] = []
     to_send: list[uuid.UUID] = []
+    # The people of a batch mostly share their messages (the same broadcasts): order them, and
+    # write each distinct digest text, once per batch.
+    rank = {m: i for i, m in enumerate(sorted(messages, key=lambda m: (messages[m].created_at, str(m))))}
+    names = {m: str(m) for m in messages}
+    texts: dict[tuple[str, tuple[int, ...], tuple[bool, ...]], tuple[str, str]] = {}
     for pid, decided in deliverable.items():
         if len(decided) == 1:
             ((message_id, decision),) = decided.items()
@@ -253,22 +258,24 @@ def _push_per_person(
                 updates.append(_row(r.id, "pending", "message", decision.level or r.level))
                 to_send.append(r.id)
             continue
-        ordered = sorted(decided, key=lambda m: (messages[m].created_at, str(m)))
-        items = [
-            Item(
-                title=messages[m].title,
-                label=messages[m].audience_label,
-                private=messages[m].sensitive or any(r.content_free for r in by_pair[(m, pid)]),
-            )
-            for m in ordered
-        ]
-        title, body = digest_text(items, languages.get(pid, "sv"))
+        ordered = sorted(decided, key=rank.__getitem__)
+        private = tuple(messages[m].sensitive or any(r.content_free for r in by_pair[(m, pid)]) for m in ordered)
+        language = languages.get(pid, "sv")
+        key = (language, tuple(rank[m] for m in ordered), private)
+        text = texts.get(key)
+        if text is None:
+            items = [
+                Item(title=messages[m].title, label=messages[m].audience_label, private=p)
+                for m, p in zip(ordered, private, strict=True)
+            ]
+            text = texts[key] = digest_text(items, language)
+        title, body = text
         digest_id = new_id()
         digests.append(
             {
                 "id": digest_id,
                 "person_id": pid,
-                "message_ids": [str(m) for m in ordered],
+                "message_ids": [names[m] for m in ordered],
                 "title": title,
                 "body": body,
                 "created_at": now,

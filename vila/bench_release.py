@@ -1,12 +1,12 @@
 """`vila bench release`: the morning release in production mode, measured at the push stand-in.
 
-It makes a throw-away PostgreSQL database with `people` people, each with `messages` messages held
-until one instant (tools/bench/held.py; one iPhone each), starts `vila api`, `workers` worker
-processes for the release, default and bulk queues, one for the urgent queue (as
-docker-compose.yml does), `vila beat`, and Debian's nginx as the APNs stand-in, which logs every
-push it accepts (time, device token, collapse id). The messages are held until an instant just
-after all that is up; the bench schedules the release's wake-up for it as writing a hold does,
-and measures, after that instant:
+It makes a throw-away PostgreSQL database with `people` people, each with `messages` messages
+held until one instant (tools/bench/held.py) and one work phone (Android through FCM, or with
+`platform="ios"` an iPhone through APNs). It starts `vila api`, `workers` worker processes for
+the release, default and bulk queues, one for the urgent queue (as docker-compose.yml does),
+`vila beat`, and Debian's nginx as the FCM and APNs stand-in, which logs every push it accepts
+(time, device token, whether a digest). The instant comes just after all that is up; the bench
+schedules the release's wake-up for it as writing a hold does, and measures after that instant:
 
 - `digests`: digest rows written (one per person is the promise); `pushes`: pushes the stand-in
   accepted for the held people; `duplicates`: pushes beyond one per device;
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -63,42 +64,70 @@ error_log {dir}/error.log warn;
 pid {dir}/nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
-    log_format pushes '$msec $request_uri $http_apns_collapse_id $http_apns_priority';
+    log_format apns '$msec $request_uri $http_apns_collapse_id';
+    log_format fcm escape=none '$msec $request_body';
     access_log off;
     client_body_temp_path {dir}/body;
+    client_body_buffer_size 64k;
     proxy_temp_path {dir}/proxy;
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     keepalive_requests 10000000;
     keepalive_timeout 120s;
+    upstream answer {{ server 127.0.0.1:{answer_port}; keepalive 32; }}
     server {{
         listen 127.0.0.1:{port} ssl http2;
         ssl_certificate {cert};
         ssl_certificate_key {key};
         location /3/device/ {{
-            access_log {dir}/pushes.log pushes;
+            access_log {dir}/pushes.log apns;
             add_header apns-id $http_apns_id always;
             return 200;
+        }}
+        # nginx reads a request's body only to pass it on: FCM's requests go to a second server
+        # that answers, so that the log has each body (the device token and the data).
+        location ~ ^/v1/projects/[^/]+/messages:send$ {{
+            access_log {dir}/pushes.log fcm;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://answer;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{answer_port};
+        location / {{
+            default_type application/json;
+            return 200 '{{"name":"projects/bench/messages/0:1"}}';
         }}
     }}
 }}
 """
+_FCM_TOKEN = re.compile(r'"token":"([^"]+)"')
 
 
 @contextlib.contextmanager
 def _stand_in(directory: Path) -> Iterator[tuple[dict[str, str], Path]]:
-    """nginx as APNs, logging each push; the VILA_APNS_ settings that point at it, and its log."""
+    """nginx as APNs and FCM, logging each push; the settings that point at it, and its log."""
     if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         raise RuntimeError("vila bench release needs Debian's nginx as its stand-in (apt-get install nginx-light)")
     ca = make_local_ca(directory / "tls")
     port = free_port()
-    conf = NGINX.format(dir=directory, port=port, cert=ca.server_cert_file, key=ca.server_key_file)
+    conf = NGINX.format(
+        dir=directory, port=port, answer_port=free_port(), cert=ca.server_cert_file, key=ca.server_key_file
+    )
     loop = BackgroundLoop("vila-bench-stand-in")
     manager = run_nginx(directory, conf, port)
     loop.run(manager.__aenter__(), timeout=30)
     try:
-        env = {"VILA_APNS_HOST": "127.0.0.1", "VILA_APNS_PORT": str(port), "VILA_APNS_CA_FILE": str(ca.ca_file)}
+        env = {
+            "VILA_APNS_HOST": "127.0.0.1",
+            "VILA_APNS_PORT": str(port),
+            "VILA_APNS_CA_FILE": str(ca.ca_file),
+            "VILA_FCM_ENDPOINT": f"https://127.0.0.1:{port}",
+            "VILA_FCM_CA_FILE": str(ca.ca_file),
+            "VILA_FCM_PROJECT_ID": "bench",
+        }
         yield env, directory / "pushes.log"
     finally:
         loop.run(manager.__aexit__(None, None, None), timeout=30)
@@ -155,15 +184,18 @@ def _on_duty(url: str, held: Held, now: datetime) -> tuple[uuid.UUID, str]:
     return pid, token
 
 
-def _pushes(log: Path) -> list[tuple[float, str, str, str]]:
-    """(time, token, collapse id, priority) of every push the stand-in accepted."""
+def _pushes(log: Path) -> list[tuple[float, str, bool]]:
+    """(time, device token, a digest?) of every push the stand-in accepted."""
     if not log.exists():
         return []
     rows = []
     for line in log.read_text().splitlines():
-        parts = line.split(" ")
-        if len(parts) == 4 and parts[1].startswith("/3/device/"):
-            rows.append((float(parts[0]), parts[1].removeprefix("/3/device/"), parts[2], parts[3]))
+        at, _, rest = line.partition(" ")
+        if rest.startswith("/3/device/"):
+            token, _, collapse = rest.removeprefix("/3/device/").partition(" ")
+            rows.append((float(at), token, collapse == "vila-digest"))
+        elif (found := _FCM_TOKEN.search(rest)) is not None:
+            rows.append((float(at), found.group(1), '"digest_id"' in rest))
     return rows
 
 
@@ -197,6 +229,7 @@ def run(
     workers: int,
     concurrency: int,
     batch: int,
+    platform: str = "android",
     timeout_s: float = 300.0,
 ) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="vila-bench-release-"))
@@ -215,7 +248,7 @@ def run(
             release_at=release_at,
             shift_start=now - timedelta(hours=1),  # at work by the release instant
             now=now,
-            platform="ios",
+            platform=platform,
             second_device_every=0,
         )
         on_duty, token = _on_duty(url, held, now)
@@ -303,7 +336,7 @@ def run(
         "digests": digests,
         "people_with_a_digest": people_digested,
         "pushes": len(mine),
-        "digest_pushes": sum(1 for p in mine if p[2] == "vila-digest"),
+        "digest_pushes": sum(1 for p in mine if p[2]),
         "devices_pushed": len(per_device),
         "duplicates": sum(n - 1 for n in per_device.values()),
         "still_held": still_held,
@@ -314,5 +347,6 @@ def run(
         "concurrency": concurrency,
         "release_batch": batch,
         "stand_in": "nginx",
+        "provider": "apns" if platform == "ios" else "fcm",
         "seed_s": round(seed_s, 1),
     }

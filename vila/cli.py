@@ -485,6 +485,13 @@ def bench_broadcast(
 @click.option("--workers", default=2, show_default=True, help="Worker processes for the release (and default, bulk).")
 @click.option("--concurrency", default=2, show_default=True, help="Pool size of each worker.")
 @click.option("--batch", default=500, show_default=True, help="People per release job (VILA_RELEASE_BATCH).")
+@click.option(
+    "--platform",
+    type=click.Choice(["android", "ios"]),
+    default="android",
+    show_default=True,
+    help="Everyone's phone: Android (FCM) or iPhone (APNs).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Only the JSON line.")
 def bench_release(
     people: int,
@@ -494,6 +501,7 @@ def bench_release(
     workers: int,
     concurrency: int,
     batch: int,
+    platform: str,
     as_json: bool,
 ) -> None:
     """The morning release: people x messages held until one instant, released by Celery workers."""
@@ -509,6 +517,7 @@ def bench_release(
         workers=workers,
         concurrency=concurrency,
         batch=batch,
+        platform=platform,
     )
     if not as_json:
         click.echo(
