@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session
 
 from kernel.db import among, bulk_insert, bulk_update, is_postgres, new_id, unit_of_work
 from kernel.directory.models import Person
+from notify import pipeline
 from notify.digests import Item, digest_text
 from notify.messages import decide, enqueue_sends, facts_for_stored, persist, queue_for, reasons_json
 from notify.models import Delivery, Digest, Message, Recipient
-from notify.outbox import PENDING, RUNNING, Job, JobContext, enqueue
+from notify.outbox import PENDING, RUNNING, Job, JobContext, JobRegistry, JobSpec, enqueue, run_job
 from notify.release_timing import next_due, schedule_wake
 from policies import service as policies
 from policies.engine import decide_many
@@ -44,6 +45,8 @@ log = logging.getLogger("vila.release")
 
 BATCH_JOB = "notify.release_people"
 RECHECK = timedelta(seconds=2)  # while a release is under way, look again this soon
+_SENDS = JobRegistry()  # what a release job runs itself: the sends of its own digests
+_SENDS.register(JobSpec("notify.send", pipeline.send, queue="release"))
 
 _RELEASED = Reason("released", "Släpps nu: mottagaren kan nås.", "Released now: the recipient can be reached.")
 
@@ -104,11 +107,17 @@ def release_people(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Release the due holds of these people: those another release holds are left to it."""
     ids = sorted(uuid.UUID(p) for p in payload["person_ids"])
     now = ctx.clock.now()
+    sends: list[Job] = []
     with unit_of_work(ctx.session_factory) as session:
         mine = claim_people(session, ids, wait=False)
         if mine:
             rows = _held(session, among(session, Delivery.person_id, mine), Delivery.not_before <= now)
-            release(ctx, session, rows, now=now)
+            sends = release(ctx, session, rows, now=now)
+    # Push this batch's digests now, here: queued, they would wait behind the release's other
+    # batches. Each send job is claimed like any other, so the copy the broker hands to another
+    # worker finds it taken (or takes it, if this worker dies first).
+    for job in sends:
+        run_job(ctx, _SENDS, job.id)
 
 
 def redecide_holds(ctx: JobContext, payload: dict[str, Any]) -> None:
@@ -162,16 +171,17 @@ def _held(session: Session, *where: ColumnElement[bool]) -> list[HeldRow]:
 # The release -----------------------------------------------------------------------------------
 
 
-def release(ctx: JobContext, session: Session, rows: Sequence[HeldRow], *, now: datetime) -> None:
+def release(ctx: JobContext, session: Session, rows: Sequence[HeldRow], *, now: datetime) -> list[Job]:
     """Decide these held deliveries again now; what may go out goes as one push per person and
-    device: the message itself when it is one, else a digest of them all."""
+    device: the message itself when it is one, else a digest of them all. Returns the send jobs
+    of those pushes."""
     by_pair: dict[tuple[uuid.UUID, uuid.UUID], list[HeldRow]] = defaultdict(list)  # (message, person)
     people_of: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)  # message -> people
     for r in rows:
         by_pair[(r.message_id, r.person_id)].append(r)
         people_of[r.message_id].add(r.person_id)
     if not by_pair:
-        return
+        return []
     messages = {m.id: m for m in session.scalars(select(Message).where(among(session, Message.id, list(people_of))))}
     everyone = list({pid for pids in people_of.values() for pid in pids})
     states = policies.load_states(session=session, person_ids=everyone, at=now)
@@ -225,10 +235,11 @@ def release(ctx: JobContext, session: Session, rows: Sequence[HeldRow], *, now: 
             .execution_options(synchronize_session=False)
         )
     to_send = _push_per_person(session, deliverable, by_pair, messages, now=now)
-    enqueue_sends(session=session, delivery_ids=to_send, queue="release", now=now)
+    sends = enqueue_sends(session=session, delivery_ids=to_send, queue="release", now=now)
     if held_again:
         schedule_wake(session, at=min(held_again), now=now)
     log.info("released %d people: %d pushes, %d held again", len(deliverable), len(to_send), len(held_again))
+    return sends
 
 
 def _push_per_person(
