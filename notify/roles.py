@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kernel.db import is_postgres, unit_of_work
+from kernel.db import unit_of_work
 from notify.models import Delivery, Message
 from notify.outbox import JobContext
 from notify.release import release_held
@@ -36,8 +36,8 @@ def follow_handoffs(ctx: JobContext, payload: dict[str, Any]) -> None:
                 Message.created_at > now - LOOKBACK,
             )
         )
-        if is_postgres(session):
-            stmt = stmt.with_for_update(of=Delivery, skip_locked=True)
+        # No row locks here: `release_held` claims the people first and reads their rows again,
+        # so a release that holds one of them is waited for, and nothing is decided twice.
         moved = []
         for delivery_id, person_id, audience in session.execute(stmt).all():
             role = audience.get("resolved_role")
