@@ -43,7 +43,10 @@ class Job(Base):
 
 
 class Waker(Protocol):
-    """Tells a worker that a committed job is ready. Losing a wake-up is allowed; the sweeper repairs it."""
+    """Tells a worker that a committed job is ready. Losing a wake-up is allowed; the sweeper repairs it.
+
+    A waker may also offer `wake_at(job_id, queue, at)`: run the job at a later instant (a release
+    at the next due hold). One that does not leaves such jobs to the sweeper."""
 
     def wake(self, job_id: uuid.UUID, queue: str) -> None: ...
 
@@ -66,21 +69,28 @@ def enqueue(
     queue: Queue,
     now: datetime,
     not_before: datetime | None = None,
+    wake: bool = False,
 ) -> Job:
-    """Add a job row to the caller's transaction; its wake-up is sent only after that commits."""
+    """Add a job row to the caller's transaction; its wake-up is sent only after that commits.
+
+    A job for later is left to the sweeper, unless `wake`: then the waker is asked to run it at
+    `not_before` (and the sweeper looks at it only if it has not run a while after that)."""
+    due = not_before is None or not_before <= now
     job = Job(
         name=name,
         queue=queue,
         payload=payload,
         state=PENDING,
         available_at=not_before or now,
-        dispatched_at=now if not_before is None or not_before <= now else None,
+        dispatched_at=now if due else (not_before if wake else None),
         attempts=0,
         created_at=now,
     )
     session.add(job)
-    if job.dispatched_at is not None:
-        session.info.setdefault(_WAKE_KEY, []).append((job, queue))
+    if due:
+        session.info.setdefault(_WAKE_KEY, []).append((job, queue, None))
+    elif wake:
+        session.info.setdefault(_WAKE_KEY, []).append((job, queue, not_before))
     return job
 
 
@@ -90,9 +100,12 @@ def install_waker(factory: sessionmaker[Session], waker: Waker) -> None:
 
     def after_commit(session: Session) -> None:
         pending = session.info.pop(_WAKE_KEY, [])
-        for job, queue in pending:
+        for job, queue, at in pending:
             try:
-                waker.wake(job.id, queue)
+                if at is None:
+                    waker.wake(job.id, queue)
+                elif (wake_at := getattr(waker, "wake_at", None)) is not None:
+                    wake_at(job.id, queue, at)
             except Exception:  # a lost wake-up is repaired by the sweeper
                 log.warning("could not wake job %s; the sweeper will", job.id, exc_info=True)
 

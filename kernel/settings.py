@@ -16,8 +16,10 @@ from kernel.app_role import AppRole
 from kernel.timezones import validate_timezone
 from kernel.vocabulary import Language
 
-Queue = Literal["urgent", "default", "bulk"]
-QUEUES: tuple[Queue, ...] = ("urgent", "default", "bulk")
+# `release` carries the morning release of held messages and its digests, so it never delays
+# urgent sends or small normal messages.
+Queue = Literal["urgent", "default", "bulk", "release"]
+QUEUES: tuple[Queue, ...] = ("urgent", "default", "bulk", "release")
 
 
 class Settings(BaseSettings):
@@ -77,6 +79,9 @@ class Settings(BaseSettings):
         default=1000, ge=0, description="Audiences up to this size are decided inside the send request."
     )
     fanout_chunk: int = Field(default=5000, ge=1, description="Recipients per fan-out job for larger audiences.")
+    release_batch: int = Field(
+        default=500, ge=1, le=10_000, description="People per release job: each gets all their due held messages."
+    )
     device_stale_days: int = Field(default=60, ge=1, description="Devices not seen this long go stale.")
     metrics_token: str = Field(
         default="",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 RUN_JOB_TASK = "vila.run_job"
@@ -18,6 +19,9 @@ class CeleryWaker:
 
     def wake(self, job_id: uuid.UUID, queue: str) -> None:
         self._app.send_task(RUN_JOB_TASK, args=[str(job_id)], queue=queue)
+
+    def wake_at(self, job_id: uuid.UUID, queue: str, at: datetime) -> None:
+        self._app.send_task(RUN_JOB_TASK, args=[str(job_id)], queue=queue, eta=at)
 
     def close(self) -> None:
         self._app.close()

@@ -30,7 +30,8 @@ from notify import devices as device_service
 from notify.audience import Resolved, resolve
 from notify.fleet import shared
 from notify.models import AudienceChunk, Delivery, IdempotencyRecord, Message, Recipient
-from notify.outbox import enqueue
+from notify.outbox import Job, enqueue
+from notify.release_timing import schedule_wake
 from notify.schemas import (
     DecisionCounts,
     DeliveryCounts,
@@ -414,6 +415,9 @@ def persist(
                 send_now.append(did)
     bulk_insert(session, Recipient, recipient_rows)
     bulk_insert(session, Delivery, delivery_rows)
+    holds = [d.release_at for d in todo.values() if d.kind == "hold" and d.release_at is not None]
+    if holds:
+        schedule_wake(session, at=min(holds), now=now)  # the release runs when the first of them is due
     for pid, d in todo.items():
         if d.ledger is not None:
             policy = decided.policies.get(pid)
@@ -431,17 +435,19 @@ def enqueue_sends(
     queue: Queue,
     now: datetime,
     not_before: datetime | None = None,
-) -> None:
-    for i in range(0, len(delivery_ids), SEND_BATCH):
-        batch = [str(d) for d in delivery_ids[i : i + SEND_BATCH]]
+) -> list[Job]:
+    """Queue send jobs of `SEND_BATCH` deliveries; returns their rows (ids once flushed)."""
+    return [
         enqueue(
             session,
             name="notify.send",
-            payload={"delivery_ids": batch},
+            payload={"delivery_ids": [str(d) for d in delivery_ids[i : i + SEND_BATCH]]},
             queue=queue,
             now=now,
             not_before=not_before,
         )
+        for i in range(0, len(delivery_ids), SEND_BATCH)
+    ]
 
 
 def counts_of(decided: Decided) -> DecisionCounts:

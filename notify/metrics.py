@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kernel.settings import QUEUES
 from notify.models import Delivery, Device, Message, Recipient
 from notify.outbox import Job
 
@@ -67,10 +68,10 @@ def render(*, session: Session, now: datetime) -> bytes:
     pending = gauge("vila_jobs_pending", "Jobs waiting, by queue.", ("queue",))
     lag = gauge("vila_queue_lag_seconds", "Age of the oldest due job, by queue.", ("queue",))
     failed = gauge("vila_jobs_failed", "Jobs that failed for good, by queue.", ("queue",))
-    for queue in ("urgent", "default", "bulk"):
-        pending.labels(queue).set(0)
-        lag.labels(queue).set(0)
-        failed.labels(queue).set(0)
+    for name in QUEUES:
+        pending.labels(name).set(0)
+        lag.labels(name).set(0)
+        failed.labels(name).set(0)
     for queue, n, oldest in session.execute(
         select(Job.queue, func.count(), func.min(Job.available_at))
         .where(Job.state.in_(("pending", "running")), Job.available_at <= now)

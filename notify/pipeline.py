@@ -1,4 +1,4 @@
-"""The job code of the delivery pipeline: fan out, send, release held messages, escalate.
+"""The job code of the delivery pipeline: fan out, send, escalate (the release is notify.release).
 
 Every handler takes ids, reloads rows, returns quietly when they are gone, and is safe to run
 twice: claims are conditional updates with leases, and rows are unique per (message, device).
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,18 +16,16 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.batch import gc_paused
-from kernel.db import among, bulk_update, is_postgres, new_id, unit_of_work
+from kernel.db import among, bulk_update, unit_of_work
 from kernel.directory.models import Person
 from kernel.settings import Queue
 from notify import devices as device_service
 from notify.messages import (
-    Decided,
     decide,
     enqueue_sends,
     facts_for_stored,
     persist,
     queue_for,
-    reasons_json,
 )
 from notify.models import AudienceChunk, Delivery, Device, Digest, Message, Recipient
 from notify.outbox import JobContext, backoff
@@ -42,11 +39,9 @@ from notify.transports.base import (
     WebPushKeys,
 )
 from policies import service as policies
-from policies.types import Decision, Reason
+from policies.types import Reason
 
 log = logging.getLogger("vila.pipeline")
-
-RELEASE_BATCH = 5000
 
 
 def _log(message_id: uuid.UUID | str, text: str, *args: Any) -> None:
@@ -147,10 +142,10 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
         .outerjoin(Person, Person.id == Delivery.person_id)  # none for a shared ward tablet
         .where(among(session, Delivery.id, ids))
     ).all()
-    digests = {
-        d.id: d
-        for d in session.scalars(select(Digest).where(Digest.id.in_({r.digest_id for r in rows if r.digest_id})))
-    }
+    # Plain columns here too: a release sends batches of digests, one each.
+    digest_ids = list({r.digest_id for r in rows if r.digest_id})
+    columns = (Digest.id, Digest.title, Digest.body, Digest.message_ids)
+    digests = {d.id: d for d in session.execute(select(*columns).where(among(session, Digest.id, digest_ids)))}
     requests: list[PushRequest] = []
     unserved: list[tuple[uuid.UUID, str, str]] = []
     unreachable = device_service.unreachable(session, ids)
@@ -168,7 +163,8 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
         if deep_link and not digest:
             data["link"] = deep_link
         if digest:
-            data = {"digest_id": str(digest.id), "message_ids": ",".join(digest.message_ids)}
+            # The count, never the ids: a digest push has the same size whatever it stands for.
+            data = {"digest_id": str(digest.id), "count": str(len(digest.message_ids))}
         requests.append(
             PushRequest(
                 delivery_id=delivery_id,
@@ -260,169 +256,6 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
     if requests:
         sent = len(rows) - len(retry) - len(pruned) - failed
         log.info("sent %d, pruned %d, failed %d, retrying %d", sent, len(pruned), failed, len(retry))
-
-
-# Holds and digests -----------------------------------------------------------------------------
-
-
-def release_holds(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Release every held delivery that is due: re-decide, then one digest push per person."""
-    now = ctx.clock.now()
-    while True:
-        with unit_of_work(ctx.session_factory) as session:
-            stmt = (
-                select(Delivery.id)
-                .where(Delivery.state == "held", Delivery.not_before <= now)
-                .order_by(Delivery.not_before)
-                .limit(RELEASE_BATCH)
-            )
-            if is_postgres(session):
-                stmt = stmt.with_for_update(skip_locked=True)
-            ids = list(session.scalars(stmt).all())
-            if not ids:
-                return
-            _release(ctx, session, ids, now=now)
-
-
-def redecide_holds(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """A person's availability changed (a DND ended early, a shift was added): decide their held
-    messages again now. Those still held get their new release instant."""
-    person_id = uuid.UUID(payload["person_id"])
-    now = ctx.clock.now()
-    with unit_of_work(ctx.session_factory) as session:
-        stmt = select(Delivery.id).where(Delivery.person_id == person_id, Delivery.state == "held")
-        if is_postgres(session):
-            stmt = stmt.with_for_update(skip_locked=True)
-        ids = list(session.scalars(stmt).all())
-        if ids:
-            _release(ctx, session, ids, now=now)
-
-
-def release_held(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: datetime) -> None:
-    """Decide these held deliveries again now (see `_release`); for callers outside this module."""
-    _release(ctx, session, ids, now=now)
-
-
-_RELEASED = Reason("released", "Släpps nu: mottagaren kan nås.", "Released now: the recipient can be reached.")
-
-
-def _release(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: datetime) -> None:
-    held = session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
-    by_message: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for d in held:
-        if d.person_id is not None:  # a shared ward tablet's delivery is never held
-            by_message[d.message_id].add(d.person_id)
-    messages = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(list(by_message))))}
-    recipients = {
-        (r.message_id, r.person_id): r
-        for r in session.scalars(
-            select(Recipient).where(
-                Recipient.message_id.in_(list(by_message)),
-                Recipient.person_id.in_({d.person_id for d in held}),
-            )
-        )
-    }
-    deliverable: dict[uuid.UUID, dict[uuid.UUID, Decision]] = defaultdict(dict)  # person -> message -> decision
-    for message_id, people in by_message.items():
-        message = messages.get(message_id)
-        if message is None:
-            continue
-        facts = facts_for_stored(session=session, message=message, at=now)
-        decided = decide(session=session, person_ids=sorted(people), facts=facts, at=now)
-        for pid in people:
-            decision = decided.decisions.get(pid)
-            recipient = recipients.get((message_id, pid))
-            if decision is None or recipient is None:
-                continue
-            mine = [d for d in held if d.message_id == message_id and d.person_id == pid]
-            if decision.kind == "hold":
-                for d in mine:
-                    d.not_before = decision.release_at
-                recipient.release_at, recipient.reasons = decision.release_at, reasons_json(decision)
-            elif decision.kind == "drop":
-                for d in mine:
-                    d.state, d.error = "dropped", "expired while held"
-                recipient.decision, recipient.reasons = "drop", reasons_json(decision)
-            elif decision.kind == "reroute" and decision.reroute_to:
-                for d in mine:
-                    d.state, d.error = "dropped", "rerouted at release"
-                recipient.decision, recipient.reroute_to = "reroute", decision.reroute_to
-                recipient.reasons = reasons_json(decision)
-                target = (
-                    {decision.reroute_to: decided.decisions[decision.reroute_to]}
-                    if decision.reroute_to in decided.decisions
-                    else {}
-                )
-                if not target:
-                    more = decide(
-                        session=session,
-                        person_ids=[decision.reroute_to],
-                        facts=replace(facts, audience_role=None, cover=()),
-                        at=now,
-                    )
-                    target, pols = more.decisions, more.policies
-                else:
-                    pols = decided.policies
-                pending = persist(session=session, message=message, decided=Decided(target, pols), facts=facts, now=now)
-                enqueue_sends(session=session, delivery_ids=pending, queue=queue_for(message.priority, 0), now=now)
-            else:
-                deliverable[pid][message_id] = decision
-                recipient.decision = "deliver"
-                recipient.reasons = [*recipient.reasons, *reasons_json(Decision("deliver", (_RELEASED,)))]
-                if decision.ledger is not None and pid in decided.policies:
-                    policies.record_contact(
-                        session=session,
-                        person_id=pid,
-                        decision=decision,
-                        message=facts,
-                        policy=decided.policies[pid],
-                        at=now,
-                    )
-    to_send: list[uuid.UUID] = []
-    languages = dict(session.execute(select(Person.id, Person.language).where(Person.id.in_(list(deliverable)))).all())
-    for pid, decisions in deliverable.items():
-        mine = [d for d in held if d.person_id == pid and d.message_id in decisions]
-        if len(decisions) == 1:
-            for d in mine:
-                d.state, d.not_before = "pending", None
-                d.level = decisions[d.message_id].level or d.level
-                to_send.append(d.id)
-            continue
-        ordered = sorted(decisions, key=lambda m: messages[m].created_at)
-        title, body = _digest_text([messages[m] for m in ordered], languages.get(pid, "sv"))
-        digest = Digest(
-            id=new_id(),
-            person_id=pid,
-            message_ids=[str(m) for m in ordered],
-            title=title,
-            body=body,
-            created_at=now,
-        )
-        session.add(digest)
-        per_device: dict[uuid.UUID, list[Delivery]] = defaultdict(list)
-        for d in mine:
-            per_device[d.device_id].append(d)
-        for device_deliveries in per_device.values():
-            device_deliveries.sort(key=lambda d: messages[d.message_id].created_at)
-            carrier = device_deliveries[-1]
-            for d in device_deliveries:
-                d.digest_id, d.not_before = digest.id, None
-                d.state = "digested"
-            carrier.state, carrier.kind, carrier.level = "pending", "digest", "active"
-            to_send.append(carrier.id)
-        _log(digest.id, "digest for person %s: %d messages", pid, len(ordered))
-    session.flush()
-    enqueue_sends(session=session, delivery_ids=to_send, queue="default", now=now)
-
-
-def _digest_text(messages: list[Message], language: str) -> tuple[str, str]:
-    n = len(messages)
-    labels = sorted({m.audience_label for m in messages})
-    if language == "en":
-        source = f"from {labels[0]}" if len(labels) == 1 else f"from {len(labels)} senders"
-        return f"{n} messages {source}", f"{n} messages {source} while you were off. Latest: {messages[-1].title}"
-    source = f"från {labels[0]}" if len(labels) == 1 else f"från {len(labels)} avsändare"
-    return f"{n} meddelanden {source}", f"{n} meddelanden {source} medan du var ledig. Senaste: {messages[-1].title}"
 
 
 # Acknowledgement and escalation ----------------------------------------------------------------

@@ -2,7 +2,7 @@
 person who held the role then goes to whoever holds it when it may be delivered.
 
 Every minute, held deliveries of role-addressed messages whose person no longer holds the role
-are decided again now (`pipeline._release`): the engine reroutes them to the current holder, or
+are decided again now (`release.release_held`): the engine reroutes them to the current holder, or
 keeps holding them with the reasons updated.
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kernel.db import is_postgres, unit_of_work
+from kernel.db import unit_of_work
 from notify.models import Delivery, Message
 from notify.outbox import JobContext
-from notify.pipeline import release_held
+from notify.release import release_held
 from policies.models import OnCallSlotRow
 
 # Role messages reach the few people who hold the role; a cap keeps broadcasts out of the scan.
@@ -36,8 +36,8 @@ def follow_handoffs(ctx: JobContext, payload: dict[str, Any]) -> None:
                 Message.created_at > now - LOOKBACK,
             )
         )
-        if is_postgres(session):
-            stmt = stmt.with_for_update(of=Delivery, skip_locked=True)
+        # No row locks here: `release_held` claims the people first and reads their rows again,
+        # so a release that holds one of them is waited for, and nothing is decided twice.
         moved = []
         for delivery_id, person_id, audience in session.execute(stmt).all():
             role = audience.get("resolved_role")

@@ -1,16 +1,19 @@
 """The embedded runner: the same job code as the Celery workers, on threads in this process.
 
 One thread per queue, so an urgent job never waits behind a bulk one, and a scheduler thread
-that runs the sweeper and the periodic jobs. It is the `Waker` of the embedded mode.
+that runs the sweeper, the periodic jobs and the jobs woken for a later instant (by the job
+context's clock). It is the `Waker` of the embedded mode.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import queue as queuelib
 import threading
 import time
 import uuid
+from datetime import datetime
 
 from kernel.settings import QUEUES
 from notify.outbox import JobContext, JobRegistry, run_job, sweep
@@ -28,9 +31,26 @@ class EmbeddedRunner:
         self._threads: list[threading.Thread] = []
         self._busy = 0
         self._lock = threading.Lock()
+        self._later: list[tuple[datetime, int, uuid.UUID, str]] = []  # a heap, the earliest first
+        self._seq = 0
 
     def wake(self, job_id: uuid.UUID, queue: str) -> None:
         self._queues.get(queue, self._queues["default"]).put(job_id)
+
+    def wake_at(self, job_id: uuid.UUID, queue: str, at: datetime) -> None:
+        with self._lock:
+            self._seq += 1
+            heapq.heappush(self._later, (at, self._seq, job_id, queue))
+
+    def _wake_due(self) -> None:
+        now = self.ctx.clock.now()
+        due: list[tuple[uuid.UUID, str]] = []
+        with self._lock:
+            while self._later and self._later[0][0] <= now:
+                _, _, job_id, queue = heapq.heappop(self._later)
+                due.append((job_id, queue))
+        for job_id, queue in due:
+            self.wake(job_id, queue)
 
     def start(self) -> None:
         self._stop.clear()
@@ -74,6 +94,7 @@ class EmbeddedRunner:
         last_run: dict[str, float] = {}
         next_sweep = 0.0
         while not self._stop.is_set():
+            self._wake_due()
             now = time.monotonic()
             if now >= next_sweep:
                 try:
@@ -88,4 +109,4 @@ class EmbeddedRunner:
                         spec.handler(self.ctx, {})
                     except Exception:
                         log.exception("periodic job %s failed", spec.name)
-            self._stop.wait(0.5)
+            self._stop.wait(0.2)

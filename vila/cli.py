@@ -193,7 +193,7 @@ def api(host: str | None, port: int | None, workers: int) -> None:
     "-Q",
     default=",".join(QUEUES),
     show_default=True,
-    help="Comma-separated queues to consume (urgent, default, bulk).",
+    help="Comma-separated queues to consume (urgent, default, bulk, release).",
 )
 @click.option("--concurrency", "-c", default=2, show_default=True, help="Worker processes.")
 @click.option("--pool", default="prefork", show_default=True, help="Celery pool (prefork, threads, solo).")
@@ -483,6 +483,62 @@ def bench_broadcast(
             f"{recipients:,} recipients: send answered in {result['accept_ms']} ms; decided and persisted in "
             f"{result['decide_and_persist_s']} s ({result['rows_per_s']} rows/s); "
             f"{result['deliveries_sent']:,}/{result['deliveries_expected']:,} pushes at {result['deliveries_per_s']}/s"
+        )
+    click.echo(json.dumps(result, sort_keys=True))
+
+
+@bench.command("release")
+@click.option("--people", default=5000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--messages-per-person", default=4, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--database-url",
+    default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    show_default=True,
+    help="A PostgreSQL server; the bench makes (and drops) its own database there.",
+)
+@click.option("--broker-url", default="redis://127.0.0.1:6379/13", show_default=True)
+@click.option("--workers", default=2, show_default=True, help="Worker processes for the release (and default, bulk).")
+@click.option("--concurrency", default=2, show_default=True, help="Pool size of each worker.")
+@click.option("--batch", default=500, show_default=True, help="People per release job (VILA_RELEASE_BATCH).")
+@click.option(
+    "--platform",
+    type=click.Choice(["android", "ios"]),
+    default="android",
+    show_default=True,
+    help="Everyone's phone: Android (FCM) or iPhone (APNs).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Only the JSON line.")
+def bench_release(
+    people: int,
+    messages_per_person: int,
+    database_url: str,
+    broker_url: str,
+    workers: int,
+    concurrency: int,
+    batch: int,
+    platform: str,
+    as_json: bool,
+) -> None:
+    """The morning release: people x messages held until one instant, released by Celery workers."""
+    import json
+
+    from vila.bench_release import run
+
+    result = run(
+        people=people,
+        messages=messages_per_person,
+        database_url=database_url,
+        broker_url=broker_url,
+        workers=workers,
+        concurrency=concurrency,
+        batch=batch,
+        platform=platform,
+    )
+    if not as_json:
+        click.echo(
+            f"{people:,} people x {messages_per_person}: {result['digests']:,} digests, {result['pushes']:,} pushes "
+            f"({result['duplicates']} duplicates), first {result['first_push_s']} s and last "
+            f"{result['last_push_s']} s after the release instant; urgent {result['urgent_latency_ms']} ms"
         )
     click.echo(json.dumps(result, sort_keys=True))
 

@@ -1,8 +1,9 @@
 """The Celery application, built by `create_celery(settings)` at worker or beat start.
 
 One task runs any outbox job by id (`vila.run_job`), one sweeps (`vila.sweep`), one runs a
-periodic job by name (`vila.periodic`). Queues `urgent`, `default` and `bulk` are consumed by
-separate worker processes, so an urgent message never waits behind a bulk broadcast. Tasks ack
+periodic job by name (`vila.periodic`). Queues `urgent`, `default`, `bulk` and `release` are
+consumed by separate worker processes, so an urgent message never waits behind a bulk broadcast
+or the morning release. Tasks ack
 late and prefetch one: a job may be long, and a worker that dies hands it back to the broker (and,
 should the broker lose it, to the sweeper).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from datetime import datetime
 from typing import Any
 
 from celery import Celery
@@ -36,6 +38,9 @@ class _AppWaker:
 
     def wake(self, job_id: uuid.UUID, queue: str) -> None:
         self._app.send_task(RUN_JOB_TASK, args=[str(job_id)], queue=queue)
+
+    def wake_at(self, job_id: uuid.UUID, queue: str, at: datetime) -> None:
+        self._app.send_task(RUN_JOB_TASK, args=[str(job_id)], queue=queue, eta=at)
 
 
 class _WorkerState:
