@@ -124,7 +124,7 @@ class _Timeline:
     """A recipient's facts under one policy, as segments [starts[i], starts[i+1]) with
     constant flags; the last segment ends at `end` (the end of the horizon)."""
 
-    __slots__ = ("end", "flags", "policy", "slots", "starts", "work_starts")
+    __slots__ = ("end", "flags", "policy", "restarts", "slots", "starts", "work_ends", "work_starts")
 
     def __init__(
         self,
@@ -134,6 +134,8 @@ class _Timeline:
         flags: list[int],
         slots: list[tuple[float, float, OnCallSlot]],
         work_starts: list[float],
+        work_ends: list[float] | None = None,
+        restarts: list[float] | None = None,
     ) -> None:
         self.policy = policy
         self.starts = starts
@@ -141,6 +143,8 @@ class _Timeline:
         self.flags = flags
         self.slots = slots
         self.work_starts = work_starts
+        self.work_ends = work_ends if work_ends is not None else []
+        self.restarts = restarts if restarts is not None else []
 
     def slot_at(self, ts: float) -> OnCallSlot | None:
         for start, end, slot in self.slots:
@@ -313,7 +317,16 @@ def _compile(state: RecipientState, policy: PolicyParams) -> _Timeline:
     if not flags or flags[-1] != segment:
         starts.append(at)
         flags.append(segment)
-    return _Timeline(policy, starts, h1, flags, slots, [s for s, _ in work])
+    return _Timeline(
+        policy,
+        starts,
+        h1,
+        flags,
+        slots,
+        [s for s, _ in work],
+        [e for _, e in work],
+        sorted(t.timestamp() for t in state.rest_restarts),
+    )
 
 
 # Compiled timelines of one batch, by policy and facts: people with the same facts (a unit's
@@ -436,6 +449,11 @@ def _reroute(flags: int, person: UUID) -> Decision:
     return _intern(key, lambda: Decision("reroute", (*_state_reasons(flags), _R_REROUTE), reroute_to=person))
 
 
+def _short(required: float, rest: float) -> int:
+    """Whole minutes by which `rest` seconds fall short of `required` seconds."""
+    return max(0, math.ceil((required - rest) / 60 - 1e-9))
+
+
 def _contact(
     tl: _Timeline,
     state: RecipientState,
@@ -459,7 +477,13 @@ def _contact(
         required = (policy.weekly_rest_hours if flags & WEEKLY else policy.daily_rest_hours) * 3600
         k = bisect_right(tl.work_starts, ts)
         if k < len(tl.work_starts):
-            owed = max(0, math.ceil((required - (tl.work_starts[k] - ts)) / 60))
+            following = tl.work_starts[k]
+            owed = _short(required, following - ts)
+            # Lost rest is counted per rest period: an earlier contact in the same period has
+            # already been charged what the period lost up to it, so this one owes the rest.
+            j = bisect_left(tl.restarts, ts)
+            if j and tl.restarts[j - 1] >= (tl.work_ends[k - 1] if k else -math.inf):
+                owed = max(0, owed - _short(required, following - tl.restarts[j - 1]))
         if owed:
             due = _due_day(state.zone, ts, policy.compensatory_days)
     stated = message.override_reason if kind in ("emergency", "override") else None

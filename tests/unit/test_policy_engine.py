@@ -150,6 +150,27 @@ def test_urgent_reaches_stand_by_in_rest_and_creates_compensatory_rest() -> None
     assert d.ledger.compensatory_due == date(2026, 3, 24)
 
 
+def test_a_second_call_in_the_same_rest_period_owes_only_what_it_adds() -> None:
+    # Stand-by after a shift ending 21:00, next shift 10:00. The 01:00 call owed 11 h - 9 h =
+    # 120 minutes; the 03:00 call leaves 7 h, so the period owes 240 in all: this call adds 120.
+    shifts = (
+        Interval(local(2026, 3, 9, 13), local(2026, 3, 9, 21)),
+        Interval(local(2026, 3, 10, 10), local(2026, 3, 10, 18)),
+    )
+    slot = OnCallSlot(local(2026, 3, 9, 21), local(2026, 3, 10, 10), "beredskap", "ssk-beredskap")
+    first = local(2026, 3, 10, 1)
+    d1 = decide(state(first, shifts=shifts, on_call=(slot,)), msg("urgent"), DEFAULT_POLICY, first)
+    assert d1.ledger is not None and d1.ledger.compensatory_minutes == 120
+    second = local(2026, 3, 10, 3)
+    s = state(second, shifts=shifts, on_call=(slot,), rest_restarts=(first,))
+    d2 = decide(s, msg("urgent"), DEFAULT_POLICY, second)
+    assert d2.ledger is not None and d2.ledger.compensatory_minutes == 120
+    # A call in an earlier rest period does not reduce it.
+    earlier = state(second, shifts=shifts, on_call=(slot,), rest_restarts=(local(2026, 3, 9, 12),))
+    d3 = decide(earlier, msg("urgent"), DEFAULT_POLICY, second)
+    assert d3.ledger is not None and d3.ledger.compensatory_minutes == 240
+
+
 def test_a_call_out_restarts_the_rest_clock() -> None:
     shifts = (Interval(local(2026, 3, 9, 7), local(2026, 3, 9, 16)), day_shift(date(2026, 3, 10)))
     at = local(2026, 3, 10, 5)  # 13 h after work: rest is over ...
