@@ -44,6 +44,7 @@ from notify.schemas import (
     RecipientStatus,
 )
 from notify.transports.mapping import check_fits
+from policies import rest_records
 from policies import service as policies
 from policies.engine import decide_many
 from policies.types import Decision, MessageFacts, PolicyParams
@@ -414,13 +415,19 @@ def persist(
                 send_now.append(did)
     bulk_insert(session, Recipient, recipient_rows)
     bulk_insert(session, Delivery, delivery_rows)
+    contacted: list[uuid.UUID] = []
     for pid, d in todo.items():
         if d.ledger is not None:
             policy = decided.policies.get(pid)
             if policy is not None:
                 policies.record_contact(
-                    session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now
+                    session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now, settle=False
                 )
+                contacted.append(pid)
+    if contacted:
+        rest_records.settle(
+            session=session, person_ids=contacted, since=now, until=now + timedelta(microseconds=1), now=now
+        )
     return send_now
 
 

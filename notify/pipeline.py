@@ -328,6 +328,10 @@ def _release(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: da
         if message is None:
             continue
         facts = facts_for_stored(session=session, message=message, at=now)
+        if facts.priority == "urgent" and facts.override_reason is not None:
+            # An override is the sender's judgement about the moment it was sent; a held urgent
+            # message is released as an ordinary urgent one, never as an override later.
+            facts = replace(facts, override_reason=None)
         decided = decide(session=session, person_ids=sorted(people), facts=facts, at=now)
         for pid in people:
             decision = decided.decisions.get(pid)

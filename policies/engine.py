@@ -169,14 +169,6 @@ class _Timeline:
                 return self.starts[k]
         return None
 
-    def next_free(self, index: int) -> float | None:
-        """The first instant after segment `index` without leave or DND."""
-        flags = self.flags
-        for k in range(index + 1, len(flags)):
-            if not flags[k] & _BLOCKS_URGENT:
-                return self.starts[k]
-        return None
-
 
 def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Sort and merge overlapping or touching spans."""
@@ -593,11 +585,9 @@ def _decide(tl: _Timeline, state: RecipientState, message: MessageFacts, ts: flo
         if extra is None:
             if not flags & _BLOCKS_URGENT:
                 return _contact(tl, state, message, flags, slot, ts, "override", _R_OVERRIDE)
+            # The override is the sender's judgement about now: held, it waits like any urgent
+            # message (and is released as one, without the override).
             extra = OVERRIDE_BLOCKED
-            # Once leave or DND is over, the override may go through.
-            free = tl.next_free(index)
-            if free is not None and (release is None or free < release):
-                release = free
 
     # 15. hold, 16. expires_before_release
     if not flags & WORK:

@@ -1,0 +1,328 @@
+"""Rest records: the ledger grouped into rest periods, kept current as contacts are written and
+recomputed on demand, and the weekly-rest and jour findings drawn from the same facts.
+
+The figures come from `policies.rest_periods` (pure); this module reads the facts (work, stand-by,
+jour, ledger contacts) from the database and writes the `rest_period` rows and each entry's share.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from policies.calendar import local_date
+from policies.models import RestLedgerEntry, RestPeriodRecord
+from policies.rest_periods import (
+    Contact,
+    JourFinding,
+    RestPeriod,
+    WeeklyRestFinding,
+    jour_findings,
+    rest_periods,
+    weekly_rest_findings,
+)
+from policies.service import load_states, policies_for
+from policies.types import Interval, PolicyParams, RecipientState
+
+# A rest period runs from the end of work to the next start: look this far either side of the
+# contacts to find both ends (a weekend's weekly rest is about 60 hours; a long leave is longer,
+# and such a period stays open until its end is known).
+BEFORE = timedelta(days=3)
+AFTER = timedelta(days=14)
+CHUNK = timedelta(days=31)
+
+
+@dataclass
+class Change:
+    """One ledger entry whose figures a recomputation changed."""
+
+    entry_id: uuid.UUID
+    person_id: uuid.UUID
+    at: datetime
+    before_minutes: int
+    after_minutes: int
+
+
+@dataclass
+class Settled:
+    periods: int = 0
+    entries: int = 0
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """A person's working-time facts as the policy counts them."""
+
+    work: tuple[Interval, ...]
+    standby: tuple[Interval, ...]
+    jour: tuple[Interval, ...]
+
+
+def facts_of(state: RecipientState, policy: PolicyParams) -> Facts:
+    sources = policy.working_time
+    work: list[Interval] = []
+    if "shift" in sources:
+        work.extend(state.shifts)
+    if "weekly_hours" in sources:
+        work.extend(state.weekly_hours)
+    standby: list[Interval] = []
+    jour: list[Interval] = []
+    for slot in state.on_call:
+        span = Interval(slot.start, slot.end)
+        if slot.kind == "jour":
+            jour.append(span)
+        if slot.kind in sources:
+            work.append(span)
+        elif slot.kind == "beredskap":
+            standby.append(span)
+    return Facts(tuple(work), tuple(standby), tuple(jour))
+
+
+def _entries(
+    session: Session, person_ids: Sequence[uuid.UUID], since: datetime, until: datetime
+) -> dict[uuid.UUID, list[RestLedgerEntry]]:
+    out: dict[uuid.UUID, list[RestLedgerEntry]] = defaultdict(list)
+    for i in range(0, len(person_ids), 500):
+        rows = session.scalars(
+            select(RestLedgerEntry)
+            .where(
+                RestLedgerEntry.person_id.in_(person_ids[i : i + 500]),
+                RestLedgerEntry.at >= since,
+                RestLedgerEntry.at < until,
+            )
+            .order_by(RestLedgerEntry.at, RestLedgerEntry.id)
+        )
+        for row in rows:
+            out[row.person_id].append(row)
+    return out
+
+
+def _contacts(entries: Iterable[RestLedgerEntry]) -> list[Contact]:
+    return [Contact(at=e.at, restarts_rest=e.restarts_rest, ref=e.id) for e in entries]
+
+
+def settle(
+    *, session: Session, person_ids: Iterable[uuid.UUID], since: datetime, until: datetime, now: datetime
+) -> Settled:
+    """Group the ledger entries of [since, until) into rest periods and write each entry's share.
+
+    Contacts up to `BEFORE` earlier and `AFTER` later are read too, so that a period is always
+    computed whole; only periods holding an entry of [since, until) are written. Idempotent.
+    """
+    ids = sorted(set(person_ids))
+    result = Settled()
+    if not ids:
+        return result
+    states = load_states(session=session, person_ids=ids, at=since, horizon=(until - since) + AFTER, lookback=BEFORE)
+    policies = policies_for(session=session, person_ids=ids, at=since)
+    entries = _entries(session, ids, since - BEFORE, until + AFTER)
+    for pid in ids:
+        mine = entries.get(pid, [])
+        state = states.get(pid)
+        if not mine or state is None:
+            continue
+        policy = policies[pid]
+        facts = facts_of(state, policy)
+        by_id = {e.id: e for e in mine}
+        inside = {e.id for e in mine if since <= e.at < until}
+        periods = rest_periods(work=facts.work, standby=facts.standby, contacts=_contacts(mine), policy=policy)
+        placed: set[uuid.UUID] = set()
+        for period in periods:
+            refs = [c.ref for c in period.contacts]
+            placed.update(r for r in refs if isinstance(r, uuid.UUID))
+            if not inside.intersection(r for r in refs if isinstance(r, uuid.UUID)):
+                continue
+            row = _upsert(session, pid, period, state.zone, policy, now)
+            result.periods += 1
+            for contact, share in zip(period.contacts, period.shares, strict=True):
+                entry = by_id[contact.ref]  # type: ignore[index]
+                _apply(result, entry, row.id, share, row.compensatory_due if share else None)
+        # A contact that falls inside work broke no rest period.
+        for entry in mine:
+            if entry.id in inside and entry.id not in placed:
+                _apply(result, entry, None, 0, None)
+    session.flush()
+    _drop_empty(session, ids)
+    return result
+
+
+def _apply(result: Settled, entry: RestLedgerEntry, period_id: uuid.UUID | None, share: int, due: date | None) -> None:
+    result.entries += 1
+    if entry.compensatory_minutes != share:
+        result.changes.append(Change(entry.id, entry.person_id, entry.at, entry.compensatory_minutes, share))
+    entry.period_id = period_id
+    entry.compensatory_minutes = share
+    entry.compensatory_due = due
+
+
+def _upsert(
+    session: Session, pid: uuid.UUID, period: RestPeriod, zone: str, policy: PolicyParams, now: datetime
+) -> RestPeriodRecord:
+    start = period.start if period.start is not None else period.contacts[0].at
+    row = session.scalars(
+        select(RestPeriodRecord).where(RestPeriodRecord.person_id == pid, RestPeriodRecord.start_at == start)
+    ).first()
+    if row is None:
+        row = RestPeriodRecord(person_id=pid, start_at=start)
+        session.add(row)
+    row.end_at = period.end
+    row.kind = period.kind
+    row.required_minutes = period.required_minutes
+    row.last_contact_at = period.last_contact
+    row.rest_minutes = period.rest_minutes
+    row.compensatory_minutes = period.owed_minutes
+    row.compensatory_due = (
+        local_date(zone, period.last_contact) + timedelta(days=policy.compensatory_days)
+        if period.owed_minutes and period.last_contact is not None
+        else None
+    )
+    row.contacts = len(period.contacts)
+    row.policy_version_id = policy.version_id
+    row.computed_at = now
+    session.flush()
+    return row
+
+
+def _drop_empty(session: Session, person_ids: Sequence[uuid.UUID]) -> None:
+    """Periods no entry points to any more (work was moved, the contacts now fall elsewhere)."""
+    used = select(RestLedgerEntry.period_id).where(RestLedgerEntry.period_id.is_not(None))
+    for row in session.scalars(
+        select(RestPeriodRecord).where(RestPeriodRecord.person_id.in_(person_ids), RestPeriodRecord.id.not_in(used))
+    ):
+        session.delete(row)
+    session.flush()
+
+
+def recompute(*, session: Session, now: datetime, person_ids: Iterable[uuid.UUID] | None = None) -> Settled:
+    """Regroup every ledger entry (of these people, or everyone's) into rest periods, a month at
+    a time; returns what changed, for the caller to audit."""
+    stmt = select(RestLedgerEntry.person_id, RestLedgerEntry.at).order_by(RestLedgerEntry.at)
+    if person_ids is not None:
+        stmt = stmt.where(RestLedgerEntry.person_id.in_(list(person_ids)))
+    months: dict[datetime, set[uuid.UUID]] = defaultdict(set)
+    first: datetime | None = None
+    for pid, at in session.execute(stmt):
+        first = first or at
+        start = first + ((at - first) // CHUNK) * CHUNK
+        months[start].add(pid)
+    total = Settled()
+    for start in sorted(months):
+        part = settle(session=session, person_ids=months[start], since=start, until=start + CHUNK, now=now)
+        total.periods += part.periods
+        total.entries += part.entries
+        total.changes.extend(part.changes)
+    return total
+
+
+def periods_of(
+    *, session: Session, person_id: uuid.UUID, since: datetime, until: datetime
+) -> list[tuple[RestPeriodRecord, list[RestLedgerEntry]]]:
+    """A person's rest periods that began in [since, until), newest first, with their contacts."""
+    rows = list(
+        session.scalars(
+            select(RestPeriodRecord)
+            .where(
+                RestPeriodRecord.person_id == person_id,
+                RestPeriodRecord.start_at >= since,
+                RestPeriodRecord.start_at < until,
+            )
+            .order_by(RestPeriodRecord.start_at.desc())
+        )
+    )
+    contacts: dict[uuid.UUID, list[RestLedgerEntry]] = defaultdict(list)
+    if rows:
+        for entry in session.scalars(
+            select(RestLedgerEntry)
+            .where(RestLedgerEntry.period_id.in_([r.id for r in rows]))
+            .order_by(RestLedgerEntry.at)
+        ):
+            if entry.period_id is not None:
+                contacts[entry.period_id].append(entry)
+    return [(row, contacts.get(row.id, [])) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    weekly_rest: tuple[WeeklyRestFinding, ...]
+    jour: tuple[JourFinding, ...]
+
+
+def findings_for(
+    *, session: Session, person_ids: Iterable[uuid.UUID], since: datetime, until: datetime
+) -> dict[uuid.UUID, Findings]:
+    """Weekly-rest and jour-limit findings per person for the weeks and months around [since, until).
+
+    Computed from shifts, weekly hours, stand-by, jour and the contacts that broke rest.
+    """
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    # Jour limits look four weeks ahead of a slot and at whole months: read a month either side.
+    lo, hi = since - timedelta(days=31), until + timedelta(days=31)
+    states = load_states(session=session, person_ids=ids, at=lo, horizon=hi - lo, lookback=timedelta(0))
+    policies = policies_for(session=session, person_ids=ids, at=until)
+    entries = _entries(session, ids, lo, hi)
+    out: dict[uuid.UUID, Findings] = {}
+    for pid in ids:
+        state = states.get(pid)
+        if state is None:
+            continue
+        policy = policies[pid]
+        facts = facts_of(state, policy)
+        weekly = weekly_rest_findings(
+            work=facts.work,
+            standby=facts.standby,
+            contacts=_contacts(entries.get(pid, [])),
+            zone=state.zone,
+            first_day=local_date(state.zone, since),
+            last_day=local_date(state.zone, until - timedelta(microseconds=1)),
+            weekly_rest_hours=policy.weekly_rest_hours,
+        )
+        jour = [f for f in jour_findings(jour=facts.jour, zone=state.zone) if f.start < until and f.end > since]
+        if weekly or jour:
+            out[pid] = Findings(tuple(weekly), tuple(jour))
+    return out
+
+
+def recompute_audited(*, session: Session, now: datetime, actor_label: str = "vila ledger recompute") -> Settled:
+    """`recompute`, with one audit record saying what it changed (each entry's minutes before
+    and after, and the totals). The caller commits."""
+    from kernel.audit import service as audit
+
+    before = sum(session.scalars(select(RestLedgerEntry.compensatory_minutes)).all())
+    result = recompute(session=session, now=now)
+    after = sum(session.scalars(select(RestLedgerEntry.compensatory_minutes)).all())
+    audit.record(
+        session=session,
+        now=now,
+        actor_id=None,
+        actor_label=actor_label,
+        action="ledger.recompute",
+        target_type="rest_ledger",
+        target_id=None,
+        meta=audit.SYSTEM,
+        before={"owed_minutes": before},
+        after={
+            "owed_minutes": after,
+            "periods": result.periods,
+            "entries": result.entries,
+            "changed": [
+                {
+                    "entry_id": str(c.entry_id),
+                    "person_id": str(c.person_id),
+                    "at": c.at.isoformat(),
+                    "before_minutes": c.before_minutes,
+                    "after_minutes": c.after_minutes,
+                }
+                for c in result.changes
+            ],
+        },
+    )
+    return result
