@@ -326,3 +326,41 @@ def recompute_audited(*, session: Session, now: datetime, actor_label: str = "vi
         },
     )
     return result
+
+
+def finding_rows(findings: dict[uuid.UUID, Findings]) -> list[dict[str, object]]:
+    """The findings as plain rows (for JSON, CSV and pages), by person, then start."""
+    rows: list[dict[str, object]] = []
+    for pid, found in findings.items():
+        for w in found.weekly_rest:
+            rows.append(
+                {
+                    "person_id": str(pid),
+                    "kind": "weekly_rest",
+                    "period": w.week,
+                    "start": w.start.isoformat(),
+                    "end": w.end.isoformat(),
+                    "longest_rest_minutes": w.longest_rest_minutes,
+                    "required_minutes": w.required_minutes,
+                    "cause": w.cause,
+                }
+            )
+        for j in found.jour:
+            rows.append(
+                {
+                    "person_id": str(pid),
+                    "kind": "jour_limit",
+                    "period": j.basis,
+                    "start": j.start.isoformat(),
+                    "end": j.end.isoformat(),
+                    "hours": j.hours,
+                    "limit_hours": j.limit_hours,
+                }
+            )
+    rows.sort(key=lambda r: (str(r["person_id"]), str(r["start"]), str(r["kind"])))
+    return rows
+
+
+def finding_key(row: dict[str, object]) -> tuple[object, ...]:
+    """What makes two finding rows the same finding (the figures may differ)."""
+    return (row["person_id"], row["kind"], row["period"], row["start"])

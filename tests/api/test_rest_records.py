@@ -28,6 +28,7 @@ from policies.models import Leave, OnCallSlotRow, RestLedgerEntry, RestPeriodRec
 from policies.types import MessageFacts
 from tests.factories import Factory
 from tests.messaging_helpers import Facts, recording_push, run_jobs, run_periodic
+from tests.web_login import log_in
 from vila.cli import main
 
 
@@ -211,3 +212,197 @@ def test_an_override_held_by_leave_is_released_as_an_ordinary_urgent_message(
         recipient = s.scalars(select(Recipient)).one()
         assert s.scalars(select(RestLedgerEntry)).all() == [], "at work: no contact during rest, no override"
     assert "override" not in [r["rule"] for r in recipient.reasons]
+
+
+def _jour_roster(group_id: str, people: list[str], **layer: object) -> dict[str, object]:
+    return {
+        "group_id": group_id,
+        "name": "Jour kirurgi",
+        "role": "Jour kirurgi",
+        "kind": "jour",
+        "layers": [
+            {
+                "rotation": "weekly",
+                "start_date": "2026-11-23",
+                "handoff_time": "08:00",
+                "participants": people,
+                **layer,
+            }
+        ],
+    }
+
+
+def test_a_roster_above_the_jour_limit_is_flagged_before_it_is_saved(client: TestClient, make: Factory) -> None:
+    unit = make.group("Kirurgkliniken")
+    boss = make.actor(roles=["staff", "manager"], manages=[unit])
+    anna, bo = make.actor(groups=[unit], name="Anna Andersson"), make.actor(groups=[unit], name="Bo Berg")
+    staff = make.actor(groups=[unit])
+    # A week of jour each, in turn: 168 hours in a week, far above 48 in four weeks.
+    body = _jour_roster(str(unit.id), [str(anna.id), str(bo.id)])
+    checked = client.post("/api/v1/rosters/check", json=body, headers=boss.headers)
+    assert checked.status_code == 200, checked.text
+    result = checked.json()
+    assert result["ok"] is False
+    four_weeks = [f for f in result["findings"] if f["kind"] == "jour_limit" and f["period"] == "four_weeks"]
+    assert {f["name"] for f in four_weeks} == {"Anna Andersson", "Bo Berg"}
+    # Anna: 23 Nov 08:00 - 30 Nov 08:00, then again from 7 Dec: 168 + 168 hours in four weeks.
+    anna_first = next(f for f in four_weeks if f["person_id"] == str(anna.id))
+    assert anna_first["start"] == "2026-11-23T07:00:00+00:00" and anna_first["hours"] == 336
+    assert anna_first["limit_hours"] == 48
+    assert any(f["kind"] == "jour_limit" and f["period"] == "month" for f in result["findings"])
+    # The check saved nothing.
+    assert client.get("/api/v1/rosters", headers=boss.headers).json() == []
+    # Others may not check a group's roster.
+    assert client.post("/api/v1/rosters/check", json=body, headers=staff.headers).status_code == 403
+
+    # One day of jour is within the limits: no finding, and then it is saved.
+    short = _jour_roster(str(unit.id), [str(anna.id)], rotation="daily", end_date="2026-11-24")
+    fine = client.post("/api/v1/rosters/check", json=short, headers=boss.headers).json()
+    assert fine == {"ok": True, "findings": []}
+    created = client.post("/api/v1/rosters", json=short, headers=boss.headers)
+    assert created.status_code == 201, created.text
+    roster_id = created.json()["id"]
+    # Extending it to a weekly rotation would exceed the limit: flagged before the PATCH.
+    change = {"layers": _jour_roster(str(unit.id), [str(anna.id)])["layers"]}
+    flagged = client.post(f"/api/v1/rosters/{roster_id}/check", json=change, headers=boss.headers).json()
+    assert flagged["ok"] is False and {f["person_id"] for f in flagged["findings"]} == {str(anna.id)}
+    # An override giving Bo a week of this jour is flagged too; the roster is unchanged.
+    cover = {"person_id": str(bo.id), "start": "2026-11-30T07:00:00+00:00", "end": "2026-12-07T07:00:00+00:00"}
+    override = client.post(f"/api/v1/rosters/{roster_id}/overrides/check", json=cover, headers=boss.headers).json()
+    assert override["ok"] is False and {f["person_id"] for f in override["findings"]} == {str(bo.id)}
+    layers = client.get(f"/api/v1/rosters/{roster_id}", headers=boss.headers).json()["layers"]
+    assert layers[0]["rotation"] == "daily"
+    assert client.get(f"/api/v1/rosters/{roster_id}", headers=boss.headers).json()["overrides"] == []
+
+
+def test_weekly_rest_broken_by_stand_by_and_jour_limits_reach_hr_and_the_union(
+    client: TestClient, make: Factory, session_factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    unit = make.group("Anestesi")
+    nurse = make.actor(groups=[unit])
+    hr = make.actor(roles=["hr"])
+    union = make.actor(roles=["union"])
+    facts = Facts(session_factory, clock)
+    # Week 47 (16-22 Nov): Mon-Fri 07:00-16:00 local, stand-by Sat 08:00 - Sun 20:00 local.
+    for day in range(16, 21):
+        facts.shift(nurse.person, utc(day, 6), utc(day, 15))
+    with unit_of_work(session_factory) as s:
+        s.add(
+            OnCallSlotRow(
+                person_id=nurse.id,
+                role="ane-beredskap",
+                kind="beredskap",
+                start_at=utc(21, 7),
+                end_at=utc(22, 19),
+                created_at=clock.now(),
+            )
+        )
+        # And 4 x 16 h of jour in November: 64 hours.
+        for day in (2, 4, 9, 11):
+            s.add(
+                OnCallSlotRow(
+                    person_id=nurse.id,
+                    role="ane-jour",
+                    kind="jour",
+                    start_at=utc(day, 15),
+                    end_at=utc(day + 1, 7),
+                    created_at=clock.now(),
+                )
+            )
+    for reader in (hr, union):
+        report = client.get("/api/v1/reports/compliance", params={"weeks": 4}, headers=reader.headers)
+        assert report.status_code == 200, report.text
+        body = report.json()
+        assert body["weekly_rest"] == {"Anestesi": {"2026-W47": 1}}
+        assert body["jour_limits"] == {"Anestesi": {"four_weeks": 1, "month": 1}}
+    csv = client.get("/api/v1/reports/compliance/weekly-rest.csv", params={"weeks": 4}, headers=union.headers)
+    assert csv.status_code == 200
+    header, row = csv.text.splitlines()
+    assert header.split(",")[0] == "group" and row.split(",")[0] == "Anestesi"
+    assert row.split(",")[header.split(",").index("2026-W47")] == "1"
+    jour_csv = client.get("/api/v1/reports/compliance/jour-limits.csv", params={"weeks": 4}, headers=hr.headers)
+    assert jour_csv.text.splitlines() == [
+        "group,people_over_48h_in_four_weeks,people_over_50h_in_a_month",
+        "Anestesi,1,1",
+    ]
+    # The person sees the same findings in their own record.
+    own = client.get("/api/v1/people/me/rest-record", headers=nurse.headers).json()
+    kinds = {(f["kind"], f["period"]) for f in own["findings"]}
+    assert ("weekly_rest", "2026-W47") in kinds and ("jour_limit", "four_weeks") in kinds
+    weekly = next(f for f in own["findings"] if f["kind"] == "weekly_rest")
+    # Friday 16:00 -> Saturday 08:00 is the longest rest of that week: 16 hours.
+    assert (weekly["cause"], weekly["longest_rest_minutes"]) == ("stand_by", 960)
+
+
+def test_my_rest_record_lists_periods_contacts_and_exports_csv(
+    client: TestClient,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    nurse = make.actor()
+    colleague = make.actor()
+    hr = make.actor(roles=["hr"])
+    _stand_by_night(session_factory, clock, nurse.person)
+    _call(session_factory, nurse.person, utc(23, 0))
+    _call(session_factory, nurse.person, utc(23, 2))
+    with unit_of_work(session_factory) as s:
+        first = s.scalars(select(RestLedgerEntry).order_by(RestLedgerEntry.at)).first()
+        assert first is not None
+        first_id = str(first.id)
+    granted = client.post(f"/api/v1/rest-ledger/{first_id}/grant", json={"minutes": 60}, headers=hr.headers)
+    assert granted.status_code == 200, granted.text
+
+    record = client.get("/api/v1/people/me/rest-record", headers=nurse.headers)
+    assert record.status_code == 200, record.text
+    body = record.json()
+    assert body["year"] == 2026 and body["years"] == [2026, 2025, 2024]
+    (period,) = body["periods"]
+    assert period["start"] == "2026-11-22T21:00+01:00" and period["end"] == "2026-11-23T10:00+01:00"
+    assert (period["kind"], period["compensatory_minutes"], period["granted_minutes"]) == ("daily", 240, 60)
+    assert [c["at"] for c in period["contacts"]] == ["2026-11-23T01:00+01:00", "2026-11-23T03:00+01:00"]
+    assert (body["owed_minutes"], body["granted_minutes"], body["outstanding_minutes"]) == (240, 60, 180)
+
+    csv = client.get("/api/v1/people/me/rest-record.csv", headers=nurse.headers)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("row,period_start,period_end,period_kind")
+    contact_rows = [line.split(",") for line in lines[1:] if line.startswith("contact,")]
+    assert [r[15] for r in contact_rows] == ["120", "120"] and {r[6] for r in contact_rows} == {"240"}
+
+    # HR reads it too; a colleague does not; years outside the kept three are refused.
+    assert client.get(f"/api/v1/people/{nurse.id}/rest-record", headers=hr.headers).json()["owed_minutes"] == 240
+    assert client.get(f"/api/v1/people/{nurse.id}/rest-record", headers=colleague.headers).status_code == 403
+    too_old = client.get("/api/v1/people/me/rest-record", params={"year": 2023}, headers=nurse.headers)
+    assert too_old.status_code == 422 and "2024-2026" in too_old.json()["message"]
+    assert client.get("/api/v1/people/me/rest-record", headers=colleague.headers).json()["periods"] == []
+
+    # Message retention of one day does not touch the record.
+    clock.advance(timedelta(days=30))
+    run_periodic(
+        "notify.purge", settings.model_copy(update={"message_retention_days": 1}), session_factory, clock, push[0]
+    )
+    kept = client.get("/api/v1/people/me/rest-record", headers=nurse.headers).json()
+    assert kept["owed_minutes"] == 240 and len(kept["periods"][0]["contacts"]) == 2
+
+
+def test_the_min_vilotid_page_in_swedish_and_english(
+    client: TestClient, make: Factory, session_factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    nurse = make.actor()
+    _stand_by_night(session_factory, clock, nurse.person)
+    _call(session_factory, nurse.person, utc(23, 0))
+    _call(session_factory, nurse.person, utc(23, 2))
+    log_in(client, nurse.token)
+    page = client.get("/rest")
+    assert page.status_code == 200
+    assert "Min vilotid" in page.text and "dygnsvila" in page.text
+    assert 'id="rest-owed">240 min<' in page.text
+    assert "/api/v1/people/me/rest-record.csv?year=2026" in page.text
+    assert 'href="/rest"' in page.text, "the page is in the menu"
+    client.get("/language/en")
+    english = client.get("/rest")
+    assert "My rest time" in english.text and "daily rest" in english.text
+    assert client.get("/rest?year=2025").status_code == 200

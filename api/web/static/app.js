@@ -925,6 +925,12 @@ async function renderDashboard(weeks, groupId) {
     section("comp", t("dash.comp"), "compensatory",
       countsList([["owed", t("ledger.owed"), comp.owed_minutes], ["granted", t("ledger.granted"), comp.granted_minutes], ["breaks", t("dash.overdue"), comp.overdue_minutes]]),
       barChart("c-comp", t("dash.comp"), [t("ledger.owed"), t("ledger.granted"), t("dash.overdue")], [{ name: t("dash.comp"), values: [comp.owed_minutes, comp.granted_minutes, comp.overdue_minutes] }])),
+    section("weekly-rest", t("dash.weekly_rest"), "weekly-rest", Object.keys(r.weekly_rest).length
+      ? barChart("c-weekly", t("dash.weekly_rest"), weekLabels, Object.keys(r.weekly_rest).sort().map((g) => ({ name: g, values: r.weeks.map((w) => r.weekly_rest[g][w] || 0) })))
+      : el("p", {}, t("dash.none"))),
+    section("jour-limits", t("dash.jour_limits"), "jour-limits", Object.keys(r.jour_limits).length
+      ? el("ul", { id: "jour-limits-list" }, Object.keys(r.jour_limits).sort().map((g) => el("li", {}, g + ": " + ["four_weeks", "month"].filter((b) => r.jour_limits[g][b]).map((b) => r.jour_limits[g][b] + " " + t("dash.jour." + b)).join(", "))))
+      : el("p", {}, t("dash.none"))),
     section("changes", t("dash.changes"), "policy-changes",
       el("p", { id: "changes-count" }, el("strong", { "data-count": "policy-changes" }, String(r.policy_changes.length))),
       r.policy_changes.length
