@@ -368,9 +368,8 @@ def prepare(states: Iterable[RecipientState], policies: Mapping[UUID, PolicyPara
 
 @lru_cache(maxsize=1024)
 def _state_names(flags: int) -> tuple[str, ...]:
-    """The states named by the flags; "off duty" only when nothing more specific applies."""
-    if flags & CONTACT_STATES:
-        flags &= ~OFF
+    """Every state named by the flags, `off_duty` included when another rule also blocks: a
+    person in daily rest outside working time is held by both, and the reasons say so."""
     return tuple(name for bit, name in _STATE_BITS if flags & bit)
 
 

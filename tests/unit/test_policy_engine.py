@@ -66,7 +66,23 @@ def test_normal_after_the_shift_is_held_for_daily_rest_until_the_next_shift() ->
     d = decide(state(at, shifts=WEEK_SHIFTS), msg(), DEFAULT_POLICY, at)
     assert d.kind == "hold"
     assert d.release_at == local(2026, 3, 10, 7)
-    assert d.rules == ("daily_rest", "hold")
+    # Off duty as well as in daily rest: both reasons are given, in precedence order.
+    assert d.rules == ("daily_rest", "off_duty", "hold")
+
+
+def test_off_duty_is_a_reason_beside_quiet_hours_and_weekly_rest_but_not_at_work() -> None:
+    quiet = tuple(Interval(local(2026, 3, d, 22), local(2026, 3, d + 1, 6)) for d in range(8, 15))
+    night = local(2026, 3, 12, 2)  # in daily rest (until 03:00), quiet hours and off duty
+    rules = decide(state(night, shifts=WEEK_SHIFTS, quiet=quiet), msg(), DEFAULT_POLICY, night).rules
+    assert rules == ("daily_rest", "quiet_hours", "off_duty", "hold")
+    saturday = local(2026, 3, 14, 12)  # Saturday: in the weekly rest (Friday 16:00 + 36 h), off duty
+    assert decide(state(saturday, shifts=WEEK_SHIFTS), msg(), DEFAULT_POLICY, saturday).rules[:2] == (
+        "weekly_rest",
+        "off_duty",
+    )
+    dnd = (Interval(local(2026, 3, 10, 9), local(2026, 3, 10, 11)),)
+    at_work = local(2026, 3, 10, 10)  # DND at work: not off duty
+    assert decide(state(at_work, shifts=WEEK_SHIFTS, dnd=dnd), msg(), DEFAULT_POLICY, at_work).rules == ("dnd", "hold")
 
 
 def test_daily_rest_counts_from_the_actual_end_of_work() -> None:
