@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel.directory.models import Person
 from policies.calendar import local_date
 from policies.models import RestLedgerEntry, RestPeriodRecord
 from policies.rest_periods import (
@@ -120,6 +121,7 @@ def settle(
     result = Settled()
     if not ids:
         return result
+    _lock_people(session, ids)
     states = load_states(session=session, person_ids=ids, at=since, horizon=(until - since) + AFTER, lookback=BEFORE)
     policies = policies_for(session=session, person_ids=ids, at=since)
     entries = _entries(session, ids, since - BEFORE, until + AFTER)
@@ -151,6 +153,22 @@ def settle(
     session.flush()
     _drop_empty(session, ids)
     return result
+
+
+def _lock_people(session: Session, ids: Sequence[uuid.UUID]) -> None:
+    """One settlement per person at a time (PostgreSQL; SQLite writes one at a time anyway).
+
+    Two transactions that write contacts of one person must not each compute the period without
+    the other's contact: the second waits here until the first commits, then reads both. `FOR NO
+    KEY UPDATE` does not block the foreign-key checks of rows that point to the person. The ids
+    are sorted, so two settlements lock in the same order.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for i in range(0, len(ids), 500):
+        session.execute(
+            select(Person.id).where(Person.id.in_(ids[i : i + 500])).order_by(Person.id).with_for_update(key_share=True)
+        )
 
 
 def _apply(result: Settled, entry: RestLedgerEntry, period_id: uuid.UUID | None, share: int, due: date | None) -> None:
