@@ -20,6 +20,7 @@ from kernel.directory.service import names_of
 from kernel.spreadsheet import SafeWriter
 from policies import rest_records
 from policies.calendar import local_date, wall_instant
+from policies.findings import finding_rows, findings_for
 from policies.models import RestLedgerEntry
 
 KEPT_YEARS = 3  # the current calendar year plus two
@@ -96,8 +97,8 @@ def own_record(*, session: Session, person_id: uuid.UUID, year: int, zone: str, 
     for entry in loose:
         owed += entry.compensatory_minutes
         granted += entry.granted_minutes
-    found = rest_records.findings_for(session=session, person_ids=[person_id], since=since, until=until)
-    findings = rest_records.finding_rows(found)
+    found = findings_for(session=session, person_ids=[person_id], since=since, until=until)
+    findings = finding_rows(found)
     for finding in findings:
         finding["start"] = _local(zone, datetime.fromisoformat(str(finding["start"])))
         finding["end"] = _local(zone, datetime.fromisoformat(str(finding["end"])))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kernel.directory.models import Group, GroupMember, Person
 from kernel.spreadsheet import SafeWriter
 from kernel.timezones import zone
-from policies import rest_records
+from policies.findings import findings_for
 from policies.models import RestLedgerEntry, RestPolicy, RestPolicyVersion
 
 OVERRIDE_KINDS = ("override", "emergency")
@@ -141,7 +141,7 @@ def compliance(
 def _add_findings(session: Session, report: ComplianceReport, person_ids: set[uuid.UUID] | None, tz: str) -> None:
     """Weekly rest missing and jour above its limits in the report's weeks, people per group."""
     people = person_ids if person_ids is not None else set(session.scalars(select(Person.id)))
-    found = rest_records.findings_for(session=session, person_ids=people, since=report.since, until=report.until)
+    found = findings_for(session=session, person_ids=people, since=report.since, until=report.until)
     units = _unit_of(session, set(found))
     for pid, findings in found.items():
         group = units.get(pid, NO_GROUP)

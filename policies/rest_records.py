@@ -13,20 +13,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kernel.directory.models import Person
+from kernel.errors import InvalidInput
 from policies.calendar import local_date
 from policies.models import RestLedgerEntry, RestPeriodRecord
 from policies.rest_periods import (
     Contact,
-    JourFinding,
     RestPeriod,
-    WeeklyRestFinding,
-    jour_findings,
     rest_periods,
-    weekly_rest_findings,
 )
 from policies.service import load_states, policies_for
 from policies.types import Interval, PolicyParams, RecipientState
@@ -86,7 +83,7 @@ def facts_of(state: RecipientState, policy: PolicyParams) -> Facts:
     return Facts(tuple(work), tuple(standby), tuple(jour))
 
 
-def _entries(
+def entries_by_person(
     session: Session, person_ids: Sequence[uuid.UUID], since: datetime, until: datetime
 ) -> dict[uuid.UUID, list[RestLedgerEntry]]:
     out: dict[uuid.UUID, list[RestLedgerEntry]] = defaultdict(list)
@@ -105,7 +102,7 @@ def _entries(
     return out
 
 
-def _contacts(entries: Iterable[RestLedgerEntry]) -> list[Contact]:
+def contacts_of(entries: Iterable[RestLedgerEntry]) -> list[Contact]:
     return [Contact(at=e.at, restarts_rest=e.restarts_rest, ref=e.id) for e in entries]
 
 
@@ -124,7 +121,7 @@ def settle(
     _lock_people(session, ids)
     states = load_states(session=session, person_ids=ids, at=since, horizon=(until - since) + AFTER, lookback=BEFORE)
     policies = policies_for(session=session, person_ids=ids, at=since)
-    entries = _entries(session, ids, since - BEFORE, until + AFTER)
+    entries = entries_by_person(session, ids, since - BEFORE, until + AFTER)
     for pid in ids:
         mine = entries.get(pid, [])
         state = states.get(pid)
@@ -134,7 +131,7 @@ def settle(
         facts = facts_of(state, policy)
         by_id = {e.id: e for e in mine}
         inside = {e.id for e in mine if since <= e.at < until}
-        periods = rest_periods(work=facts.work, standby=facts.standby, contacts=_contacts(mine), policy=policy)
+        periods = rest_periods(work=facts.work, standby=facts.standby, contacts=contacts_of(mine), policy=policy)
         placed: set[uuid.UUID] = set()
         for period in periods:
             refs = [c.ref for c in period.contacts]
@@ -239,6 +236,64 @@ def recompute(*, session: Session, now: datetime, person_ids: Iterable[uuid.UUID
     return total
 
 
+def grant_period(
+    *, session: Session, period: RestPeriodRecord, minutes: int, by: uuid.UUID | None, now: datetime
+) -> list[RestLedgerEntry]:
+    """Record compensatory rest granted for a rest period, against its entries' shares in order."""
+    entries = list(
+        session.scalars(
+            select(RestLedgerEntry).where(RestLedgerEntry.period_id == period.id).order_by(RestLedgerEntry.at)
+        )
+    )
+    open_minutes = sum(max(0, e.compensatory_minutes - e.granted_minutes) for e in entries)
+    if minutes > open_minutes:
+        raise InvalidInput(f"only {open_minutes} minutes of compensatory rest are owed for this rest period")
+    left = minutes
+    for entry in entries:
+        take = min(left, max(0, entry.compensatory_minutes - entry.granted_minutes))
+        if take:
+            entry.granted_minutes += take
+            entry.granted_at, entry.granted_by = now, by
+            left -= take
+    session.flush()
+    return entries
+
+
+def list_periods(
+    *,
+    session: Session,
+    person_ids: Iterable[uuid.UUID] | None,
+    since: datetime,
+    until: datetime,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[RestPeriodRecord, list[RestLedgerEntry]]], int]:
+    """Rest periods that began in [since, until), newest first, with their entries, and the count."""
+    conditions = [RestPeriodRecord.start_at >= since, RestPeriodRecord.start_at < until]
+    if person_ids is not None:
+        conditions.append(RestPeriodRecord.person_id.in_(list(person_ids)))
+    total = session.scalar(select(func.count()).select_from(RestPeriodRecord).where(*conditions)) or 0
+    rows = list(
+        session.scalars(
+            select(RestPeriodRecord)
+            .where(*conditions)
+            .order_by(RestPeriodRecord.start_at.desc(), RestPeriodRecord.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    entries: dict[uuid.UUID, list[RestLedgerEntry]] = defaultdict(list)
+    if rows:
+        for entry in session.scalars(
+            select(RestLedgerEntry)
+            .where(RestLedgerEntry.period_id.in_([r.id for r in rows]))
+            .order_by(RestLedgerEntry.at)
+        ):
+            if entry.period_id is not None:
+                entries[entry.period_id].append(entry)
+    return [(row, entries.get(row.id, [])) for row in rows], int(total)
+
+
 def periods_of(
     *, session: Session, person_id: uuid.UUID, since: datetime, until: datetime
 ) -> list[tuple[RestPeriodRecord, list[RestLedgerEntry]]]:
@@ -264,49 +319,6 @@ def periods_of(
             if entry.period_id is not None:
                 contacts[entry.period_id].append(entry)
     return [(row, contacts.get(row.id, [])) for row in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class Findings:
-    weekly_rest: tuple[WeeklyRestFinding, ...]
-    jour: tuple[JourFinding, ...]
-
-
-def findings_for(
-    *, session: Session, person_ids: Iterable[uuid.UUID], since: datetime, until: datetime
-) -> dict[uuid.UUID, Findings]:
-    """Weekly-rest and jour-limit findings per person for the weeks and months around [since, until).
-
-    Computed from shifts, weekly hours, stand-by, jour and the contacts that broke rest.
-    """
-    ids = sorted(set(person_ids))
-    if not ids:
-        return {}
-    # Jour limits look four weeks ahead of a slot and at whole months: read a month either side.
-    lo, hi = since - timedelta(days=31), until + timedelta(days=31)
-    states = load_states(session=session, person_ids=ids, at=lo, horizon=hi - lo, lookback=timedelta(0))
-    policies = policies_for(session=session, person_ids=ids, at=until)
-    entries = _entries(session, ids, lo, hi)
-    out: dict[uuid.UUID, Findings] = {}
-    for pid in ids:
-        state = states.get(pid)
-        if state is None:
-            continue
-        policy = policies[pid]
-        facts = facts_of(state, policy)
-        weekly = weekly_rest_findings(
-            work=facts.work,
-            standby=facts.standby,
-            contacts=_contacts(entries.get(pid, [])),
-            zone=state.zone,
-            first_day=local_date(state.zone, since),
-            last_day=local_date(state.zone, until - timedelta(microseconds=1)),
-            weekly_rest_hours=policy.weekly_rest_hours,
-        )
-        jour = [f for f in jour_findings(jour=facts.jour, zone=state.zone) if f.start < until and f.end > since]
-        if weekly or jour:
-            out[pid] = Findings(tuple(weekly), tuple(jour))
-    return out
 
 
 def recompute_audited(*, session: Session, now: datetime, actor_label: str = "vila ledger recompute") -> Settled:
@@ -344,41 +356,3 @@ def recompute_audited(*, session: Session, now: datetime, actor_label: str = "vi
         },
     )
     return result
-
-
-def finding_rows(findings: dict[uuid.UUID, Findings]) -> list[dict[str, object]]:
-    """The findings as plain rows (for JSON, CSV and pages), by person, then start."""
-    rows: list[dict[str, object]] = []
-    for pid, found in findings.items():
-        for w in found.weekly_rest:
-            rows.append(
-                {
-                    "person_id": str(pid),
-                    "kind": "weekly_rest",
-                    "period": w.week,
-                    "start": w.start.isoformat(),
-                    "end": w.end.isoformat(),
-                    "longest_rest_minutes": w.longest_rest_minutes,
-                    "required_minutes": w.required_minutes,
-                    "cause": w.cause,
-                }
-            )
-        for j in found.jour:
-            rows.append(
-                {
-                    "person_id": str(pid),
-                    "kind": "jour_limit",
-                    "period": j.basis,
-                    "start": j.start.isoformat(),
-                    "end": j.end.isoformat(),
-                    "hours": j.hours,
-                    "limit_hours": j.limit_hours,
-                }
-            )
-    rows.sort(key=lambda r: (str(r["person_id"]), str(r["start"]), str(r["kind"])))
-    return rows
-
-
-def finding_key(row: dict[str, object]) -> tuple[object, ...]:
-    """What makes two finding rows the same finding (the figures may differ)."""
-    return (row["person_id"], row["kind"], row["period"], row["start"])

@@ -14,17 +14,19 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import ClockDep, CurrentPerson, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
 from kernel.auth.service import require_group_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.service import names_of
-from kernel.errors import InvalidInput
+from kernel.errors import InvalidInput, NotFound
 from policies import rest_records
 from policies import rosters as roster_service
+from policies import service as policy_service
 from policies.calendar import local_date
-from policies.models import OnCallSlotRow
+from policies.findings import finding_key, finding_rows, findings_for
+from policies.models import OnCallSlotRow, RestLedgerEntry, RestPeriodRecord
 from policies.record import own_record, record_csv, record_years
-from policies.schemas import OverrideCreate, RosterCreate, RosterUpdate
+from policies.schemas import GrantCreate, OverrideCreate, RosterCreate, RosterUpdate
 
 router = APIRouter(prefix="/api/v1", tags=["rest records"])
 
@@ -70,6 +72,95 @@ def my_rest_record_csv(session: SessionDep, me: CurrentPerson, clock: ClockDep, 
     )
 
 
+# Rest periods, for HR ----------------------------------------------------------------------------
+
+
+def _period_json(row: RestPeriodRecord, entries: list[RestLedgerEntry]) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "person_id": str(row.person_id),
+        "start": row.start_at.isoformat(),
+        "end": row.end_at.isoformat() if row.end_at else None,
+        "kind": row.kind,
+        "required_minutes": row.required_minutes,
+        "last_contact": row.last_contact_at.isoformat() if row.last_contact_at else None,
+        "rest_minutes": row.rest_minutes,
+        "compensatory_minutes": row.compensatory_minutes,
+        "granted_minutes": sum(e.granted_minutes for e in entries),
+        "compensatory_due": row.compensatory_due.isoformat() if row.compensatory_due else None,
+        "entries": [
+            {"id": str(e.id), "at": e.at.isoformat(), "kind": e.kind, "compensatory_minutes": e.compensatory_minutes}
+            for e in entries
+        ],
+    }
+
+
+@router.get("/rest-periods")
+def read_periods(
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    page: PageDep,
+    person_id: Annotated[uuid.UUID | None, Query(description="One person's periods.")] = None,
+    group_id: Annotated[uuid.UUID | None, Query(description="Members of the group and its subgroups.")] = None,
+    since: Annotated[datetime | None, Query(description="Began from (aware); default 30 days ago.")] = None,
+    until: Annotated[datetime | None, Query(description="... until (aware); default now.")] = None,
+) -> dict[str, Any]:
+    """Rest periods that contacts broke, with the rest they lost and their ledger entries. HR and
+    admin read any; a person reads their own."""
+    now = clock.now()
+    start, end = since or now - timedelta(days=30), until or now + timedelta(seconds=1)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("since and until need a time zone offset, e.g. 2026-03-29T00:00:00+01:00")
+    if end <= start:
+        raise InvalidInput("until must be after since")
+    people: set[uuid.UUID] | None = None
+    if group_id is not None:
+        require_role(me, "hr", "admin")
+        require_group_rights(session=session, principal=me, group_id=group_id)
+        directory.require_group(session=session, group_id=group_id)
+        groups = directory.descendant_ids(session=session, group_ids=[group_id])
+        people = policy_service.member_ids(session=session, group_ids=groups)
+    if person_id is not None:
+        if person_id != me.person_id:
+            require_role(me, "hr", "admin")
+        people = {person_id} if people is None else people & {person_id}
+    if people is None:
+        require_role(me, "hr", "admin")
+    rows, total = rest_records.list_periods(
+        session=session, person_ids=people, since=start, until=end, limit=page.limit, offset=page.offset
+    )
+    return {
+        "items": [_period_json(row, entries) for row, entries in rows],
+        "total": total,
+        "owed_minutes": sum(row.compensatory_minutes for row, _ in rows),
+    }
+
+
+@router.post("/rest-periods/{period_id}/grant")
+def grant_period(
+    period_id: uuid.UUID, body: GrantCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+) -> dict[str, Any]:
+    """Record compensatory rest granted for a whole rest period (spread over its entries' shares)."""
+    require_role(me, "hr", "admin")
+    period = session.get(RestPeriodRecord, period_id)
+    if period is None:
+        raise NotFound("no such rest period")
+    entries = rest_records.grant_period(
+        session=session, period=period, minutes=body.minutes, by=me.person_id, now=clock.now()
+    )
+    read = _period_json(period, entries)
+    audit.log(
+        session,
+        action="ledger.grant",
+        target_type="rest_period",
+        target_id=period.id,
+        after={"minutes": body.minutes, "granted_minutes": read["granted_minutes"]},
+    )
+    session.commit()
+    return read
+
+
 # Checks before saving a roster -------------------------------------------------------------------
 
 
@@ -86,20 +177,16 @@ def _caused(
     """The findings that `change` would add, computed in a transaction that is rolled back."""
     since, until = now, now + roster_service.HORIZON
     people = people | _people_of(session, roster_id, now)
-    before = rest_records.finding_rows(
-        rest_records.findings_for(session=session, person_ids=people, since=since, until=until)
-    )
+    before = finding_rows(findings_for(session=session, person_ids=people, since=since, until=until))
     try:
         changed = change()
         session.flush()
         people |= _people_of(session, getattr(changed, "id", roster_id), now)
-        after = rest_records.finding_rows(
-            rest_records.findings_for(session=session, person_ids=people, since=since, until=until)
-        )
+        after = finding_rows(findings_for(session=session, person_ids=people, since=since, until=until))
     finally:
         session.rollback()  # a check writes nothing
-    known = {rest_records.finding_key(row) for row in before}
-    new = [row for row in after if rest_records.finding_key(row) not in known]
+    known = {finding_key(row) for row in before}
+    new = [row for row in after if finding_key(row) not in known]
     names = names_of(session=session, person_ids=[uuid.UUID(str(r["person_id"])) for r in new])
     for row in new:
         row["name"] = names.get(uuid.UUID(str(row["person_id"])), "")

@@ -406,3 +406,44 @@ def test_the_min_vilotid_page_in_swedish_and_english(
     english = client.get("/rest")
     assert "My rest time" in english.text and "daily rest" in english.text
     assert client.get("/rest?year=2025").status_code == 200
+
+
+def test_hr_reads_rest_periods_and_grants_compensatory_rest_per_period(
+    client: TestClient, make: Factory, session_factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    unit = make.group()
+    nurse = make.actor(groups=[unit])
+    other = make.actor()
+    hr = make.actor(roles=["hr"])
+    _stand_by_night(session_factory, clock, nurse.person)
+    _call(session_factory, nurse.person, utc(23, 0))
+    _call(session_factory, nurse.person, utc(23, 2))
+    params = {"since": utc(22, 0).isoformat(), "until": utc(24, 0).isoformat(), "group_id": str(unit.id)}
+    listed = client.get("/api/v1/rest-periods", params=params, headers=hr.headers)
+    assert listed.status_code == 200, listed.text
+    (period,) = listed.json()["items"]
+    assert (period["compensatory_minutes"], period["rest_minutes"], period["kind"]) == (240, 420, "daily")
+    assert [e["compensatory_minutes"] for e in period["entries"]] == [120, 120]
+    ledger = client.get("/api/v1/rest-ledger", params=params, headers=hr.headers).json()
+    assert {e["period_id"] for e in ledger["items"]} == {period["id"]}
+    # 130 minutes granted for the period: 120 against the first call's share, 10 against the second.
+    granted = client.post(f"/api/v1/rest-periods/{period['id']}/grant", json={"minutes": 130}, headers=hr.headers)
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["granted_minutes"] == 130
+    too_much = client.post(f"/api/v1/rest-periods/{period['id']}/grant", json={"minutes": 111}, headers=hr.headers)
+    assert too_much.status_code == 422 and "110 minutes" in too_much.json()["message"]
+    assert (
+        client.post(
+            f"/api/v1/rest-periods/{period['id']}/grant", json={"minutes": 1}, headers=nurse.headers
+        ).status_code
+        == 403
+    )
+    # The person reads their own periods, nobody else's.
+    own = client.get("/api/v1/rest-periods", params={"person_id": str(nurse.id)}, headers=nurse.headers)
+    assert own.status_code == 200 and own.json()["total"] == 1  # by default: periods begun in the last 30 days
+    mine = {"person_id": str(nurse.id), "since": utc(23, 0).isoformat()}
+    assert client.get("/api/v1/rest-periods", params=mine, headers=nurse.headers).json()["total"] == 0
+    assert client.get("/api/v1/rest-periods", params=mine, headers=other.headers).status_code == 403
+    assert client.get("/api/v1/rest-periods", headers=other.headers).status_code == 403
+    naive = {"since": "2026-11-22T00:00:00"}
+    assert client.get("/api/v1/rest-periods", params=naive, headers=hr.headers).status_code == 422
