@@ -1,7 +1,9 @@
 """The compliance report HR reads: after-hours contacts per week and group, overrides per sender,
-broken rest per week, compensatory rest owed and overdue, and the policy versions that took effect.
+broken rest periods per week, compensatory rest owed and overdue (the sum of the rest periods'
+figures), weekly rest and jour findings, and the policy versions that took effect.
 
-Everything is derived from the rest ledger and the policy versions; nothing here writes.
+Everything is derived from the rest ledger (grouped into rest periods), the schedules and the
+policy versions; nothing here writes.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def compliance(
     report = ComplianceReport(since=since, until=until, weeks=_weeks(since, until, tz))
     units = _unit_of(session, {e.person_id for e in entries})
     senders: Counter[uuid.UUID | None] = Counter()
+    periods_counted: set[uuid.UUID] = set()
     for entry in entries:
         week = week_of(entry.at, tz)
         group = units.get(entry.person_id, NO_GROUP)
@@ -102,7 +105,10 @@ def compliance(
         per_week[week] = per_week.get(week, 0) + 1
         if entry.kind in OVERRIDE_KINDS:
             senders[entry.sender_id] += 1
-        if entry.restarts_rest:
+        # Broken rest is counted per rest period: two calls in one night broke one rest.
+        broken = entry.period_id if entry.period_id is not None else entry.id
+        if entry.restarts_rest and broken not in periods_counted:
+            periods_counted.add(broken)
             report.broken_rest[week] = report.broken_rest.get(week, 0) + 1
         report.owed_minutes += entry.compensatory_minutes
         report.granted_minutes += entry.granted_minutes

@@ -92,6 +92,8 @@ def test_two_calls_in_one_night_owe_what_the_rest_period_lost_and_the_report_add
 
     report = client.get("/api/v1/reports/compliance", params={"weeks": 2}, headers=hr.headers).json()
     assert report["compensatory"]["owed_minutes"] == 240 == period.compensatory_minutes
+    assert sum(report["broken_rest"].values()) == 1, "one rest period broken, by two calls"
+    assert sum(report["after_hours"]["Ortopedavdelning 4"].values()) == 2, "two contacts"
     ledger = client.get(
         "/api/v1/rest-ledger",
         params={"since": utc(22, 0).isoformat(), "until": utc(24, 0).isoformat()},
