@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kernel.db import new_id
 from kernel.directory.models import Person
 from kernel.errors import InvalidInput
 from policies.calendar import local_date
@@ -122,6 +123,8 @@ def settle(
     states = load_states(session=session, person_ids=ids, at=since, horizon=(until - since) + AFTER, lookback=BEFORE)
     policies = policies_for(session=session, person_ids=ids, at=since)
     entries = entries_by_person(session, ids, since - BEFORE, until + AFTER)
+    known = _known_periods(session, [pid for pid in ids if entries.get(pid)], since - BEFORE - AFTER)
+    assign: list[tuple[RestLedgerEntry, RestPeriodRecord | None, int]] = []
     for pid in ids:
         mine = entries.get(pid, [])
         state = states.get(pid)
@@ -138,15 +141,18 @@ def settle(
             placed.update(r for r in refs if isinstance(r, uuid.UUID))
             if not inside.intersection(r for r in refs if isinstance(r, uuid.UUID)):
                 continue
-            row = _upsert(session, pid, period, state.zone, policy, now)
+            row = _upsert(session, known, pid, period, state.zone, policy, now)
             result.periods += 1
             for contact, share in zip(period.contacts, period.shares, strict=True):
-                entry = by_id[contact.ref]  # type: ignore[index]
-                _apply(result, entry, row.id, share, row.compensatory_due if share else None)
+                assign.append((by_id[contact.ref], row, share))  # type: ignore[index]
         # A contact that falls inside work broke no rest period.
         for entry in mine:
             if entry.id in inside and entry.id not in placed:
-                _apply(result, entry, None, 0, None)
+                assign.append((entry, None, 0))
+    session.flush()  # the periods first: the entries point to them
+    for entry, target, share in assign:
+        due = target.compensatory_due if target is not None and share else None
+        _apply(result, entry, target.id if target is not None else None, share, due)
     session.flush()
     _drop_empty(session, ids)
     return result
@@ -177,15 +183,33 @@ def _apply(result: Settled, entry: RestLedgerEntry, period_id: uuid.UUID | None,
     entry.compensatory_due = due
 
 
+_Known = dict[tuple[uuid.UUID, datetime], RestPeriodRecord]
+
+
+def _known_periods(session: Session, ids: Sequence[uuid.UUID], since: datetime) -> _Known:
+    """The stored periods of these people that began after `since`, by (person, start)."""
+    known: _Known = {}
+    for i in range(0, len(ids), 500):
+        for row in session.scalars(
+            select(RestPeriodRecord).where(
+                RestPeriodRecord.person_id.in_(ids[i : i + 500]), RestPeriodRecord.start_at >= since
+            )
+        ):
+            known[(row.person_id, row.start_at)] = row
+    return known
+
+
 def _upsert(
-    session: Session, pid: uuid.UUID, period: RestPeriod, zone: str, policy: PolicyParams, now: datetime
+    session: Session, known: _Known, pid: uuid.UUID, period: RestPeriod, zone: str, policy: PolicyParams, now: datetime
 ) -> RestPeriodRecord:
     start = period.start if period.start is not None else period.contacts[0].at
-    row = session.scalars(
-        select(RestPeriodRecord).where(RestPeriodRecord.person_id == pid, RestPeriodRecord.start_at == start)
-    ).first()
+    row = known.get((pid, start))
+    if row is None:  # a period that began before the prefetched span (a long leave, say)
+        row = session.scalars(
+            select(RestPeriodRecord).where(RestPeriodRecord.person_id == pid, RestPeriodRecord.start_at == start)
+        ).first()
     if row is None:
-        row = RestPeriodRecord(person_id=pid, start_at=start)
+        row = known[(pid, start)] = RestPeriodRecord(id=new_id(), person_id=pid, start_at=start)
         session.add(row)
     row.end_at = period.end
     row.kind = period.kind
@@ -201,7 +225,6 @@ def _upsert(
     row.contacts = len(period.contacts)
     row.policy_version_id = policy.version_id
     row.computed_at = now
-    session.flush()
     return row
 
 
