@@ -156,7 +156,7 @@ def rest_periods(
     daily = policy.daily_rest_hours * 3600
     weekly = policy.weekly_rest_hours * 3600
     groups: dict[int, list[Contact]] = {}
-    for contact in sorted(contacts, key=lambda c: _ts(c.at)):
+    for contact in sorted(contacts, key=lambda c: (_ts(c.at), str(c.ref))):  # ties: a stable order
         t = _ts(contact.at)
         # k: index of the first work span starting after t; the gap runs from spans[k-1] to it.
         k = 0

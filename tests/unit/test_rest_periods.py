@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+import math
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policies.calendar import wall_instant
 from policies.rest_periods import Contact, jour_findings, rest_periods, weekly_rest_findings
@@ -209,3 +212,35 @@ def test_jour_over_50_hours_in_a_calendar_month() -> None:
 def test_naive_instants_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         rest_periods(work=[], contacts=[Contact(datetime(2026, 5, 1, 1, 0))], policy=POLICY)  # noqa: DTZ001
+
+
+_BASE = datetime(2026, 3, 23, tzinfo=UTC)  # the week of the spring clock change
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shifts=st.lists(st.tuples(st.integers(0, 14 * 24 * 4), st.integers(4, 14 * 4)), min_size=1, max_size=12),
+    calls=st.lists(st.integers(0, 15 * 24 * 60), min_size=1, max_size=8),
+)
+def test_a_period_owes_what_its_last_contact_left_and_its_shares_add_up(
+    shifts: list[tuple[int, int]], calls: list[int]
+) -> None:
+    work = [
+        Interval(_BASE + timedelta(minutes=15 * start), _BASE + timedelta(minutes=15 * (start + length)))
+        for start, length in shifts
+    ]
+    contacts = [Contact(_BASE + timedelta(minutes=m), ref=n) for n, m in enumerate(calls)]
+    periods = rest_periods(work=work, contacts=contacts, policy=POLICY)
+    listed = [c.ref for p in periods for c in p.contacts]
+    assert len(listed) == len(set(listed))  # a contact is in one period at most
+    for period in periods:
+        assert sum(period.shares) == period.owed_minutes and min(period.shares) >= 0
+        assert 0 <= period.owed_minutes <= period.required_minutes
+        if period.end is not None and period.last_contact is not None:
+            rest = (period.end - period.last_contact).total_seconds() / 60
+            assert period.owed_minutes == max(0, math.ceil(period.required_minutes - rest - 1e-9))
+            # The period owes what its last contact would owe alone: no more, however many came before.
+            alone = [rest_periods(work=work, contacts=[c], policy=POLICY)[0].owed_minutes for c in period.contacts]
+            assert period.owed_minutes == max(alone)
+    # The order in which the contacts are given does not matter.
+    assert rest_periods(work=work, contacts=list(reversed(contacts)), policy=POLICY) == periods
