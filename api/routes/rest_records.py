@@ -24,7 +24,7 @@ from policies import rosters as roster_service
 from policies import service as policy_service
 from policies.calendar import local_date
 from policies.findings import finding_key, finding_rows, findings_for
-from policies.models import OnCallSlotRow, RestLedgerEntry, RestPeriodRecord
+from policies.models import OnCallSlotRow, RestLedgerEntry, RestPeriodRecord, Roster
 from policies.record import own_record, record_csv, record_years
 from policies.schemas import GrantCreate, OverrideCreate, RosterCreate, RosterUpdate
 
@@ -172,16 +172,17 @@ def _people_of(session: Session, roster_id: uuid.UUID | None, now: datetime) -> 
 
 
 def _caused(
-    session: Session, people: set[uuid.UUID], roster_id: uuid.UUID | None, now: datetime, change: Callable[[], Any]
+    session: Session, people: set[uuid.UUID], roster_id: uuid.UUID | None, now: datetime, change: Callable[[], Roster]
 ) -> dict[str, Any]:
-    """The findings that `change` would add, computed in a transaction that is rolled back."""
+    """The findings that `change` (which returns the roster it changed) would add, computed in a
+    transaction that is rolled back."""
     since, until = now, now + roster_service.HORIZON
     people = people | _people_of(session, roster_id, now)
     before = finding_rows(findings_for(session=session, person_ids=people, since=since, until=until))
     try:
         changed = change()
         session.flush()
-        people |= _people_of(session, getattr(changed, "id", roster_id), now)
+        people |= _people_of(session, changed.id, now)
         after = finding_rows(findings_for(session=session, person_ids=people, since=since, until=until))
     finally:
         session.rollback()  # a check writes nothing
@@ -233,10 +234,9 @@ def check_override(
     now = clock.now()
     if body.end <= now - timedelta(days=1):
         raise InvalidInput("the override ends in the past")
-    return _caused(
-        session,
-        {body.person_id},
-        roster_id,
-        now,
-        lambda: roster_service.add_override(session=session, roster=roster, data=body, by=me.person_id, now=now),
-    )
+
+    def change() -> Roster:
+        roster_service.add_override(session=session, roster=roster, data=body, by=me.person_id, now=now)
+        return roster
+
+    return _caused(session, {body.person_id}, roster_id, now, change)
