@@ -58,6 +58,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rest.cause.schedule": ("schemat ger inte veckovila", "the schedule leaves no weekly rest"),
     "rest.basis.four_weeks": ("fyra veckor", "four weeks"),
     "rest.basis.month": ("kalendermånad", "calendar month"),
+    "rest.check.warning": (
+        "Det här undantaget skulle ge avvikelser mot arbetstidsreglerna:",
+        "This override would break the working-time rules:",
+    ),
+    "rest.check.save_anyway": ("Spara ändå", "Save anyway"),
+    "rest.check.jour": (
+        "{name}: {hours} timmar jour ({basis}), gränsen är {limit} timmar",
+        "{name}: {hours} hours of jour ({basis}), the limit is {limit} hours",
+    ),
+    "rest.check.weekly": (
+        "{name}: ingen veckovila vecka {week} ({cause})",
+        "{name}: no weekly rest in week {week} ({cause})",
+    ),
     "dash.weekly_rest": (
         "Personer utan veckovila (36 timmar) per vecka och grupp",
         "People without weekly rest (36 hours) per week and group",

@@ -4,6 +4,8 @@ year and language, and downloads it; HR sees the weekly-rest and jour sections o
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -45,3 +47,58 @@ def test_hr_sees_weekly_rest_and_jour_limits_on_the_dashboard(page: Page, served
     with page.expect_download() as download:
         page.locator("#jour-limits").get_by_role("link", name="Ladda ner CSV").click()
     assert download.value.path().read_text(encoding="utf-8").startswith("group,people_over_48h_in_four_weeks")
+
+
+def test_a_manager_is_warned_before_an_override_breaks_the_jour_limit(page: Page, served: Served) -> None:
+    zone = ZoneInfo("Europe/Stockholm")
+    today = datetime.now(zone).date()
+    with served.api("manager") as api:
+        units = api.get("/api/v1/groups", params={"kind": "unit", "limit": 100}).json()["items"]
+        akuten = next(g for g in units if g["code"] == "akuten")
+        bakjour = next(r for r in api.get("/api/v1/rosters").json() if r["role"] == "Bakjour akuten")
+        doctors = bakjour["layers"][0]["participants"]
+        names = {p["id"]: p["name"] for p in api.get(f"/api/v1/groups/{akuten['id']}").json()["members"]}
+        day = (today + timedelta(days=20)).isoformat()
+        created = api.post(
+            "/api/v1/rosters",
+            json={
+                "group_id": akuten["id"],
+                "name": "Nattjour test",
+                "role": "Nattjour test",
+                "kind": "jour",
+                "layers": [
+                    {
+                        "rotation": "daily",
+                        "start_date": day,
+                        "end_date": (today + timedelta(days=21)).isoformat(),
+                        "handoff_time": "08:00",
+                        "participants": doctors[:1],
+                    }
+                ],
+            },
+        )
+        assert created.status_code == 201, created.text
+    roster_id = created.json()["id"]
+    cover = doctors[1]
+    start, end = (today + timedelta(days=10)).isoformat(), (today + timedelta(days=13)).isoformat()
+    try:
+        login(page, served, "manager")
+        ready(page, "/rosters", served)
+        roster = page.get_by_role("region", name="Nattjour test")
+        roster.get_by_label("Vem tar över").select_option(label=names[cover])
+        roster.get_by_label("Från (Europe/Stockholm)").fill(start + "T08:00")
+        roster.get_by_label("Till (Europe/Stockholm)").fill(end + "T08:00")
+        roster.get_by_role("button", name="Lägg till undantag").click()
+        # Three days of jour in a row: 72 hours, above 48 in four weeks. Warned, nothing saved yet.
+        warning = roster.locator(".warning")
+        expect(warning).to_contain_text("skulle ge avvikelser")
+        expect(warning).to_contain_text(names[cover] + ": 72 timmar jour (fyra veckor), gränsen är 48 timmar")
+        with served.api("manager") as api:
+            assert api.get(f"/api/v1/rosters/{roster_id}").json()["overrides"] == []
+        roster.get_by_role("button", name="Spara ändå").click()
+        expect(page.get_by_role("status")).to_have_text("Undantaget är sparat.")
+        with served.api("manager") as api:
+            assert len(api.get(f"/api/v1/rosters/{roster_id}").json()["overrides"]) == 1
+    finally:
+        with served.api("manager") as api:
+            api.delete(f"/api/v1/rosters/{roster_id}")

@@ -709,12 +709,25 @@ function overridesPart(r, slug, nameOf, group, keeper) {
   const start = el("input", { type: "datetime-local", id: "os-" + slug, required: true });
   const end = el("input", { type: "datetime-local", id: "oend-" + slug, required: true });
   const note = el("input", { id: "on-" + slug, maxlength: 500 });
+  const warning = el("div", { class: "warning", role: "alert", id: "ow-" + slug, hidden: true });
+  const submit = el("button", { type: "submit", class: "primary" }, t("rosters.override_add"));
   const form = el("form", { class: "grid3 override-form", "aria-labelledby": "oh-" + slug, "aria-describedby": error.id, onsubmit: async (e) => {
     e.preventDefault();
     error.hidden = true;
     const body = { person_id: who.value, start: fromZoned(start.value, zone), end: fromZoned(end.value, zone) };
     if (note.value.trim()) body.note = note.value.trim();
     try {
+      // Before saving: would it put someone above the jour limits or leave a week without weekly rest?
+      if (form.dataset.confirmed !== JSON.stringify(body)) {
+        const check = await api("POST", "/rosters/" + r.id + "/overrides/check", body);
+        if (!check.ok) {
+          warning.replaceChildren(el("p", {}, t("rest.check.warning")), el("ul", {}, check.findings.map(findingText).map((line) => el("li", {}, line))));
+          warning.hidden = false;
+          form.dataset.confirmed = JSON.stringify(body);
+          submit.textContent = t("rest.check.save_anyway");
+          return;
+        }
+      }
       await api("POST", "/rosters/" + r.id + "/overrides", body);
     } catch (err) {
       fail(err);
@@ -727,7 +740,8 @@ function overridesPart(r, slug, nameOf, group, keeper) {
     el("div", {}, el("label", { for: start.id }, t("rosters.override_start", { zone })), start),
     el("div", {}, el("label", { for: end.id }, t("rosters.override_end", { zone })), end),
     el("div", {}, el("label", { for: note.id }, t("rosters.override_note")), note),
-    el("button", { type: "submit", class: "primary" }, t("rosters.override_add")),
+    warning,
+    submit,
     error,
   );
   return el("div", {}, el("h3", { id: "oh-" + slug }, t("rosters.overrides")), list, form);
@@ -938,6 +952,11 @@ async function renderDashboard(weeks, groupId) {
         : el("p", {}, t("dash.none"))),
   );
   for (const sw of document.querySelectorAll(".sw[data-color]")) sw.style.background = sw.dataset.color;
+}
+
+function findingText(f) {
+  if (f.kind === "jour_limit") return t("rest.check.jour", { name: f.name, hours: f.hours, limit: f.limit_hours, basis: t("rest.basis." + f.period) });
+  return t("rest.check.weekly", { name: f.name, week: f.period, cause: t("rest.cause." + f.cause) });
 }
 
 const PAGES = {
