@@ -35,12 +35,13 @@ from api.routes import (
     policies,
     professions,
     reports,
+    rest_records,
     rosters,
     surveys,
     tokens,
 )
 from api.routes import webpush as webpush_routes
-from api.web import installable, pilot_pages
+from api.web import installable, pilot_pages, rest_pages
 from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
@@ -153,6 +154,7 @@ def create_app(
         audit,
         availability,
         policies,
+        rest_records,
         rosters,
         calendars,
         devices,
@@ -203,6 +205,7 @@ def create_app(
             )
 
     app.include_router(reports.router)
+    app.include_router(rest_pages.router)
     app.include_router(web.router)
     app.include_router(installable.router)
     app.include_router(pilot_pages.router)

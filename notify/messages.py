@@ -45,6 +45,7 @@ from notify.schemas import (
     RecipientStatus,
 )
 from notify.transports.mapping import check_fits
+from policies import rest_records
 from policies import service as policies
 from policies.engine import decide_many
 from policies.types import Decision, MessageFacts, PolicyParams
@@ -418,13 +419,19 @@ def persist(
     holds = [d.release_at for d in todo.values() if d.kind == "hold" and d.release_at is not None]
     if holds:
         schedule_wake(session, at=min(holds), now=now)  # the release runs when the first of them is due
+    contacted: list[uuid.UUID] = []
     for pid, d in todo.items():
         if d.ledger is not None:
             policy = decided.policies.get(pid)
             if policy is not None:
                 policies.record_contact(
-                    session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now
+                    session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now, settle=False
                 )
+                contacted.append(pid)
+    if contacted:
+        rest_records.settle(
+            session=session, person_ids=contacted, since=now, until=now + timedelta(microseconds=1), now=now
+        )
     return send_now
 
 

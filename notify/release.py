@@ -37,6 +37,7 @@ from notify.messages import decide, enqueue_sends, facts_for_stored, persist, qu
 from notify.models import Delivery, Digest, Message, Recipient
 from notify.outbox import PENDING, RUNNING, Job, JobContext, JobRegistry, JobSpec, enqueue, run_job
 from notify.release_timing import next_due, schedule_wake
+from policies import rest_records
 from policies import service as policies
 from policies.engine import decide_many
 from policies.types import Decision, Reason
@@ -188,6 +189,7 @@ def release(ctx: JobContext, session: Session, rows: Sequence[HeldRow], *, now: 
     pols = policies.policies_for(session=session, person_ids=everyone, at=now)
     deliverable: dict[uuid.UUID, dict[uuid.UUID, Decision]] = defaultdict(dict)  # person -> message -> decision
     delivered_recipients: list[uuid.UUID] = []
+    contacted: list[uuid.UUID] = []
     held_again: dict[datetime, list[uuid.UUID]] = defaultdict(list)
     dropped: dict[str, list[uuid.UUID]] = defaultdict(list)
     for message_id, people in people_of.items():
@@ -195,6 +197,10 @@ def release(ctx: JobContext, session: Session, rows: Sequence[HeldRow], *, now: 
         if message is None:
             continue
         facts = facts_for_stored(session=session, message=message, at=now)
+        if facts.priority == "urgent" and facts.override_reason is not None:
+            # An override is the sender's judgement about the moment it was sent; a held urgent
+            # message is released as an ordinary urgent one, never as an override later.
+            facts = replace(facts, override_reason=None)
         decisions = decide_many((states[p] for p in people if p in states), facts, pols, now)
         for pid, decision in decisions.items():
             mine = by_pair[(message_id, pid)]
@@ -221,8 +227,19 @@ def release(ctx: JobContext, session: Session, rows: Sequence[HeldRow], *, now: 
                     delivered_recipients.append(rid)
                 if decision.ledger is not None and pid in pols:
                     policies.record_contact(
-                        session=session, person_id=pid, decision=decision, message=facts, policy=pols[pid], at=now
+                        session=session,
+                        person_id=pid,
+                        decision=decision,
+                        message=facts,
+                        policy=pols[pid],
+                        at=now,
+                        settle=False,
                     )
+                    contacted.append(pid)
+    if contacted:  # each contact placed in its rest period, the batch's people at once
+        rest_records.settle(
+            session=session, person_ids=contacted, since=now, until=now + timedelta(microseconds=1), now=now
+        )
     for instant, ids in held_again.items():
         _deliveries(session, ids, not_before=instant)
     for error, ids in dropped.items():

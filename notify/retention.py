@@ -7,8 +7,9 @@ every message sent before the cutoff, with its recipients (who read it and when)
 audience and digests, except a message that still waits for someone (a held, pending or sending
 delivery): it is deleted on a later run, once it has been delivered or dropped.
 
-Kept either way: the rest ledger (HR's and the safety representative's record of contact during
-rest; it names the message only by id) and the audit log (it records each purge).
+Kept either way: the rest ledger and its rest periods (HR's, the union's and each person's record
+of contact during rest, kept at least for the current year and the two before it; it names the
+message only by id) and the audit log (it records each purge).
 Idempotency keys older than their 24-hour window are deleted on every run; they answer nothing.
 """
 

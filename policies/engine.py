@@ -124,7 +124,7 @@ class _Timeline:
     """A recipient's facts under one policy, as segments [starts[i], starts[i+1]) with
     constant flags; the last segment ends at `end` (the end of the horizon)."""
 
-    __slots__ = ("end", "flags", "policy", "slots", "starts", "work_starts")
+    __slots__ = ("end", "flags", "policy", "restarts", "slots", "starts", "work_ends", "work_starts")
 
     def __init__(
         self,
@@ -134,6 +134,8 @@ class _Timeline:
         flags: list[int],
         slots: list[tuple[float, float, OnCallSlot]],
         work_starts: list[float],
+        work_ends: list[float] | None = None,
+        restarts: list[float] | None = None,
     ) -> None:
         self.policy = policy
         self.starts = starts
@@ -141,6 +143,8 @@ class _Timeline:
         self.flags = flags
         self.slots = slots
         self.work_starts = work_starts
+        self.work_ends = work_ends if work_ends is not None else []
+        self.restarts = restarts if restarts is not None else []
 
     def slot_at(self, ts: float) -> OnCallSlot | None:
         for start, end, slot in self.slots:
@@ -162,14 +166,6 @@ class _Timeline:
         for k in range(index + 1, len(flags)):
             f = flags[k]
             if not f & _BLOCKS_URGENT and f & (WORK | ON_CALL):
-                return self.starts[k]
-        return None
-
-    def next_free(self, index: int) -> float | None:
-        """The first instant after segment `index` without leave or DND."""
-        flags = self.flags
-        for k in range(index + 1, len(flags)):
-            if not flags[k] & _BLOCKS_URGENT:
                 return self.starts[k]
         return None
 
@@ -313,7 +309,16 @@ def _compile(state: RecipientState, policy: PolicyParams) -> _Timeline:
     if not flags or flags[-1] != segment:
         starts.append(at)
         flags.append(segment)
-    return _Timeline(policy, starts, h1, flags, slots, [s for s, _ in work])
+    return _Timeline(
+        policy,
+        starts,
+        h1,
+        flags,
+        slots,
+        [s for s, _ in work],
+        [e for _, e in work],
+        sorted(t.timestamp() for t in state.rest_restarts),
+    )
 
 
 # Compiled timelines of one batch, by policy and facts: people with the same facts (a unit's
@@ -363,9 +368,8 @@ def prepare(states: Iterable[RecipientState], policies: Mapping[UUID, PolicyPara
 
 @lru_cache(maxsize=1024)
 def _state_names(flags: int) -> tuple[str, ...]:
-    """The states named by the flags; "off duty" only when nothing more specific applies."""
-    if flags & CONTACT_STATES:
-        flags &= ~OFF
+    """Every state named by the flags, `off_duty` included when another rule also blocks: a
+    person in daily rest outside working time is held by both, and the reasons say so."""
     return tuple(name for bit, name in _STATE_BITS if flags & bit)
 
 
@@ -436,6 +440,11 @@ def _reroute(flags: int, person: UUID) -> Decision:
     return _intern(key, lambda: Decision("reroute", (*_state_reasons(flags), _R_REROUTE), reroute_to=person))
 
 
+def _short(required: float, rest: float) -> int:
+    """Whole minutes by which `rest` seconds fall short of `required` seconds."""
+    return max(0, math.ceil((required - rest) / 60 - 1e-9))
+
+
 def _contact(
     tl: _Timeline,
     state: RecipientState,
@@ -459,7 +468,13 @@ def _contact(
         required = (policy.weekly_rest_hours if flags & WEEKLY else policy.daily_rest_hours) * 3600
         k = bisect_right(tl.work_starts, ts)
         if k < len(tl.work_starts):
-            owed = max(0, math.ceil((required - (tl.work_starts[k] - ts)) / 60))
+            following = tl.work_starts[k]
+            owed = _short(required, following - ts)
+            # Lost rest is counted per rest period: an earlier contact in the same period has
+            # already been charged what the period lost up to it, so this one owes the rest.
+            j = bisect_left(tl.restarts, ts)
+            if j and tl.restarts[j - 1] >= (tl.work_ends[k - 1] if k else -math.inf):
+                owed = max(0, owed - _short(required, following - tl.restarts[j - 1]))
         if owed:
             due = _due_day(state.zone, ts, policy.compensatory_days)
     stated = message.override_reason if kind in ("emergency", "override") else None
@@ -569,11 +584,9 @@ def _decide(tl: _Timeline, state: RecipientState, message: MessageFacts, ts: flo
         if extra is None:
             if not flags & _BLOCKS_URGENT:
                 return _contact(tl, state, message, flags, slot, ts, "override", _R_OVERRIDE)
+            # The override is the sender's judgement about now: held, it waits like any urgent
+            # message (and is released as one, without the override).
             extra = OVERRIDE_BLOCKED
-            # Once leave or DND is over, the override may go through.
-            free = tl.next_free(index)
-            if free is not None and (release is None or free < release):
-                release = free
 
     # 15. hold, 16. expires_before_release
     if not flags & WORK:

@@ -339,3 +339,30 @@ class RestLedgerEntry(Base):
     granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     granted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The rest period the contact fell in; its `compensatory_minutes` is the contact's share.
+    period_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rest_period.id", ondelete="SET NULL"), index=True)
+
+
+class RestPeriodRecord(Base):
+    """A rest period that contacts broke: from the end of work to the next start of work, what
+    it required and what it lost (see `policies.rest_periods`). Its ledger entries point to it."""
+
+    __tablename__ = "rest_period"
+    __table_args__ = (UniqueConstraint("person_id", "start_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # The end of work before the period (the first contact when no earlier work is known).
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(8))
+    required_minutes: Mapped[int] = mapped_column(Integer)
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rest_minutes: Mapped[int | None] = mapped_column(Integer)
+    compensatory_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    compensatory_due: Mapped[date | None] = mapped_column(Date())
+    contacts: Mapped[int] = mapped_column(Integer, default=0)
+    policy_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("rest_policy_version.id", ondelete="SET NULL")
+    )
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())

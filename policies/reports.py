@@ -1,7 +1,9 @@
 """The compliance report HR reads: after-hours contacts per week and group, overrides per sender,
-broken rest per week, compensatory rest owed and overdue, and the policy versions that took effect.
+broken rest periods per week, compensatory rest owed and overdue (the sum of the rest periods'
+figures), weekly rest and jour findings, and the policy versions that took effect.
 
-Everything is derived from the rest ledger and the policy versions; nothing here writes.
+Everything is derived from the rest ledger (grouped into rest periods), the schedules and the
+policy versions; nothing here writes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from kernel.directory.models import Group, GroupMember, Person
 from kernel.spreadsheet import SafeWriter
 from kernel.timezones import zone
+from policies.findings import findings_for
 from policies.models import RestLedgerEntry, RestPolicy, RestPolicyVersion
 
 OVERRIDE_KINDS = ("override", "emergency")
@@ -37,6 +40,9 @@ class ComplianceReport:
     overdue_minutes: int = 0
     overdue_entries: int = 0
     policy_changes: list[dict[str, object]] = field(default_factory=list)
+    # Findings (ATL 14 weekly rest, jour limits), as numbers of people per group: never names.
+    weekly_rest: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> week -> people
+    jour_limits: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> basis -> people
 
 
 def week_of(instant: datetime, tz: str) -> str:
@@ -91,6 +97,7 @@ def compliance(
     report = ComplianceReport(since=since, until=until, weeks=_weeks(since, until, tz))
     units = _unit_of(session, {e.person_id for e in entries})
     senders: Counter[uuid.UUID | None] = Counter()
+    periods_counted: set[uuid.UUID] = set()
     for entry in entries:
         week = week_of(entry.at, tz)
         group = units.get(entry.person_id, NO_GROUP)
@@ -98,7 +105,10 @@ def compliance(
         per_week[week] = per_week.get(week, 0) + 1
         if entry.kind in OVERRIDE_KINDS:
             senders[entry.sender_id] += 1
-        if entry.restarts_rest:
+        # Broken rest is counted per rest period: two calls in one night broke one rest.
+        broken = entry.period_id if entry.period_id is not None else entry.id
+        if entry.restarts_rest and broken not in periods_counted:
+            periods_counted.add(broken)
             report.broken_rest[week] = report.broken_rest.get(week, 0) + 1
         report.owed_minutes += entry.compensatory_minutes
         report.granted_minutes += entry.granted_minutes
@@ -120,6 +130,7 @@ def compliance(
         .where(RestPolicyVersion.created_at >= since, RestPolicyVersion.created_at < until)
         .order_by(RestPolicyVersion.created_at)
     ).all()
+    _add_findings(session, report, person_ids, tz)
     report.policy_changes = [
         {
             "policy": name,
@@ -133,8 +144,26 @@ def compliance(
     return report
 
 
+def _add_findings(session: Session, report: ComplianceReport, person_ids: set[uuid.UUID] | None, tz: str) -> None:
+    """Weekly rest missing and jour above its limits in the report's weeks, people per group."""
+    people = person_ids if person_ids is not None else set(session.scalars(select(Person.id)))
+    found = findings_for(session=session, person_ids=people, since=report.since, until=report.until)
+    units = _unit_of(session, set(found))
+    for pid, findings in found.items():
+        group = units.get(pid, NO_GROUP)
+        for w in findings.weekly_rest:
+            label = week_of(w.start + timedelta(days=3), tz)  # the middle of the week: no zone edge cases
+            if label in report.weeks:
+                per_week = report.weekly_rest.setdefault(group, {})
+                per_week[label] = per_week.get(label, 0) + 1
+        for basis in sorted({j.basis for j in findings.jour}):
+            per_basis = report.jour_limits.setdefault(group, {})
+            per_basis[basis] = per_basis.get(basis, 0) + 1
+
+
 def to_csv(report: ComplianceReport, table: str) -> str:
-    """One of the report's tables as CSV: after-hours, overrides, broken-rest, compensatory, policy-changes."""
+    """One of the report's tables as CSV: after-hours, overrides, broken-rest, compensatory,
+    weekly-rest, jour-limits, policy-changes."""
     out = io.StringIO()
     writer = SafeWriter(out)
     if table == "after-hours":
@@ -150,6 +179,14 @@ def to_csv(report: ComplianceReport, table: str) -> str:
     elif table == "compensatory":
         writer.writerow(["owed_minutes", "granted_minutes", "overdue_minutes", "overdue_entries"])
         writer.writerow([report.owed_minutes, report.granted_minutes, report.overdue_minutes, report.overdue_entries])
+    elif table == "weekly-rest":
+        writer.writerow(["group", *report.weeks])
+        for group, per_week in sorted(report.weekly_rest.items()):
+            writer.writerow([group, *(per_week.get(w, 0) for w in report.weeks)])
+    elif table == "jour-limits":
+        writer.writerow(["group", "people_over_48h_in_four_weeks", "people_over_50h_in_a_month"])
+        for group, per_basis in sorted(report.jour_limits.items()):
+            writer.writerow([group, per_basis.get("four_weeks", 0), per_basis.get("month", 0)])
     elif table == "policy-changes":
         writer.writerow(["policy", "version", "effective_from", "created_at", "approval_note"])
         writer.writerows(

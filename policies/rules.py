@@ -1,7 +1,8 @@
 """The precedence table: every rule of the engine, in the order it is applied.
 
 `PRECEDENCE` is the one source of truth. `policies.engine.decide` walks it top to bottom, and
-`docs/policy-engine.md` shows the same table (a test keeps the two identical). Each rule has an
+`docs/policy-engine.md` shows the same table, written by `scripts/precedence_doc.py` from
+`markdown_table()` (a test fails when the doc is not current). Each rule has an
 id, when it applies, what it does, and the reason text a decision carries when the rule shaped
 it. Rules marked *blocks* do not decide by themselves: they stop the delivering rules below them
 and send the message on to `reroute`, `override` and `hold`.
@@ -37,7 +38,7 @@ PRECEDENCE: tuple[Rule, ...] = (
     _rule(
         "emergency",
         "priority `emergency` (a declared major incident, reason mandatory)",
-        "deliver `critical`; ledger when it hits rest, quiet hours, leave or DND",
+        "deliver `critical`; always ledger (restarts rest when in daily or weekly rest)",
         "Larm vid allvarlig händelse: når alla i mottagarlistan direkt.",
         "Major-incident alert: reaches everyone in the audience now.",
     ),
@@ -51,7 +52,7 @@ PRECEDENCE: tuple[Rule, ...] = (
     _rule(
         "dnd.on_call_role",
         "DND, `urgent`, addressed to the role the recipient is on call for now",
-        "deliver `time_sensitive`; ledger when in rest or quiet hours",
+        "deliver `time_sensitive`; always ledger (it passed DND; restarts rest when in rest)",
         "Brådskande till rollen mottagaren har jour eller beredskap för: går fram trots stör ej.",
         "Urgent for the role the recipient is on call for: passes do-not-disturb.",
     ),
@@ -121,7 +122,7 @@ PRECEDENCE: tuple[Rule, ...] = (
     _rule(
         "override",
         "`urgent` with a reason, the policy allows the sender's role to override, under the "
-        "weekly cap; not during leave or DND",
+        "weekly cap; not during leave or DND (then held, and released as an ordinary urgent message)",
         "deliver `time_sensitive`; always ledger",
         "Avsändaren får enligt policyn bryta vilan, med angivet skäl.",
         "The policy lets the sender override rest, with a stated reason.",
@@ -129,7 +130,8 @@ PRECEDENCE: tuple[Rule, ...] = (
     _rule(
         "hold",
         "anything not delivered above",
-        "hold until the earliest allowed instant (the end of the horizon if none is known)",
+        "hold until the earliest allowed instant; if none is known within the 7-day horizon, until its "
+        "end, and decide again then",
         "Hålls kvar till nästa tillåtna tidpunkt och kommer då i en sammanfattning.",
         "Held until the next allowed time and then sent in one digest.",
     ),
@@ -147,6 +149,13 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in PRECEDENCE}
 
 def reason(rule_id: str) -> Reason:
     return RULES[rule_id].reason
+
+
+def markdown_table() -> str:
+    """`PRECEDENCE` as the Markdown table of `docs/policy-engine.md`."""
+    lines = ["| # | Rule | When | Outcome |", "|---|------|------|---------|"]
+    lines += [f"| {n} | `{rule.id}` | {rule.when} | {rule.outcome} |" for n, rule in enumerate(PRECEDENCE, 1)]
+    return "\n".join(lines) + "\n"
 
 
 # Reasons that qualify a decision without being a precedence step of their own.

@@ -351,6 +351,7 @@ class LedgerEntryRead(_Read):
     compensatory_due: date | None
     granted_minutes: int
     granted_at: datetime | None
+    period_id: uuid.UUID | None = None  # the rest period it fell in (policies.rest_records)
 
 
 class LedgerPage(BaseModel):

@@ -971,8 +971,10 @@ def record_contact(
     message: MessageFacts,
     policy: PolicyParams,
     at: datetime,
+    settle: bool = True,
 ) -> RestLedgerEntry | None:
-    """Write the decision's contact to the rest ledger, if it carries one."""
+    """Write the decision's contact to the rest ledger, if it carries one, and (unless the caller
+    settles a batch itself) place it in its rest period (`policies.rest_records.settle`)."""
     note = decision.ledger
     if note is None:
         return None
@@ -996,6 +998,10 @@ def record_contact(
     )
     session.add(entry)
     session.flush()
+    if settle:
+        from policies.rest_records import settle as settle_periods  # it reads facts through this module
+
+        settle_periods(session=session, person_ids=[person_id], since=at, until=at + timedelta(microseconds=1), now=at)
     return entry
 
 

@@ -183,7 +183,8 @@ class LedgerNote:
 
     `states` are the rest and availability states at the instant (see `STATES`), `restarts_rest`
     says the contact broke a rest window and restarts its clock, and `compensatory_minutes` are
-    owed by `compensatory_due` (the rest the next shift leaves short of a full rest period).
+    what this contact adds to the rest its rest period lost (see `policies.rest_periods`: an
+    earlier contact in the same period was already charged its part), owed by `compensatory_due`.
     """
 
     kind: ContactKind

@@ -27,7 +27,7 @@ import click
 
 from kernel.settings import QUEUES, Settings
 from kernel.vocabulary import ROLES
-from vila import fleet_cli, jobs_cli, pilot_cli, webpush_cli
+from vila import fleet_cli, jobs_cli, ledger_cli, pilot_cli, webpush_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
@@ -661,6 +661,7 @@ main.add_command(fleet_cli.fleet)
 main.add_command(pilot_cli.pilot)
 main.add_command(webpush_cli.webpush)
 main.add_command(jobs_cli.jobs)
+main.add_command(ledger_cli.ledger)
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,9 @@ from policies import reports, service
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
-Table = Literal["after-hours", "overrides", "broken-rest", "compensatory", "policy-changes"]
+Table = Literal[
+    "after-hours", "overrides", "broken-rest", "compensatory", "weekly-rest", "jour-limits", "policy-changes"
+]
 
 
 def _build(
@@ -55,7 +57,8 @@ def compliance(
     session: SessionDep, me: CurrentPerson, clock: ClockDep, weeks: Weeks = 8, group_id: GroupFilter = None
 ) -> dict[str, Any]:
     """After-hours contacts per week and group, overrides per sender, broken rest per week,
-    compensatory rest owed, granted and overdue, and policy versions created in the period."""
+    compensatory rest owed, granted and overdue, people without weekly rest per group and week,
+    people above the jour limits per group, and policy versions created in the period."""
     r = _build(session, me, clock.now(), weeks, group_id)
     return {
         "since": r.since.isoformat(),
@@ -70,6 +73,8 @@ def compliance(
             "overdue_minutes": r.overdue_minutes,
             "overdue_entries": r.overdue_entries,
         },
+        "weekly_rest": r.weekly_rest,
+        "jour_limits": r.jour_limits,
         "policy_changes": r.policy_changes,
     }
 

@@ -55,6 +55,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "compose": ("compose.html", ("manager", "admin")),
     "messages": ("history.html", ("manager", "admin", "hr")),
     "me": ("me.html", ()),
+    "rest": ("rest.html", ()),  # served with its data by api.web.rest_pages
     "rosters": ("rosters.html", ()),
     "inbox": ("inbox.html", ()),
     "devices": ("devices.html", ()),
@@ -72,6 +73,7 @@ NAV = [
     ("compose", "nav.compose"),
     ("messages", "nav.history"),
     ("me", "nav.me"),
+    ("rest", "nav.rest"),
     ("rosters", "nav.rosters"),
     ("inbox", "nav.inbox"),
     ("devices", "nav.devices"),
@@ -452,6 +454,8 @@ def _page(name: str) -> Any:
 
 
 for _name in PAGES:
+    if _name == "rest":  # its own handler (api.web.rest_pages) renders it with its data
+        continue
     router.add_api_route(f"/{_name}", _page(_name), methods=["GET"], response_class=HTMLResponse)
 
 

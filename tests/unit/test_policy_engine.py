@@ -66,7 +66,23 @@ def test_normal_after_the_shift_is_held_for_daily_rest_until_the_next_shift() ->
     d = decide(state(at, shifts=WEEK_SHIFTS), msg(), DEFAULT_POLICY, at)
     assert d.kind == "hold"
     assert d.release_at == local(2026, 3, 10, 7)
-    assert d.rules == ("daily_rest", "hold")
+    # Off duty as well as in daily rest: both reasons are given, in precedence order.
+    assert d.rules == ("daily_rest", "off_duty", "hold")
+
+
+def test_off_duty_is_a_reason_beside_quiet_hours_and_weekly_rest_but_not_at_work() -> None:
+    quiet = tuple(Interval(local(2026, 3, d, 22), local(2026, 3, d + 1, 6)) for d in range(8, 15))
+    night = local(2026, 3, 12, 2)  # in daily rest (until 03:00), quiet hours and off duty
+    rules = decide(state(night, shifts=WEEK_SHIFTS, quiet=quiet), msg(), DEFAULT_POLICY, night).rules
+    assert rules == ("daily_rest", "quiet_hours", "off_duty", "hold")
+    saturday = local(2026, 3, 14, 12)  # Saturday: in the weekly rest (Friday 16:00 + 36 h), off duty
+    assert decide(state(saturday, shifts=WEEK_SHIFTS), msg(), DEFAULT_POLICY, saturday).rules[:2] == (
+        "weekly_rest",
+        "off_duty",
+    )
+    dnd = (Interval(local(2026, 3, 10, 9), local(2026, 3, 10, 11)),)
+    at_work = local(2026, 3, 10, 10)  # DND at work: not off duty
+    assert decide(state(at_work, shifts=WEEK_SHIFTS, dnd=dnd), msg(), DEFAULT_POLICY, at_work).rules == ("dnd", "hold")
 
 
 def test_daily_rest_counts_from_the_actual_end_of_work() -> None:
@@ -148,6 +164,27 @@ def test_urgent_reaches_stand_by_in_rest_and_creates_compensatory_rest() -> None
     assert d.ledger is not None and d.ledger.restarts_rest and d.ledger.on_call == "beredskap"
     assert d.ledger.compensatory_minutes == 6 * 60  # 11 h from 02:00 would end 13:00; work starts 07:00
     assert d.ledger.compensatory_due == date(2026, 3, 24)
+
+
+def test_a_second_call_in_the_same_rest_period_owes_only_what_it_adds() -> None:
+    # Stand-by after a shift ending 21:00, next shift 10:00. The 01:00 call owed 11 h - 9 h =
+    # 120 minutes; the 03:00 call leaves 7 h, so the period owes 240 in all: this call adds 120.
+    shifts = (
+        Interval(local(2026, 3, 9, 13), local(2026, 3, 9, 21)),
+        Interval(local(2026, 3, 10, 10), local(2026, 3, 10, 18)),
+    )
+    slot = OnCallSlot(local(2026, 3, 9, 21), local(2026, 3, 10, 10), "beredskap", "ssk-beredskap")
+    first = local(2026, 3, 10, 1)
+    d1 = decide(state(first, shifts=shifts, on_call=(slot,)), msg("urgent"), DEFAULT_POLICY, first)
+    assert d1.ledger is not None and d1.ledger.compensatory_minutes == 120
+    second = local(2026, 3, 10, 3)
+    s = state(second, shifts=shifts, on_call=(slot,), rest_restarts=(first,))
+    d2 = decide(s, msg("urgent"), DEFAULT_POLICY, second)
+    assert d2.ledger is not None and d2.ledger.compensatory_minutes == 120
+    # A call in an earlier rest period does not reduce it.
+    earlier = state(second, shifts=shifts, on_call=(slot,), rest_restarts=(local(2026, 3, 9, 12),))
+    d3 = decide(earlier, msg("urgent"), DEFAULT_POLICY, second)
+    assert d3.ledger is not None and d3.ledger.compensatory_minutes == 240
 
 
 def test_a_call_out_restarts_the_rest_clock() -> None:

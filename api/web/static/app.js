@@ -709,12 +709,25 @@ function overridesPart(r, slug, nameOf, group, keeper) {
   const start = el("input", { type: "datetime-local", id: "os-" + slug, required: true });
   const end = el("input", { type: "datetime-local", id: "oend-" + slug, required: true });
   const note = el("input", { id: "on-" + slug, maxlength: 500 });
+  const warning = el("div", { class: "warning", role: "alert", id: "ow-" + slug, hidden: true });
+  const submit = el("button", { type: "submit", class: "primary" }, t("rosters.override_add"));
   const form = el("form", { class: "grid3 override-form", "aria-labelledby": "oh-" + slug, "aria-describedby": error.id, onsubmit: async (e) => {
     e.preventDefault();
     error.hidden = true;
     const body = { person_id: who.value, start: fromZoned(start.value, zone), end: fromZoned(end.value, zone) };
     if (note.value.trim()) body.note = note.value.trim();
     try {
+      // Before saving: would it put someone above the jour limits or leave a week without weekly rest?
+      if (form.dataset.confirmed !== JSON.stringify(body)) {
+        const check = await api("POST", "/rosters/" + r.id + "/overrides/check", body);
+        if (!check.ok) {
+          warning.replaceChildren(el("p", {}, t("rest.check.warning")), el("ul", {}, check.findings.map(findingText).map((line) => el("li", {}, line))));
+          warning.hidden = false;
+          form.dataset.confirmed = JSON.stringify(body);
+          submit.textContent = t("rest.check.save_anyway");
+          return;
+        }
+      }
       await api("POST", "/rosters/" + r.id + "/overrides", body);
     } catch (err) {
       fail(err);
@@ -727,7 +740,8 @@ function overridesPart(r, slug, nameOf, group, keeper) {
     el("div", {}, el("label", { for: start.id }, t("rosters.override_start", { zone })), start),
     el("div", {}, el("label", { for: end.id }, t("rosters.override_end", { zone })), end),
     el("div", {}, el("label", { for: note.id }, t("rosters.override_note")), note),
-    el("button", { type: "submit", class: "primary" }, t("rosters.override_add")),
+    warning,
+    submit,
     error,
   );
   return el("div", {}, el("h3", { id: "oh-" + slug }, t("rosters.overrides")), list, form);
@@ -925,6 +939,12 @@ async function renderDashboard(weeks, groupId) {
     section("comp", t("dash.comp"), "compensatory",
       countsList([["owed", t("ledger.owed"), comp.owed_minutes], ["granted", t("ledger.granted"), comp.granted_minutes], ["breaks", t("dash.overdue"), comp.overdue_minutes]]),
       barChart("c-comp", t("dash.comp"), [t("ledger.owed"), t("ledger.granted"), t("dash.overdue")], [{ name: t("dash.comp"), values: [comp.owed_minutes, comp.granted_minutes, comp.overdue_minutes] }])),
+    section("weekly-rest", t("dash.weekly_rest"), "weekly-rest", Object.keys(r.weekly_rest).length
+      ? barChart("c-weekly", t("dash.weekly_rest"), weekLabels, Object.keys(r.weekly_rest).sort().map((g) => ({ name: g, values: r.weeks.map((w) => r.weekly_rest[g][w] || 0) })))
+      : el("p", {}, t("dash.none"))),
+    section("jour-limits", t("dash.jour_limits"), "jour-limits", Object.keys(r.jour_limits).length
+      ? el("ul", { id: "jour-limits-list" }, Object.keys(r.jour_limits).sort().map((g) => el("li", {}, g + ": " + ["four_weeks", "month"].filter((b) => r.jour_limits[g][b]).map((b) => r.jour_limits[g][b] + " " + t("dash.jour." + b)).join(", "))))
+      : el("p", {}, t("dash.none"))),
     section("changes", t("dash.changes"), "policy-changes",
       el("p", { id: "changes-count" }, el("strong", { "data-count": "policy-changes" }, String(r.policy_changes.length))),
       r.policy_changes.length
@@ -932,6 +952,11 @@ async function renderDashboard(weeks, groupId) {
         : el("p", {}, t("dash.none"))),
   );
   for (const sw of document.querySelectorAll(".sw[data-color]")) sw.style.background = sw.dataset.color;
+}
+
+function findingText(f) {
+  if (f.kind === "jour_limit") return t("rest.check.jour", { name: f.name, hours: f.hours, limit: f.limit_hours, basis: t("rest.basis." + f.period) });
+  return t("rest.check.weekly", { name: f.name, week: f.period, cause: t("rest.cause." + f.cause) });
 }
 
 const PAGES = {
