@@ -19,8 +19,8 @@ from kernel.directory.models import Person
 from kernel.settings import Settings
 from notify.models import Delivery, Recipient
 from notify.outbox import JobContext
-from notify.pipeline import release_held
 from notify.push import PushClient
+from notify.release import release_held
 from notify.transports.base import RecordingTransport
 from policies import service
 from policies.engine import decide
