@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from kernel import formats
 from kernel.batch import gc_paused
 from kernel.db import among, bulk_update, is_postgres, new_id, unit_of_work
 from kernel.directory.models import Person
@@ -416,13 +417,25 @@ def _release(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: da
 
 
 def _digest_text(messages: list[Message], language: str) -> tuple[str, str]:
+    """The digest's words fit every reason a message waited (rest, quiet hours, leave, a patient
+    meeting): they say it waited, not why."""
     n = len(messages)
     labels = sorted({m.audience_label for m in messages})
     if language == "en":
-        source = f"from {labels[0]}" if len(labels) == 1 else f"from {len(labels)} senders"
-        return f"{n} messages {source}", f"{n} messages {source} while you were off. Latest: {messages[-1].title}"
-    source = f"från {labels[0]}" if len(labels) == 1 else f"från {len(labels)} avsändare"
-    return f"{n} meddelanden {source}", f"{n} meddelanden {source} medan du var ledig. Senaste: {messages[-1].title}"
+        count = formats.plural(n, "en", "message", "messages")
+        source = (
+            f"from {labels[0]}"
+            if len(labels) == 1
+            else f"from {formats.plural(len(labels), 'en', 'sender', 'senders')}"
+        )
+        return f"{count} {source}", f"{count} {source} waited until you could be reached. Latest: {messages[-1].title}"
+    count = formats.plural(n, "sv", "meddelande", "meddelanden")
+    source = (
+        f"från {labels[0]}"
+        if len(labels) == 1
+        else f"från {formats.plural(len(labels), 'sv', 'avsändare', 'avsändare')}"
+    )
+    return f"{count} {source}", f"{count} {source} har väntat tills du kan nås. Senaste: {messages[-1].title}"
 
 
 # Acknowledgement and escalation ----------------------------------------------------------------
