@@ -95,7 +95,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Kvittens kan begäras för brådskande meddelanden och katastrofmeddelanden.",
         "An acknowledgement can be asked for urgent and emergency messages.",
     ),
-    "compose.sensitive": ("Känsligt innehåll (pushen visar ingen text)", "Sensitive (the push shows no text)"),
+    "compose.sensitive": (
+        "Känsligt innehåll (syns bara i Vila, inte i pushnotisen)",
+        "Sensitive (shown only in Vila, not in the push)",
+    ),
     "compose.sensitive_hint": (
         "Pushnotisen går via Google eller Apple utan rubrik och text; mottagaren läser meddelandet i Vila.",
         "The push goes through Google or Apple without title and text; the recipient reads the message in Vila.",
@@ -246,6 +249,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "dash.overdue": ("Försenad (min)", "Overdue (min)"),
     "dash.changes": ("Policyändringar under perioden", "Policy changes in the period"),
     "dash.csv": ("Ladda ner CSV", "Download CSV"),
+    "dash.xlsx": ("Ladda ner Excel-fil", "Download Excel file"),
     "dash.none": ("Inga under perioden.", "None in the period."),
     "dash.period": ("Period", "Period"),
     "policies.read_only": (

@@ -106,6 +106,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Start and end cannot be the same time.",
     ),
     "err.rule.minutes_or_until": ("Välj antingen en längd eller ett klockslag.", "Choose either a length or a time."),
+    "err.rule.override_overlap": (
+        "Undantaget överlappar ett annat undantag i listan. Ta bort eller korta det andra först.",
+        "The override overlaps another override of this roster. Remove or shorten that one first.",
+    ),
     "err.rule.not_your_group": (
         "Du kan bara skicka till grupper du är chef för.",
         "You can only send to groups you manage.",
@@ -144,6 +148,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 # the same in the reader's language. Anything else falls back to the code's text.
 KNOWN_MESSAGES: dict[str, str] = {
     "end must be after start": "err.rule.end_after_start",
+    "the override overlaps another override": "err.rule.override_overlap",
     "planned_end must be after planned_start": "err.rule.end_after_start",
     "end_date must be after start_date": "err.rule.end_after_start",
     "an emergency needs a stated reason": "err.rule.emergency_reason",

@@ -46,7 +46,7 @@ def test_it_filters_the_register_and_follows_a_device_through_its_lifecycle(page
     history = page.locator("#asset-history")
     expect(history).to_contain_text("Anmäl förlorad/stulen")
     expect(history).to_contain_text("Utlämnad → Förlorad/stulen")
-    expect(page.locator("#asset-installs")).to_contain_text("blocked")
+    expect(page.locator("#asset-installs")).to_contain_text("spärrad")
     # The moves the lifecycle allows from lost, and no others.
     expect(page.locator("#asset-actions button")).to_have_text(["Hittad", "Utrangera"])
     shot(page, "fleet-device-history")

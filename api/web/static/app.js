@@ -166,7 +166,8 @@ function countsList(items) {
 function table(headers, rows) {
   return el(
     "div",
-    { class: "table-wrap" },
+    // Focusable, so a keyboard can scroll a table wider than a narrow screen (WCAG 2.1.1).
+    { class: "table-wrap", tabindex: "0" },
     el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows)),
   );
 }
@@ -1079,7 +1080,8 @@ async function renderDashboard(weeks, groupId) {
   const query = "?weeks=" + encodeURIComponent(weeks) + (groupId ? "&group_id=" + encodeURIComponent(groupId) : "");
   const r = await api("GET", "/reports/compliance" + query);
   const csv = (name) => el("a", { href: "/api/v1/reports/compliance/" + name + ".csv" + query, download: "vila-" + name + ".csv" }, t("dash.csv"));
-  const section = (id, title, name, ...body) => el("section", { class: "card", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h" }, title), ...body, el("p", {}, csv(name)));
+  const xlsx = (name) => el("a", { href: "/api/v1/reports/compliance/" + name + ".xlsx" + query, download: "vila-" + name + ".xlsx" }, t("dash.xlsx"));
+  const section = (id, title, name, ...body) => el("section", { class: "card", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h" }, title), ...body, el("p", { class: "row" }, csv(name), xlsx(name)));
   const groups = Object.keys(r.after_hours).sort();
   const comp = r.compensatory;
   const weekLabels = r.weeks.map((w) => (LANG === "en" ? "W" : "v") + Number(w.split("-W")[1]));
