@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import IO
 
 from openpyxl import Workbook
@@ -34,6 +35,13 @@ def safe_cell(value: object) -> object:
     return value
 
 
+def csv_cell(value: object) -> object:
+    """A safe cell, and a fraction with Swedish Excel's decimal comma (3,5), so it reads as a number."""
+    if isinstance(value, float | Decimal):
+        return str(value).replace(".", ",")
+    return safe_cell(value)
+
+
 class SafeWriter:
     """`csv.writer` with every text cell made safe, `;` between cells and a byte order mark first."""
 
@@ -42,7 +50,7 @@ class SafeWriter:
         self._writer = csv.writer(out, delimiter=DELIMITER)
 
     def writerow(self, row: Iterable[object]) -> None:
-        self._writer.writerow([safe_cell(value) for value in row])
+        self._writer.writerow([csv_cell(value) for value in row])
 
     def writerows(self, rows: Iterable[Iterable[object]]) -> None:
         for row in rows:

@@ -35,13 +35,6 @@ def test_the_same_roles_in_another_order_are_no_change(page: Page, served: Serve
             },
         )
         assert again.status_code == 201, again.text
-        stored = api.get("/api/v1/policies").json()
-    versions = next(p for p in stored if p["name"] == "Ordningsprov")["versions"]
-    assert [v["override_roles"] for v in sorted(versions, key=lambda v: v["version"])] == [
-        ["manager", "hr"],
-        ["hr", "manager"],
-    ], "stored as sent: the page must compare them as sets"
-
     login(page, served, "hr")
     ready(page, "/policies", served)
     policy = page.locator('section.policy[data-policy="Ordningsprov"]')
