@@ -110,6 +110,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Undantaget överlappar ett annat undantag i listan. Ta bort eller korta det andra först.",
         "The override overlaps another override of this roster. Remove or shorten that one first.",
     ),
+    "err.rule.imei_check": (
+        "IMEI-numret har fel kontrollsiffra. Kontrollera de 15 siffrorna (de står på förpackningen "
+        "och visas när man slår *#06#).",
+        "The IMEI has a wrong check digit. Check the 15 digits (they are on the box and shown when you dial *#06#).",
+    ),
+    "err.rule.only_your_groups": (
+        "Du kan bara ändra i grupper du är chef för och deras undergrupper.",
+        "You can only make changes in the groups you manage and their subgroups.",
+    ),
     "err.rule.not_your_group": (
         "Du kan bara skicka till grupper du är chef för.",
         "You can only send to groups you manage.",
@@ -142,12 +151,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "field.windows": ("Tysta timmar", "Quiet hours"),
     "field.days": ("Dagar", "Days"),
     "field.person_id": ("Person", "Person"),
+    "field.imei": ("IMEI", "IMEI"),
+    "field.serial": ("Serienummer", "Serial number"),
+    "field.model": ("Modell", "Model"),
+    "field.phone_number": ("Telefonnummer", "Phone number"),
 }
 
-# Sentences the API's validators say, matched by their beginning, and the catalog key that says
+# Sentences the API's validators say, matched as a part of the API's message, and the catalog key that says
 # the same in the reader's language. Anything else falls back to the code's text.
 KNOWN_MESSAGES: dict[str, str] = {
     "end must be after start": "err.rule.end_after_start",
+    "has a wrong check digit": "err.rule.imei_check",
+    "you may act only on the groups you manage": "err.rule.only_your_groups",
     "the override overlaps another override": "err.rule.override_overlap",
     "planned_end must be after planned_start": "err.rule.end_after_start",
     "end_date must be after start_date": "err.rule.end_after_start",

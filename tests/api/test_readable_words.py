@@ -161,3 +161,4 @@ def test_the_api_documentation_opens_without_internet(client: TestClient) -> Non
         script = client.get(f"/api-docs-assets/{asset}")
         assert script.status_code == 200 and len(script.content) > 100_000
     assert client.get("/api-docs-assets/swagger-ui.css").status_code == 200
+    assert b"cdn.redoc.ly" not in client.get("/api-docs-assets/redoc.standalone.js").content

@@ -1,6 +1,6 @@
 """The API documentation opens in a browser that reaches nothing but Vila: Swagger UI at /docs and
 ReDoc at /redoc render the whole API from Vila's own files (the `page` fixture fails the test on
-any request to another host)."""
+any request to another host; the pages' policy keeps the browser from even asking)."""
 
 from __future__ import annotations
 

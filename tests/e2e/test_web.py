@@ -326,7 +326,7 @@ def test_a_manager_sees_who_is_on_call_and_covers_a_turn_with_an_override(page: 
     other.get_by_label("Från (Europe/Stockholm)").fill(tomorrow + "T08:00")
     other.get_by_label("Till (Europe/Stockholm)").fill(tomorrow + "T20:00")
     other.get_by_role("button", name="Lägg till undantag").click()
-    expect(other.get_by_role("alert")).to_contain_text("only on the groups you manage")
+    expect(other.get_by_role("alert")).to_contain_text("grupper du är chef för")
 
     roster.get_by_role("button", name=re.compile("^Ta bort undantaget för " + re.escape(cover_name))).click()
     expect(page.get_by_role("status")).to_have_text("Undantaget är borttaget.")

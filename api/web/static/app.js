@@ -43,7 +43,7 @@ class ApiError extends Error {
 // The known validator sentences of the API, mapped to catalog keys (kernel/i18n/errors.py).
 const KNOWN = Object.entries(T).filter(([k]) => k.startsWith("known.")).map(([k, v]) => [k.slice(6), v]);
 function knownSentence(message) {
-  const found = KNOWN.find(([said]) => String(message || "").startsWith(said));
+  const found = KNOWN.find(([said]) => String(message || "").includes(said));
   return found ? t(found[1]) : null;
 }
 function fieldName(field) {
