@@ -75,7 +75,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with contextlib.ExitStack() as stack:
         emulate_log = home / "emulate.log"
         out = stack.enter_context(emulate_log.open("wb"))
+        # Every port free, the Web Push stand-in's too: two test runs on one machine must not collide.
         ports = ["--fcm-port", str(fcm), "--apns-port", str(apns), "--control-port", str(control)]
+        ports += ["--webpush-port", str(_free_port())]
         emulators = subprocess.Popen(
             [sys.executable, "-m", "vila.cli", "emulate", "--host", "127.0.0.1", *ports],
             env=env,
