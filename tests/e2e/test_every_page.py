@@ -225,3 +225,34 @@ def test_every_page_in_both_languages_is_translated_and_accessible(context: Brow
     assert len({w.split()[-1] for w in walked}) >= 15, walked  # the walk found the app's pages
     assert not errors, errors
     assert not failures, f"{len(failures)} problems on {len(walked)} pages:\n" + "\n".join(sorted(set(failures)))
+
+
+@pytest.mark.parametrize(
+    "seen",
+    [
+        "3 väntar till Thu 03 Dec 06:45 (dygnsvila)",
+        "on_duty, quiet_hours",
+        "Dina roller: manager",
+        "ios · apns · work · active",
+        "request: Value error, end must be after start",
+        "Gäller från 2026-12-03T05:45:00Z",
+        "Prioritet: urgent",
+        "Något gick fel: the push would be 4400 bytes",
+        "code.priority.urgent",
+    ],
+)
+def test_the_walk_catches_what_people_found_on_swedish_pages(seen: str) -> None:
+    assert problems([seen], "sv"), seen
+
+
+def test_the_walk_lets_swedish_words_and_names_be() -> None:
+    fine = [
+        "3 väntar till tors 3 dec. 06:45 (dygnsvila)",
+        "Dina roller: chef, HR",
+        "Android · via Google · tjänsteenhet · aktiv",
+        "Normal – under arbetstid",
+        "Info – stör aldrig",
+        "Rubrik måste fyllas i.",
+        "2026-11-28 08:00–20:00",
+    ]
+    assert problems(fine, "sv") == []
