@@ -240,7 +240,6 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "ledger.filter.any": ("Alla", "All"),
     "ledger.filter.apply": ("Visa", "Show"),
     "ledger.none": ("Inga kontakter under vila i perioden.", "No contacts during rest in the period."),
-    "ledger.xlsx": ("Ladda ner Excel-fil", "Download Excel file"),
     "dash.title": ("Uppföljning av vilotid", "Rest-time compliance"),
     "dash.after_hours": ("Kontakter utanför arbetstid per vecka och grupp", "After-hours contacts per week and group"),
     "dash.overrides": ("Åsidosättanden per avsändare", "Overrides per sender"),
