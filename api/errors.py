@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,8 +19,20 @@ log = logging.getLogger("vila.api")
 
 
 def _where(loc: tuple[Any, ...]) -> str:
+    """The field a validation error is about ("audience.groups.0"), or "" for the request as a whole."""
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "request"
+    return ".".join(parts)
+
+
+def _said(error: Mapping[str, Any]) -> str:
+    """Pydantic's message without its "Value error, " prefix: the validator's own sentence."""
+    message = str(error.get("msg", "invalid"))
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _limits(ctx: Mapping[str, Any]) -> dict[str, Any]:
+    """The numbers a validation rule names (min_length, le, ...), never a value the caller sent."""
+    return {k: v for k, v in ctx.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def _problem(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
@@ -54,10 +67,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Each error also carries pydantic's type and its limits (`ctx`), so a page can say it in
+        # the reader's language; a whole-request error has no field name to show.
         errors = [
-            {"field": _where(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))} for e in exc.errors()
+            {
+                "field": _where(tuple(e.get("loc", ()))),
+                "message": _said(e),
+                "type": str(e.get("type", "")),
+                **({"limits": _limits(e["ctx"])} if e.get("ctx") and _limits(e["ctx"]) else {}),
+            }
+            for e in exc.errors()
         ]
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        summary = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else str(e["message"]) for e in errors)
         return _problem(422, "invalid", summary, errors)
 
     @app.exception_handler(IntegrityError)

@@ -41,7 +41,7 @@ from api.routes import (
     tokens,
 )
 from api.routes import webpush as webpush_routes
-from api.web import installable, pilot_pages, rest_pages
+from api.web import api_docs, installable, pilot_pages, rest_pages, statement
 from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
@@ -125,6 +125,8 @@ def create_app(
         version="0.1.0",
         description="Push notifications to work devices that respect rest time.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.web.api_docs from Vila itself, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -209,6 +211,8 @@ def create_app(
     app.include_router(web.router)
     app.include_router(installable.router)
     app.include_router(pilot_pages.router)
+    app.include_router(statement.router)
+    api_docs.install(app)
     web.mount_static(app)
     # Outermost, so that every layer (the audit, the access log, Secure cookies) sees the client
     # address and scheme as the trusted proxies report them; the servers do not apply the headers.

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel import formats
 from kernel.auth.service import Principal, managed_groups
 from kernel.directory import service as directory
 from kernel.directory.models import Group, GroupMember, Person
@@ -86,7 +87,7 @@ def resolve(*, session: Session, audience: Audience, sender: Principal, at: date
         raise InvalidInput("the audience has no active member")
     parts = [g.name for g in groups]
     if audience.people:
-        parts.append(f"{len(audience.people)} person(er)")
+        parts.append(formats.plural(len(audience.people), "sv", "person", "personer"))
     parts.extend(audience.roles)
     label = ", ".join(parts)[:300]
     return Resolved(person_ids=list(ids), label=label, role=role, cover=cover)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from kernel import formats
+
 # Bytes of the JSON strings: with APNs' and Web Push's own fields and the data (an id and a
 # count), a digest push stays under 2 KB, half the providers' limit.
 TITLE_BUDGET: Final = 300
@@ -65,12 +67,15 @@ def digest_text(items: Sequence[Item], language: str) -> tuple[str, str]:
     n = len(items)
     labels = sorted({i.label for i in items})
     en = language == "en"
+    lang = "en" if en else "sv"
+    count = (
+        formats.plural(n, lang, "message", "messages") if en else formats.plural(n, lang, "meddelande", "meddelanden")
+    )
+    senders = formats.plural(len(labels), lang, "sender", "senders") if en else f"{len(labels)} avsändare"
     if en:
-        source = f"from {labels[0]}" if len(labels) == 1 else f"from {len(labels)} senders"
-        title = f"{n} messages {source}"
+        title = f"{count} from {labels[0] if len(labels) == 1 else senders}"
     else:
-        source = f"från {labels[0]}" if len(labels) == 1 else f"från {len(labels)} avsändare"
-        title = f"{n} meddelanden {source}"
+        title = f"{count} från {labels[0] if len(labels) == 1 else senders}"
     title = _cut(title, TITLE_BUDGET, TITLE_CHARS)
     shown: list[str] = []
     body = _body(shown, n, en)

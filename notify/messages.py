@@ -21,6 +21,7 @@ import pytz
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from kernel import formats
 from kernel.auth.service import Principal, require_person_rights
 from kernel.db import among, bulk_insert, new_id
 from kernel.directory.models import Person
@@ -38,13 +39,15 @@ from notify.schemas import (
     InboxItem,
     MessageCreate,
     MessageRead,
+    MessageSizeProbe,
     MessageStatus,
     Preview,
+    PushSize,
     ReasonRead,
     RecipientDecision,
     RecipientStatus,
 )
-from notify.transports.mapping import check_fits
+from notify.transports.mapping import PAYLOAD_LIMIT_BYTES, check_fits, largest_push
 from policies import rest_records
 from policies import service as policies
 from policies.engine import decide_many
@@ -139,7 +142,9 @@ def _local(instant: datetime, zone: str) -> datetime:
 
 
 def summary(decisions: Mapping[uuid.UUID, Decision], *, language: str, zone: str, at: datetime) -> list[str]:
-    """Readable lines: "31 now, 12 held until 07:00 (daily rest), 2 with a patient until 14:30"."""
+    """Readable lines: "31 now, 12 held until 07:00 (daily rest), 2 with a patient until 14:30",
+    in the reader's language with times in their zone (`kernel.formats`)."""
+    language = formats.language_of(language)
     en = language == "en"
     lines: list[str] = []
     c = Counter(d.kind for d in decisions.values())
@@ -155,8 +160,7 @@ def summary(decisions: Mapping[uuid.UUID, Decision], *, language: str, zone: str
         label = _HOLD_LABELS.get(rule, ("väntar", "waiting"))[1 if en else 0]
         when = when_of.get(d.release_at)
         if when is None:
-            local = _local(d.release_at, zone)
-            when = local.strftime("%H:%M") if local.date() == today else local.strftime("%a %d %b %H:%M")
+            when = formats.instant(d.release_at, zone, language, today=today)
             when_of[d.release_at] = when
         held[(when, label)] += 1
     for (when, label), n in sorted(held.items(), key=lambda kv: -kv[1]):
@@ -164,7 +168,7 @@ def summary(decisions: Mapping[uuid.UUID, Decision], *, language: str, zone: str
     if c["reroute"]:
         lines.append(f"{c['reroute']} {'rerouted to whoever is on call' if en else 'går till den som har jour'}")
     if c["drop"]:
-        lines.append(f"{c['drop']} {'dropped (would expire first)' if en else 'skickas inte (går ut innan)'}")
+        lines.append(f"{c['drop']} {'not sent (would expire first)' if en else 'skickas inte (går ut innan)'}")
     return lines
 
 
@@ -172,6 +176,18 @@ def _validate(body: MessageCreate, *, now: datetime) -> None:
     if body.expires_at is not None and body.expires_at <= now:
         raise InvalidInput("expires_at is in the past")
     check_fits(title=body.title, body=body.body, data=_data(body, uuid.UUID(int=0)), now=now)
+
+
+def push_size(body: MessageSizeProbe, *, now: datetime) -> PushSize:
+    """The bytes a send of this title, text and link would push, counted as `_validate` counts."""
+    data = {"message_id": str(uuid.UUID(int=0))}
+    if body.deep_link:
+        data["link"] = body.deep_link
+    if body.category:
+        data["category"] = body.category
+    sizes = largest_push(title=body.title, body=body.body, data=data, now=now)
+    worst = max(sizes.values())
+    return PushSize(bytes=worst, limit=PAYLOAD_LIMIT_BYTES, fits=worst <= PAYLOAD_LIMIT_BYTES)
 
 
 def _data(body: MessageCreate, message_id: uuid.UUID) -> dict[str, str]:
@@ -187,8 +203,17 @@ def zone_of(session: Session, person_id: uuid.UUID) -> str:
     return session.scalar(select(Person.timezone).where(Person.id == person_id)) or "Europe/Stockholm"
 
 
-def preview(*, session: Session, body: MessageCreate, sender: Principal, at: datetime, limit: int = 500) -> Preview:
-    """What a send would do now, per recipient, without sending anything."""
+def preview(
+    *,
+    session: Session,
+    body: MessageCreate,
+    sender: Principal,
+    at: datetime,
+    limit: int = 500,
+    language: str | None = None,
+) -> Preview:
+    """What a send would do now, per recipient, without sending anything; its words in `language`
+    (the page's) or else the sender's."""
     _validate(body, now=at)
     resolved = resolve(session=session, audience=body.audience, sender=sender, at=at)
     facts = facts_of(
@@ -201,7 +226,15 @@ def preview(*, session: Session, body: MessageCreate, sender: Principal, at: dat
         cover=resolved.cover,
     )
     decided = decide(session=session, person_ids=resolved.person_ids, facts=facts, at=at)
-    return _preview_of(session, decided.decisions, sender=sender, at=at, limit=limit, total=len(resolved.person_ids))
+    return _preview_of(
+        session,
+        decided.decisions,
+        sender=sender,
+        at=at,
+        limit=limit,
+        total=len(resolved.person_ids),
+        language=language or sender.language,
+    )
 
 
 def _preview_of(
@@ -212,6 +245,7 @@ def _preview_of(
     at: datetime,
     limit: int,
     total: int,
+    language: str,
 ) -> Preview:
     shown = list(decisions)[:limit]
     names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(shown))).all())
@@ -226,7 +260,7 @@ def _preview_of(
             release_at=d.release_at,
             reroute_to=d.reroute_to,
             devices=len(devices.get(pid, [])),
-            reasons=reasons_read(reasons_json(d), sender.language),
+            reasons=reasons_read(reasons_json(d), language),
         )
         for pid, d in sorted(
             ((p, decisions[p]) for p in shown), key=lambda kv: (order[kv[1].kind], names.get(kv[0], ""))
@@ -235,7 +269,7 @@ def _preview_of(
     return Preview(
         recipients_total=total,
         counts=_counts(decisions.values()),
-        summary=summary(decisions, language=sender.language, zone=zone_of(session, sender.person_id), at=at),
+        summary=summary(decisions, language=language, zone=zone_of(session, sender.person_id), at=at),
         recipients=recipients,
         breaks_rest=sum(1 for d in decisions.values() if d.ledger is not None and d.ledger.restarts_rest),
     )

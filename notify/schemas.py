@@ -154,6 +154,21 @@ class MessageCreate(_In):
         return self
 
 
+class MessageSizeProbe(_In):
+    """The parts of a message that take room in its push."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""  # as MessageCreate reads
+    body: Annotated[str, StringConstraints(strip_whitespace=True, max_length=8000)] = ""
+    deep_link: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    category: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class PushSize(BaseModel):
+    bytes: int = Field(description="Bytes of the largest push this message would make (any provider).")
+    limit: int = Field(description="The most any provider takes; a send above it is answered 413.")
+    fits: bool
+
+
 class ReasonRead(BaseModel):
     rule: str
     text: str

@@ -4,7 +4,6 @@ leaves the database."""
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections import defaultdict
@@ -15,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kernel.spreadsheet import SafeWriter
 from pilot import breakdown
 from pilot.breakdown import AtomKey
 from pilot.models import Answer, Survey
@@ -97,7 +97,7 @@ def survey_results(
 def to_csv(results: SurveyResults) -> str:
     """The shown results as CSV: one row per wave and group; a hidden group's cells stay empty."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(["wave", "group", "answers", *ITEM_KEYS])
     for wave in ("baseline", "midpoint", "final"):
         result = results.waves.get(wave)

@@ -8,7 +8,6 @@ and the free text leaves only as the evaluator's export, in an order that says n
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from kernel.errors import Conflict, NotFound
+from kernel.spreadsheet import SafeWriter
 from pilot.models import Answer, Invitation, Participant, Pilot, Survey
 from pilot.schemas import AnswerCreate
 from pilot.vocabulary import MIN_GROUP
@@ -117,7 +117,7 @@ def free_text_csv(*, session: Session, pilot_id: uuid.UUID, now: datetime) -> st
         key=lambda r: (order[r[0]], r[1], r[2]),
     )
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(["wave", "arm", "text"])
     writer.writerows(kept)
     return out.getvalue()

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.directory.models import Group, GroupMember, Person
-from kernel.spreadsheet import SafeWriter
+from kernel.spreadsheet import SafeWriter, xlsx
 from kernel.timezones import zone
 from policies.findings import findings_for
 from policies.models import RestLedgerEntry, RestPolicy, RestPolicyVersion
@@ -161,38 +161,46 @@ def _add_findings(session: Session, report: ComplianceReport, person_ids: set[uu
             per_basis[basis] = per_basis.get(basis, 0) + 1
 
 
-def to_csv(report: ComplianceReport, table: str) -> str:
-    """One of the report's tables as CSV: after-hours, overrides, broken-rest, compensatory,
-    weekly-rest, jour-limits, policy-changes."""
-    out = io.StringIO()
-    writer = SafeWriter(out)
+def table_rows(report: ComplianceReport, table: str) -> list[list[object]]:
+    """One of the report's tables, header first: after-hours, overrides, broken-rest,
+    compensatory, weekly-rest, jour-limits, policy-changes."""
     if table == "after-hours":
-        writer.writerow(["group", *report.weeks])
+        rows: list[list[object]] = [["group", *report.weeks]]
         for group, per_week in sorted(report.after_hours.items()):
-            writer.writerow([group, *(per_week.get(w, 0) for w in report.weeks)])
-    elif table == "overrides":
-        writer.writerow(["sender", "overrides"])
-        writer.writerows(report.overrides)
-    elif table == "broken-rest":
-        writer.writerow(["week", "broken_rest"])
-        writer.writerows((w, report.broken_rest.get(w, 0)) for w in report.weeks)
-    elif table == "compensatory":
-        writer.writerow(["owed_minutes", "granted_minutes", "overdue_minutes", "overdue_entries"])
-        writer.writerow([report.owed_minutes, report.granted_minutes, report.overdue_minutes, report.overdue_entries])
-    elif table == "weekly-rest":
-        writer.writerow(["group", *report.weeks])
+            rows.append([group, *(per_week.get(w, 0) for w in report.weeks)])
+        return rows
+    if table == "overrides":
+        return [["sender", "overrides"], *([s, n] for s, n in report.overrides)]
+    if table == "broken-rest":
+        return [["week", "broken_rest"], *([w, report.broken_rest.get(w, 0)] for w in report.weeks)]
+    if table == "compensatory":
+        return [
+            ["owed_minutes", "granted_minutes", "overdue_minutes", "overdue_entries"],
+            [report.owed_minutes, report.granted_minutes, report.overdue_minutes, report.overdue_entries],
+        ]
+    if table == "weekly-rest":
+        rows = [["group", *report.weeks]]
         for group, per_week in sorted(report.weekly_rest.items()):
-            writer.writerow([group, *(per_week.get(w, 0) for w in report.weeks)])
-    elif table == "jour-limits":
-        writer.writerow(["group", "people_over_48h_in_four_weeks", "people_over_50h_in_a_month"])
+            rows.append([group, *(per_week.get(w, 0) for w in report.weeks)])
+        return rows
+    if table == "jour-limits":
+        rows = [["group", "people_over_48h_in_four_weeks", "people_over_50h_in_a_month"]]
         for group, per_basis in sorted(report.jour_limits.items()):
-            writer.writerow([group, per_basis.get("four_weeks", 0), per_basis.get("month", 0)])
-    elif table == "policy-changes":
-        writer.writerow(["policy", "version", "effective_from", "created_at", "approval_note"])
-        writer.writerows(
-            [c[k] for k in ("policy", "version", "effective_from", "created_at", "approval_note")]
-            for c in report.policy_changes
-        )
-    else:
-        raise ValueError(table)
+            rows.append([group, per_basis.get("four_weeks", 0), per_basis.get("month", 0)])
+        return rows
+    if table == "policy-changes":
+        keys = ("policy", "version", "effective_from", "created_at", "approval_note")
+        return [list(keys), *([c[k] for k in keys] for c in report.policy_changes)]
+    raise ValueError(table)
+
+
+def to_csv(report: ComplianceReport, table: str) -> str:
+    """One of the report's tables as CSV for Swedish Excel (`kernel.spreadsheet`)."""
+    out = io.StringIO()
+    SafeWriter(out).writerows(table_rows(report, table))
     return out.getvalue()
+
+
+def to_xlsx(report: ComplianceReport, table: str) -> bytes:
+    """One of the report's tables as an .xlsx file."""
+    return xlsx(table_rows(report, table), sheet=table)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -12,7 +12,16 @@ from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, Set
 from kernel.directory.schemas import Page
 from notify import messages
 from notify.models import IdempotencyRecord
-from notify.schemas import InboxItem, MessageCreate, MessageRead, MessageStatus, Preview, SendAccepted
+from notify.schemas import (
+    InboxItem,
+    MessageCreate,
+    MessageRead,
+    MessageSizeProbe,
+    MessageStatus,
+    Preview,
+    PushSize,
+    SendAccepted,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
 
@@ -22,10 +31,25 @@ IdempotencyKey = Annotated[
 ]
 
 
+ReaderLanguage = Annotated[
+    Literal["sv", "en"] | None,
+    Query(description="The language of the summary and reasons (the page's); default the sender's."),
+]
+
+
 @router.post("/messages/preview", response_model=Preview)
-def preview(body: MessageCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep) -> Preview:
+def preview(
+    body: MessageCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, language: ReaderLanguage = None
+) -> Preview:
     """Who would be reached now, who later and why, without sending anything."""
-    return messages.preview(session=session, body=body, sender=me, at=clock.now())
+    return messages.preview(session=session, body=body, sender=me, at=clock.now(), language=language)
+
+
+@router.post("/messages/size", response_model=PushSize)
+def size(body: MessageSizeProbe, clock: ClockDep, _me: CurrentPerson) -> PushSize:
+    """How many bytes the largest push of this title, text and link would take, against the
+    providers' limit: the same computation that answers a send with 413."""
+    return messages.push_size(body, now=clock.now())
 
 
 @router.post("/messages", response_model=SendAccepted, status_code=status.HTTP_202_ACCEPTED)

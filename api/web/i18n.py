@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from kernel.i18n import fleet, rest_records, staff_app
+from kernel.i18n import codes, errors, fleet, rest_records, staff_app, statement
 
 LANGUAGES = ("sv", "en")
 
@@ -80,10 +80,40 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "compose.priority": ("Prioritet", "Priority"),
     "prio.info": ("Info – stör aldrig", "Info – never interrupts"),
     "prio.normal": ("Normal – under arbetstid", "Normal – during working time"),
-    "prio.urgent": ("Brådskande", "Urgent"),
+    "prio.urgent": ("Brådskande – får bryta vila med skäl", "Urgent – may break rest with a reason"),
+    "prio.urgent_rest": ("Brådskande men respektera vilan", "Urgent, but respect rest"),
     "prio.emergency": ("Katastrofläge", "Emergency"),
     "compose.reason": ("Skäl", "Reason"),
     "compose.preview": ("Förhandsvisning", "Preview"),
+    "compose.options": ("Fler val", "More options"),
+    "compose.requires_ack": ("Kräv kvittens", "Require acknowledgement"),
+    "compose.ack_minutes": (
+        "Eskalera om ingen kvitterat inom (minuter)",
+        "Escalate if nobody acknowledges within (minutes)",
+    ),
+    "compose.ack_hint": (
+        "Kvittens kan begäras för brådskande meddelanden och katastrofmeddelanden.",
+        "An acknowledgement can be asked for urgent and emergency messages.",
+    ),
+    "compose.sensitive": (
+        "Känsligt innehåll (syns bara i Vila, inte i pushnotisen)",
+        "Sensitive (shown only in Vila, not in the push)",
+    ),
+    "compose.sensitive_hint": (
+        "Pushnotisen går via Google eller Apple utan rubrik och text; mottagaren läser meddelandet i Vila.",
+        "The push goes through Google or Apple without title and text; the recipient reads the message in Vila.",
+    ),
+    "compose.link": ("Länk (valfri, https://)", "Link (optional, https://)"),
+    "compose.expires": ("Gäller till (valfritt)", "Valid until (optional)"),
+    "compose.expires_hint": (
+        "Ett meddelande som inte hunnit fram innan dess skickas inte.",
+        "A message that has not arrived by then is not sent.",
+    ),
+    "compose.size": ("{bytes} av {limit} byte i pushnotisen", "{bytes} of {limit} bytes in the push notification"),
+    "compose.size_over": (
+        "För långt: {bytes} av högst {limit} byte. Korta rubriken, texten eller länken.",
+        "Too long: {bytes} of at most {limit} bytes. Shorten the title, the text or the link.",
+    ),
     "compose.send": ("Skicka", "Send"),
     "compose.empty": ("Välj mottagare och skriv en rubrik och text.", "Choose recipients and write a title and text."),
     "compose.confirm_title": ("Meddelandet bryter vila", "The message breaks rest"),
@@ -101,7 +131,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "count.deliver": ("Nås nu", "Reached now"),
     "count.hold": ("Väntar", "Held"),
     "count.reroute": ("Till ersättare", "Rerouted"),
-    "count.drop": ("Släpps", "Dropped"),
+    "count.drop": ("Förfaller", "Expires unsent"),
     "count.breaks_rest": ("Bryter vila", "Breaks rest"),
     "col.name": ("Namn", "Name"),
     "col.decision": ("Beslut", "Decision"),
@@ -119,7 +149,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "delivery.sent": ("Skickade", "Sent"),
     "delivery.failed": ("Misslyckade", "Failed"),
     "delivery.digested": ("I sammanfattning", "In a digest"),
-    "delivery.dropped": ("Släppta", "Dropped"),
+    "delivery.dropped": ("Förfallna", "Expired unsent"),
     "delivery.pruned": ("Borttagna enheter", "Removed devices"),
     "status.title": ("Meddelandestatus", "Message status"),
     "status.deliveries": ("Leveranser", "Deliveries"),
@@ -140,6 +170,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "week.on_call": ("Jour/beredskap", "On call"),
     "week.held": ("Meddelanden väntar", "Messages wait"),
     "week.now": ("Nu", "Now"),
+    "week.scale": ("Timskala", "Hour scale"),
     "quiet.title": ("Tysta timmar", "Quiet hours"),
     "quiet.none": (
         "Inga tysta timmar. Vila gäller ändå: utanför arbetstid väntar vanliga meddelanden.",
@@ -191,6 +222,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "leave.parental": ("Föräldraledig", "Parental leave"),
     "leave.other": ("Annan ledighet", "Other leave"),
     "policies.create": ("Spara", "Save"),
+    "policies.weekly": ("Veckovila (timmar)", "Weekly rest (hours)"),
     "ledger.title": ("Viloreskontra", "Rest ledger"),
     "ledger.owed": ("Kompensationsvila skuld (min)", "Compensatory rest owed (min)"),
     "ledger.granted": ("Beviljad (min)", "Granted (min)"),
@@ -200,6 +232,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "ledger.kind": ("Typ", "Kind"),
     "ledger.due": ("Senast", "Due"),
     "ledger.person": ("Person", "Person"),
+    "ledger.filters": ("Filter", "Filters"),
+    "ledger.filter.person": ("Person", "Person"),
+    "ledger.filter.group": ("Grupp (med undergrupper)", "Group (with its subgroups)"),
+    "ledger.filter.since": ("Från", "From"),
+    "ledger.filter.until": ("Till", "To"),
+    "ledger.filter.any": ("Alla", "All"),
+    "ledger.filter.apply": ("Visa", "Show"),
+    "ledger.none": ("Inga kontakter under vila i perioden.", "No contacts during rest in the period."),
     "dash.title": ("Uppföljning av vilotid", "Rest-time compliance"),
     "dash.after_hours": ("Kontakter utanför arbetstid per vecka och grupp", "After-hours contacts per week and group"),
     "dash.overrides": ("Åsidosättanden per avsändare", "Overrides per sender"),
@@ -208,6 +248,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "dash.overdue": ("Försenad (min)", "Overdue (min)"),
     "dash.changes": ("Policyändringar under perioden", "Policy changes in the period"),
     "dash.csv": ("Ladda ner CSV", "Download CSV"),
+    "dash.xlsx": ("Ladda ner Excel-fil", "Download Excel file"),
     "dash.none": ("Inga under perioden.", "None in the period."),
     "dash.period": ("Period", "Period"),
     "policies.read_only": (
@@ -264,7 +305,13 @@ _TEXTS: dict[str, tuple[str, str]] = {
 
 def texts(language: str) -> dict[str, str]:
     index = 1 if language == "en" else 0
-    return {key: pair[index] for key, pair in (_TEXTS | fleet.TEXTS | staff_app.TEXTS | rest_records.TEXTS).items()}
+    catalogs = (
+        _TEXTS | fleet.TEXTS | staff_app.TEXTS | rest_records.TEXTS | codes.TEXTS | errors.TEXTS | statement.TEXTS
+    )
+    out = {key: pair[index] for key, pair in catalogs.items()}
+    # The API's known validator sentences, so the page can say them in the reader's language.
+    out |= {"known." + said: key for said, key in errors.KNOWN_MESSAGES.items()}
+    return out
 
 
 def pick(language: str | None) -> str:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import (
@@ -33,12 +34,14 @@ from kernel.audit import service as audit
 from kernel.auth import oidc as oidc_login
 from kernel.auth.service import Principal, end_web_session, exchange_for_web_session, issue_web_session
 from kernel.clock import Clock
+from kernel.directory.models import Person
 from kernel.settings import Settings
 from notify import devices
 from notify.fleet.access import FLEET_ROLES
 from pilot import i18n as pilot_texts
 
 HERE = Path(__file__).parent
+DEFAULT_ZONE = "Europe/Stockholm"
 LANG_COOKIE = "vila_lang"
 LOGIN_COOKIE = "vila_login"
 LOGIN_FORM_AGE = 3600  # a login form left open longer than this is refused and shown again
@@ -99,7 +102,11 @@ def _principal(request: Request, session: Session, clock: Clock) -> Principal | 
     cookie = request.cookies.get(SESSION_COOKIE, "").strip()
     if not cookie:
         return None
-    return authenticate(request, session, clock.now(), cookie)
+    principal = authenticate(request, session, clock.now(), cookie)
+    if principal is not None:
+        # The page shows times in the reader's own zone (`data-zone`, read by app.js).
+        request.state.zone = session.scalar(select(Person.timezone).where(Person.id == principal.person_id))
+    return principal
 
 
 def _language(request: Request, principal: Principal | None) -> str:
@@ -128,6 +135,7 @@ def _render(request: Request, template: str, principal: Principal | None, page: 
         "csrf": csrf_token(cookie) if principal else "",
         "csrf_header": CSRF_HEADER,
         "nav": [(p, t[k]) for p, k in NAV if principal and _visible(principal, p)],
+        "zone": getattr(request.state, "zone", None) or DEFAULT_ZONE,
         **extra,
     }
     response = templates.TemplateResponse(request, template, context)

@@ -10,7 +10,6 @@ the asset it is attached to now. Days are Stockholm calendar days.
 from __future__ import annotations
 
 import calendar
-import csv
 import io
 import uuid
 from collections import defaultdict
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kernel.directory import service as directory
 from kernel.directory.models import Group
+from kernel.spreadsheet import SafeWriter
 from kernel.timezones import local_instant
 from notify.fleet.models import Asset, Assignment, Subscription
 from notify.fleet.schemas import CostsRead, UnitCost
@@ -142,12 +142,17 @@ def _instant(day: date) -> datetime:
     return local_instant(ZONE, day, time(0))
 
 
+def _kr(value: float) -> str:
+    """Kronor with two decimals and Swedish Excel's decimal comma."""
+    return f"{value:.2f}".replace(".", ",")
+
+
 def to_csv(costs: CostsRead, *, unallocated: str) -> str:
     """One row per unit, one column per month (kronor), and the total."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(["unit", *costs.months, "total"])
     for u in costs.units:
-        writer.writerow([u.unit_name or unallocated, *(f"{u.months[m]:.2f}" for m in costs.months), f"{u.total:.2f}"])
-    writer.writerow(["total", *(f"{costs.totals[m]:.2f}" for m in costs.months), f"{sum(costs.totals.values()):.2f}"])
+        writer.writerow([u.unit_name or unallocated, *(_kr(u.months[m]) for m in costs.months), _kr(u.total)])
+    writer.writerow(["total", *(_kr(costs.totals[m]) for m in costs.months), _kr(sum(costs.totals.values()))])
     return out.getvalue()

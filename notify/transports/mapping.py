@@ -324,7 +324,7 @@ def payload_sizes(request: PushRequest, *, now: datetime, critical_alerts_entitl
     }
 
 
-def check_fits(
+def largest_push(
     *,
     title: str,
     body: str,
@@ -332,12 +332,9 @@ def check_fits(
     message_id: str = "00000000-0000-0000-0000-000000000000",
     thread_id: str | None = None,
     now: datetime,
-) -> None:
-    """Raise `PayloadTooLarge` (413) when a message would not fit in a push to either provider.
-
-    For the API to call before it accepts a message: it checks the loudest rendering (critical,
-    badge) so that no decision later can make the push too big.
-    """
+) -> dict[str, int]:
+    """Bytes per provider of the loudest rendering (critical, badge) of a message: what no later
+    decision can make bigger. The compose page's counter and the 413 below count the same."""
     probe = PushRequest(
         delivery_id=UUID(int=0),
         provider="apns",
@@ -353,10 +350,27 @@ def check_fits(
         badge=9999,
         requires_ack=True,
     )
-    sizes = payload_sizes(probe, now=now)
+    return payload_sizes(probe, now=now)
+
+
+def check_fits(
+    *,
+    title: str,
+    body: str,
+    data: dict[str, str] | None = None,
+    message_id: str = "00000000-0000-0000-0000-000000000000",
+    thread_id: str | None = None,
+    now: datetime,
+) -> None:
+    """Raise `PayloadTooLarge` (413) when a message would not fit in a push to either provider.
+
+    For the API to call before it accepts a message: it checks the loudest rendering (critical,
+    badge) so that no decision later can make the push too big.
+    """
+    sizes = largest_push(title=title, body=body, data=data, message_id=message_id, thread_id=thread_id, now=now)
     worst = max(sizes.values())
     if worst > PAYLOAD_LIMIT_BYTES:
         raise PayloadTooLarge(
             f"the push would be {worst} bytes; providers take at most {PAYLOAD_LIMIT_BYTES}",
-            details={"sizes": sizes, "limit": PAYLOAD_LIMIT_BYTES},
+            details={"sizes": sizes, "limit": PAYLOAD_LIMIT_BYTES, "bytes": worst},
         )

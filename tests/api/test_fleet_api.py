@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import ManualClock
+from kernel.spreadsheet import read_csv
 from notify.fleet.models import Asset
 from tests.factories import Actor, Factory
 from tests.fleet_helpers import Fleet, valid_imei
@@ -200,7 +201,8 @@ def test_costs_csv_and_the_openapi_description(client: TestClient, people: Peopl
     assert r.json()["totals"]["2026-02"] == 200.0
     csv_body = client.get("/api/v1/fleet/costs.csv?from=2026-01&to=2026-03", headers=people.it.headers)
     assert csv_body.headers["content-type"].startswith("text/csv")
-    assert csv_body.text.splitlines()[0] == "unit,2026-01,2026-02,2026-03,total"
+    assert csv_body.text.splitlines()[0] == "\ufeffunit;2026-01;2026-02;2026-03;total"
+    assert read_csv(csv_body.text)[-1][2] == "200,00", "kronor with Swedish Excel's decimal comma"
     assert client.get("/api/v1/fleet/costs?from=2026-05&to=2026-01", headers=people.it.headers).status_code == 422
     spec = client.get("/openapi.json").json()
     for path in (

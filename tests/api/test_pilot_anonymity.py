@@ -17,6 +17,7 @@ from sqlalchemy import DateTime, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import ManualClock
+from kernel.spreadsheet import read_csv
 from pilot.models import Answer
 from tests.factories import Factory
 from tests.pilot_helpers import ITEMS, PilotSetup, answer, make_pilot, same
@@ -58,8 +59,8 @@ def test_a_group_of_fewer_than_five_answers_shows_no_figure(client: TestClient, 
     # The CSV export leaves the doctors' cells empty too.
     csv = client.get(f"/api/v1/pilots/{closed.code}/survey-results.csv", headers=closed.hr.headers)
     assert csv.status_code == 200
-    row = next(line for line in csv.text.splitlines() if line.startswith("baseline,profession:läkare"))
-    assert row.split(",")[2:] == [""] * (1 + len(ITEMS))
+    row = next(r for r in read_csv(csv.text) if r[:2] == ["baseline", "profession:läkare"])
+    assert row[2:] == [""] * (1 + len(ITEMS))
     # And the HTML report says why instead of showing a number.
     page = client.get(f"/api/v1/pilots/{closed.code}/report", params={"format": "html"}, headers=closed.hr.headers)
     assert "färre än 5" in page.text
@@ -153,9 +154,9 @@ def test_an_answer_row_carries_no_person_no_time_and_no_order(
 def test_the_evaluator_exports_free_text_in_an_order_that_says_nothing(client: TestClient, closed: PilotSetup) -> None:
     r = client.get(f"/api/v1/pilots/{closed.code}/free-text.csv", headers=closed.evaluator.headers)
     assert r.status_code == 200, r.text
-    lines = r.text.strip().splitlines()
-    assert lines[0] == "wave,arm,text"
-    texts = [line.split(",")[2] for line in lines[1:]]
+    rows = read_csv(r.text)
+    assert rows[0] == ["wave", "arm", "text"]
+    texts = [row[2] for row in rows[1:]]
     assert len(texts) == 10 and texts == sorted(texts)
 
 
@@ -164,7 +165,7 @@ def test_free_text_of_a_group_under_five_is_not_exported(client: TestClient, mak
     _answer_all(client, setup)
     clock.advance(timedelta(days=3))
     r = client.get(f"/api/v1/pilots/{setup.code}/free-text.csv", headers=setup.evaluator.headers)
-    arms = [line.split(",")[1] for line in r.text.strip().splitlines()[1:]]
+    arms = [row[1] for row in read_csv(r.text)[1:]]
     assert arms == ["pilot"] * 5, "the comparison group's three answers stay out"
 
 

@@ -3,12 +3,12 @@ the language switch, and HR's compliance report with its CSV tables."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import CSRF_HEADER, SESSION_COOKIE, csrf_token
@@ -16,6 +16,7 @@ from api.main import create_app
 from kernel.clock import ManualClock
 from kernel.db import unit_of_work
 from kernel.settings import Settings
+from kernel.spreadsheet import XLSX_MEDIA_TYPE, read_csv
 from notify.outbox import NullWaker
 from policies import service
 from policies.engine import decide
@@ -175,7 +176,12 @@ def test_compliance_report_and_csv(
 
     csv = client.get("/api/v1/reports/compliance/overrides.csv", params={"weeks": 4}, headers=hr.headers)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines() == ["sender,overrides", "Chef Chefsson,1"]
+    assert csv.text.splitlines() == ["\ufeffsender;overrides", "Chef Chefsson;1"]
+    workbook = client.get("/api/v1/reports/compliance/overrides.xlsx", params={"weeks": 4}, headers=hr.headers)
+    assert workbook.status_code == 200 and workbook.headers["content-type"] == XLSX_MEDIA_TYPE
+    sheet = load_workbook(io.BytesIO(workbook.content)).active
+    assert sheet is not None
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [["sender", "overrides"], ["Chef Chefsson", 1]]
     for table in ("after-hours", "broken-rest", "compensatory", "policy-changes"):
         assert client.get(f"/api/v1/reports/compliance/{table}.csv", headers=hr.headers).status_code == 200
     assert client.get("/api/v1/reports/compliance/secrets.csv", headers=hr.headers).status_code == 422
@@ -206,7 +212,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(
         )
         assert added.status_code == 201, added.text
     table = client.get("/api/v1/reports/compliance/policy-changes.csv", headers=hr.headers).text
-    rows = list(csv.reader(io.StringIO(table)))[1:]
+    rows = read_csv(table)[1:]
     names = sorted(row[0] for row in rows)
     assert names == sorted(["'" + name for name in hostile[:-1]] + ["Akut"])
     assert all(row[4].startswith("'-") for row in rows), "approval notes too"

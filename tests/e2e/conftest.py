@@ -23,6 +23,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from tests.e2e.axe import assert_accessible
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM = os.environ.get("VILA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -73,7 +75,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with contextlib.ExitStack() as stack:
         emulate_log = home / "emulate.log"
         out = stack.enter_context(emulate_log.open("wb"))
+        # Every port free, the Web Push stand-in's too: two test runs on one machine must not collide.
         ports = ["--fcm-port", str(fcm), "--apns-port", str(apns), "--control-port", str(control)]
+        ports += ["--webpush-port", str(_free_port())]
         emulators = subprocess.Popen(
             [sys.executable, "-m", "vila.cli", "emulate", "--host", "127.0.0.1", *ports],
             env=env,
@@ -184,8 +188,10 @@ _UNNAMED = """() => {
 
 
 def shot(page: Page, name: str, *, full_page: bool = True) -> None:
-    """Check the page's accessible names, then save a screenshot for the README."""
+    """Check the page's accessible names and run axe-core on it as it is now (a dialog open, a
+    preview shown), then save a screenshot for the README."""
     unnamed = page.evaluate(_UNNAMED)
     assert not unnamed, f"{name}: elements without an accessible name: {unnamed}"
+    assert_accessible(page, name)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

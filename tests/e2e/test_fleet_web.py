@@ -46,7 +46,7 @@ def test_it_filters_the_register_and_follows_a_device_through_its_lifecycle(page
     history = page.locator("#asset-history")
     expect(history).to_contain_text("Anmäl förlorad/stulen")
     expect(history).to_contain_text("Utlämnad → Förlorad/stulen")
-    expect(page.locator("#asset-installs")).to_contain_text("blocked")
+    expect(page.locator("#asset-installs")).to_contain_text("spärrad")
     # The moves the lifecycle allows from lost, and no others.
     expect(page.locator("#asset-actions button")).to_have_text(["Hittad", "Utrangera"])
     shot(page, "fleet-device-history")
@@ -58,7 +58,7 @@ def test_it_filters_the_register_and_follows_a_device_through_its_lifecycle(page
     page.get_by_label("Serienummer", exact=True).fill("E2E-SERIAL-1")
     page.get_by_label("IMEI (15 siffror)").fill("490154203237517")  # a wrong check digit
     page.get_by_role("button", name="Registrera", exact=True).click()
-    expect(page.locator("#flash")).to_contain_text("check digit")
+    expect(page.locator("#flash")).to_contain_text("IMEI-numret har fel kontrollsiffra")
     page.get_by_label("IMEI (15 siffror)").fill("490154203237518")
     page.get_by_role("button", name="Registrera", exact=True).click()
     expect(page.locator("#flash")).to_contain_text("E2E-SERIAL-1")
@@ -122,7 +122,7 @@ def test_costs_per_unit_and_month_as_a_chart_a_table_and_csv(page: Page, served:
     href = page.get_by_role("link", name="Ladda ner som CSV").get_attribute("href") or ""
     with served.api("it") as api:
         csv_text = api.get(href).text
-    assert csv_text.splitlines()[0].startswith("unit,") and "Akutmottagningen Exempelstad" in csv_text
+    assert csv_text.splitlines()[0].startswith("\ufeffunit;") and "Akutmottagningen Exempelstad" in csv_text
     shot(page, "fleet-costs")
     page.get_by_role("link", name="In English").click()
     page.wait_for_selector("body[data-ready]")

@@ -205,7 +205,13 @@ def test_hr_creates_a_policy_version_and_sees_the_dashboard_change(page: Page, s
     policy.get_by_role("button", name="Ny version").click()
     expect(policy.get_by_role("cell", name="v2")).to_be_visible()
     policy.get_by_text("Skillnad mot föregående version").click()
-    expect(policy.locator("pre.diff")).to_contain_text("override_weekly_cap")
+    # The difference in words and local time: the field's name, the old and the new value.
+    diff = policy.locator(".diff").last
+    expect(diff.locator('[data-field="override_weekly_cap"]')).to_have_text(
+        "Högst antal åsidosättanden per person och vecka: − 2 + 1"
+    )
+    expect(diff.locator('[data-field="effective_from"]')).to_contain_text("08:00")
+    expect(diff).not_to_contain_text("T08:00")
     policy.get_by_label("Tilldela grupp").select_option(label="Akutmottagningen Exempelstad")
     policy.get_by_role("button", name="Tilldela grupp").click()
     expect(policy).to_contain_text("Tilldelade grupper: Akutmottagningen Exempelstad")
@@ -314,13 +320,13 @@ def test_a_manager_sees_who_is_on_call_and_covers_a_turn_with_an_override(page: 
     roster.get_by_label("Från (Europe/Stockholm)").fill(tomorrow + "T10:00")
     roster.get_by_label("Till (Europe/Stockholm)").fill(tomorrow + "T12:00")
     roster.get_by_role("button", name="Lägg till undantag").click()
-    expect(roster.get_by_role("alert")).to_contain_text("overlaps another override")
+    expect(roster.get_by_role("alert")).to_contain_text("överlappar ett annat undantag")
     # A roster of a unit the manager does not lead: the form is there, the API says no, and why.
     other = page.get_by_role("region", name="Bakjour Medicinavdelning 12")
     other.get_by_label("Från (Europe/Stockholm)").fill(tomorrow + "T08:00")
     other.get_by_label("Till (Europe/Stockholm)").fill(tomorrow + "T20:00")
     other.get_by_role("button", name="Lägg till undantag").click()
-    expect(other.get_by_role("alert")).to_contain_text("only on the groups you manage")
+    expect(other.get_by_role("alert")).to_contain_text("grupper du är chef för")
 
     roster.get_by_role("button", name=re.compile("^Ta bort undantaget för " + re.escape(cover_name))).click()
     expect(page.get_by_role("status")).to_have_text("Undantaget är borttaget.")

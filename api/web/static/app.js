@@ -29,11 +29,59 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// An API error: Vila answers {error, message, details}; `code` and `details` let errorText() say
+// it in the reader's language, `message` is the API's own (English) sentence.
 class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, code, details) {
     super(detail);
     this.status = status;
+    this.code = code || "";
+    this.details = details;
   }
+}
+
+// The known validator sentences of the API, mapped to catalog keys (kernel/i18n/errors.py).
+const KNOWN = Object.entries(T).filter(([k]) => k.startsWith("known.")).map(([k, v]) => [k.slice(6), v]);
+function knownSentence(message) {
+  const found = KNOWN.find(([said]) => String(message || "").includes(said));
+  return found ? t(found[1]) : null;
+}
+function fieldName(field) {
+  const last = String(field || "").split(".").filter((p) => !/^\d+$/.test(p)).pop();
+  return last && T["field." + last] ? T["field." + last] : t("err.field_unknown");
+}
+// What went wrong and what to do, in the page's language, for any error a page catches.
+function errorText(err) {
+  if (!(err instanceof ApiError)) return t("err.network");
+  if (err.status === 403 && /CSRF/i.test(err.message)) return t("err.csrf");
+  if (err.code === "payload_too_large" && err.details) return t("err.payload_too_large", { bytes: number(err.details.bytes || Math.max(...Object.values(err.details.sizes || { x: 0 }))), limit: number(err.details.limit) });
+  if (err.status === 422 && Array.isArray(err.details) && err.details.length) {
+    const lines = err.details.map((d) => {
+      const known = knownSentence(d.message);
+      if (known) return known;
+      const said = T["err.type." + d.type] ? t("err.type." + d.type, d.limits || {}) : t("err.type.value_error");
+      return d.field ? fieldName(d.field) + " " + said + "." : t("err.invalid");
+    });
+    return [...new Set(lines)].join(" ");
+  }
+  const known = knownSentence(err.message);
+  if (known) return known;
+  const byCode = { invalid: "err.invalid", forbidden: "err.forbidden", not_found: "err.not_found", conflict: "err.conflict", not_authenticated: "err.not_authenticated", internal: "err.internal", rate_limited: "err.rate_limited", too_many_requests: "err.rate_limited" }[err.code];
+  if (byCode) return t(byCode);
+  const byStatus = { 403: "err.forbidden", 404: "err.not_found", 409: "err.conflict", 413: "err.payload_too_large", 422: "err.invalid", 429: "err.rate_limited" }[err.status];
+  if (byStatus && err.status !== 413) return t(byStatus);
+  return err.status >= 500 ? t("err.internal") : t("err.unknown", { status: err.status });
+}
+async function apiError(response) {
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch (_) {
+    data = null;
+  }
+  const message = data && typeof data.message === "string" ? data.message : response.statusText;
+  return new ApiError(response.status, message, data && data.error, data && data.details);
 }
 
 async function api(method, path, body) {
@@ -50,14 +98,9 @@ async function api(method, path, body) {
     window.location.assign("/login");
     throw new ApiError(401, "not logged in");
   }
+  if (!response.ok) throw await apiError(response);
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!response.ok) {
-    // Vila answers errors as {error, message, details}; the message says what is wrong.
-    const detail = data && typeof data.message === "string" ? data.message : response.statusText;
-    throw new ApiError(response.status, detail);
-  }
-  return data;
+  return text ? JSON.parse(text) : null;
 }
 
 function flash(message, bad) {
@@ -72,18 +115,36 @@ function guard(fn) {
     try {
       return await fn(...args);
     } catch (err) {
-      if (err.status !== 401) flash(t("error.generic") + ": " + err.message, true);
+      if (err.status !== 401) flash(errorText(err), true);
     }
   };
 }
 
+// Formats: one place, the reader's language and zone (the person's zone, from the page), the same
+// shapes as kernel/formats.py writes on the server ("tors 3 dec. 06:45", "Thu 3 Dec 06:45").
 const locale = LANG === "en" ? "en-GB" : "sv-SE";
+const ZONE = document.body.dataset.zone || undefined;
 function when(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString(locale, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleString(locale, { timeZone: ZONE, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+function dayText(iso) {
+  if (!iso) return "";
+  // A plain date ("2026-12-17") is a calendar day, not an instant: shown as that day.
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(iso + "T12:00:00Z") : new Date(iso);
+  const zone = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? "UTC" : ZONE;
+  return date.toLocaleDateString(locale, { timeZone: zone, weekday: "short", day: "numeric", month: "short", year: "numeric" });
 }
 function hhmm(date) {
-  return date.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  return date.toLocaleTimeString(locale, { timeZone: ZONE, hour: "2-digit", minute: "2-digit" });
+}
+function number(n, digits) {
+  return Number(n).toLocaleString(locale, { maximumFractionDigits: digits || 0 });
+}
+// A code from the API as a person reads it: code.<kind>.<value> in the catalogs (kernel/i18n/codes.py).
+function label(kind, code) {
+  const key = "code." + kind + "." + code;
+  return T[key] !== undefined ? T[key] : String(code);
 }
 function reasonsList(reasons) {
   return el("ul", { class: "reasons" }, reasons.map((r) => el("li", { "data-rule": r.rule }, LANG === "en" ? r.en : r.sv)));
@@ -105,12 +166,13 @@ function countsList(items) {
 function table(headers, rows) {
   return el(
     "div",
-    { class: "table-wrap" },
+    // Focusable, so a keyboard can scroll a table wider than a narrow screen (WCAG 2.1.1).
+    { class: "table-wrap", tabindex: "0" },
     el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows)),
   );
 }
 function decisionText(d) {
-  return { deliver: t("count.deliver"), hold: t("count.hold"), reroute: t("count.reroute"), drop: t("count.drop") }[d] || d;
+  return label("decision", d);
 }
 
 // Manager: compose with a live preview ----------------------------------------------------------
@@ -133,18 +195,63 @@ async function pageCompose() {
       people: [...chosen.keys()],
       roles: document.getElementById("roles").value.split(",").map((s) => s.trim()).filter(Boolean),
     };
-    return {
+    // "Urgent, but respect rest" is priority urgent without an override reason: on-duty and
+    // on-call people are reached now, the others when their rest ends.
+    const choice = document.getElementById("priority").value;
+    const out = {
       title: document.getElementById("title").value.trim(),
       body: document.getElementById("body").value.trim(),
-      priority: document.getElementById("priority").value,
+      priority: choice === "urgent_rest" ? "urgent" : choice,
       audience,
     };
+    const ack = document.getElementById("requires-ack").checked && (out.priority === "urgent" || out.priority === "emergency");
+    if (ack) {
+      out.requires_ack = true;
+      out.ack_timeout_minutes = Number(document.getElementById("ack-minutes").value) || 15;
+    }
+    if (document.getElementById("sensitive").checked) out.sensitive = true;
+    const link = document.getElementById("link").value.trim();
+    if (link) out.deep_link = link;
+    const expires = document.getElementById("expires").value;
+    if (expires) out.expires_at = new Date(expires).toISOString();
+    return out;
   }
+  const mayBreakRest = () => ["urgent", "emergency"].includes(document.getElementById("priority").value);
   // Urgent and emergency messages may break rest only with a reason, which the confirmation asks
   // for; the preview shows what sending with a reason would do.
   function forPreview(b) {
-    return b.priority === "urgent" || b.priority === "emergency" ? { ...b, override_reason: "preview" } : b;
+    return mayBreakRest() ? { ...b, override_reason: "preview" } : b;
   }
+  function syncOptions() {
+    const urgent = document.getElementById("priority").value !== "info" && document.getElementById("priority").value !== "normal";
+    const ackBox = document.getElementById("requires-ack");
+    ackBox.disabled = !urgent;
+    if (!urgent) ackBox.checked = false;
+    document.getElementById("ack-minutes-row").hidden = !ackBox.checked;
+  }
+  // The byte counter: the server counts the largest push as a send would (the 413's computation).
+  const sizeBox = document.getElementById("size");
+  let sizeSeq = 0;
+  const measure = debounce(async () => {
+    const b = body();
+    const mine = ++sizeSeq;
+    try {
+      const probe = { title: b.title, body: b.body };
+      if (b.deep_link) probe.deep_link = b.deep_link;
+      const size = await api("POST", "/messages/size", probe);
+      if (mine !== sizeSeq) return;
+      const vars = { bytes: number(size.bytes), limit: number(size.limit) };
+      sizeBox.textContent = size.fits ? t("compose.size", vars) : t("compose.size_over", vars);
+      sizeBox.className = size.fits ? "help" : "error";
+    } catch (err) {
+      if (mine === sizeSeq && err.status !== 401) sizeBox.textContent = errorText(err);
+    }
+  }, 300);
+  document.getElementById("priority").addEventListener("change", syncOptions);
+  document.getElementById("requires-ack").addEventListener("change", syncOptions);
+  syncOptions();
+  for (const id of ["title", "body", "link"]) document.getElementById(id).addEventListener("input", measure);
+  measure();
   function ready(b) {
     return b.title && b.body && (b.audience.groups.length || b.audience.people.length || b.audience.roles.length);
   }
@@ -159,7 +266,7 @@ async function pageCompose() {
         ["drop", t("count.drop"), p.counts.drop],
         ["breaks", t("count.breaks_rest"), p.breaks_rest],
       ]),
-      el("ul", {}, p.summary.map((s) => el("li", {}, s))),
+      el("ul", { class: "summary" }, p.summary.map((s) => el("li", {}, s))),
       table(
         [t("col.name"), t("col.decision"), t("col.when"), t("col.reasons")],
         p.recipients.map((r) =>
@@ -192,14 +299,14 @@ async function pageCompose() {
     if (lastPreview && key === lastKey) return;
     const mine = ++seq;
     try {
-      const p = await api("POST", "/messages/preview", forPreview(b));
+      const p = await api("POST", "/messages/preview?language=" + LANG, forPreview(b));
       if (mine === seq) {
         lastPreview = p;
         lastKey = key;
         renderPreview(p);
       }
     } catch (err) {
-      if (mine === seq) document.getElementById("preview").replaceChildren(el("p", { class: "error", role: "alert" }, err.message));
+      if (mine === seq && err.status !== 401) document.getElementById("preview").replaceChildren(el("p", { class: "error", role: "alert" }, errorText(err)));
     }
   }, 350);
   form.addEventListener("input", refresh);
@@ -247,8 +354,8 @@ async function pageCompose() {
       body: JSON.stringify(b),
       credentials: "same-origin",
     });
+    if (!response.ok) throw await apiError(response);
     const data = await response.json();
-    if (!response.ok) throw new ApiError(response.status, typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
     window.location.assign("/messages/" + data.message_id);
   }
   const dialog = document.getElementById("confirm");
@@ -272,9 +379,9 @@ async function pageCompose() {
         flash(t("compose.empty"), true);
         return;
       }
-      const p = await api("POST", "/messages/preview", forPreview(b));
+      const p = await api("POST", "/messages/preview?language=" + LANG, forPreview(b));
       renderPreview(p);
-      if (p.breaks_rest > 0 || b.priority === "emergency") {
+      if ((mayBreakRest() && p.breaks_rest > 0) || b.priority === "emergency") {
         const breaks = p.breaks_rest > 0;
         document.getElementById("confirm-h").textContent = breaks ? t("compose.confirm_title") : t("compose.confirm_emergency_title");
         document.getElementById("confirm-text").textContent = breaks ? t("compose.confirm_text", { n: p.breaks_rest }) : t("compose.confirm_emergency");
@@ -296,7 +403,7 @@ async function pageStatus() {
     const s = await api("GET", "/messages/" + id + "?limit=500");
     document.getElementById("status-title").textContent = t("status.title") + ": " + s.message.title;
     box.replaceChildren(
-      el("p", {}, t("col.audience") + ": " + s.message.audience_label + " · " + t("col.priority") + ": " + s.message.priority + " · " + when(s.message.created_at)),
+      el("p", {}, t("col.audience") + ": " + s.message.audience_label + " · " + t("col.priority") + ": " + label("priority", s.message.priority) + " · " + when(s.message.created_at)),
       countsList([
         ["deliver", t("count.deliver"), s.counts.deliver],
         ["hold", t("count.hold"), s.counts.hold],
@@ -337,7 +444,7 @@ async function pageHistory() {
     table(
       [t("col.title"), t("col.audience"), t("col.priority"), t("col.sent"), t("col.state")],
       page.items.map((m) =>
-        el("tr", {}, el("td", {}, el("a", { href: "/messages/" + m.id }, m.title)), el("td", {}, m.audience_label), el("td", {}, m.priority), el("td", {}, when(m.created_at)), el("td", {}, m.state)),
+        el("tr", {}, el("td", {}, el("a", { href: "/messages/" + m.id }, m.title)), el("td", {}, m.audience_label), el("td", {}, label("priority", m.priority)), el("td", {}, when(m.created_at)), el("td", {}, label("message_state", m.state))),
       ),
     ),
   );
@@ -440,7 +547,11 @@ async function pageMe() {
       const bar = el("div", { class: "bar", role: "img", "aria-label": label + ": " + described.join(", ") }, segs);
       days.push(el("div", { class: "day" }, el("span", {}, label), bar));
     }
-    box.replaceChildren(el("p", {}, t("week.now") + ": " + t("week." + a.now.status) + (a.now.held_until ? " – " + when(a.now.held_until) : "")), ...days);
+    // The hour scale above the days: every third hour, in the reader's clock.
+    const ticks = [0, 3, 6, 9, 12, 15, 18, 21, 24].map((h) => el("span", { class: "tick", "data-left": (h / 24) * 100 }, String(h).padStart(2, "0")));
+    const scale = el("div", { class: "day scale", "aria-hidden": "true" }, el("span", {}, t("week.scale")), el("div", { class: "hours" }, ticks));
+    box.replaceChildren(el("p", {}, t("week.now") + ": " + t("week." + a.now.status) + (a.now.held_until ? " – " + when(a.now.held_until) : "")), scale, ...days);
+    for (const tick of box.querySelectorAll(".tick")) tick.style.left = tick.dataset.left + "%";
     // Positions are set through the CSSOM: the page's policy allows no inline style attributes.
     for (const seg of box.querySelectorAll(".seg")) {
       seg.style.left = seg.dataset.left + "%";
@@ -562,7 +673,7 @@ async function pageDevices() {
         "section",
         { class: "card", "aria-labelledby": "devh-" + d.id },
         el("h2", { id: "devh-" + d.id }, d.name),
-        el("p", {}, d.platform + " · " + d.provider + " · " + d.ownership + " · " + d.state),
+        el("p", {}, [label("platform", d.platform), label("provider", d.provider), label("ownership", d.ownership), label("device_state", d.state)].join(" · ")),
         el("label", { for: "dev-" + d.id }, t("devices.name")),
         input,
         el("div", { class: "row" },
@@ -681,7 +792,7 @@ function overridesPart(r, slug, nameOf, group, keeper) {
   const error = el("p", { class: "error", role: "alert", id: "oe-" + slug, hidden: true });
   const fail = (err) => {
     if (err.status === 401) return;
-    error.textContent = t("error.generic") + ": " + err.message;
+    error.textContent = errorText(err);
     error.hidden = false;
   };
   const list = r.overrides.length
@@ -749,7 +860,24 @@ function overridesPart(r, slug, nameOf, group, keeper) {
 
 // HR: policies, ledger, dashboard ---------------------------------------------------------------
 
-const POLICY_FIELDS = ["effective_from", "daily_rest_hours", "weekly_rest_hours", "working_time", "hold_target", "morning_time", "urgent_override_allowed", "override_roles", "override_reason_required", "override_weekly_cap", "compensatory_days", "content_free_push", "approval_note"];
+// How a policy field's value reads: times in the reader's zone, lists as words, yes/no.
+function policyValue(field, value) {
+  if (value === null || value === undefined) return "–";
+  if (field === "effective_from") return when(value);
+  if (field === "morning_time") return String(value).slice(0, 5);
+  if (field === "working_time") return value.map((v) => label("work_source", v)).join(", ");
+  if (field === "override_roles") return value.map((v) => label("role", v)).join(", ");
+  if (field === "hold_target") return label("hold_target", value);
+  if (typeof value === "boolean") return label("bool", value);
+  if (typeof value === "number") return number(value, 1);
+  return String(value);
+}
+// Lists compare as sets: the same roles in another order are no change.
+function sameValue(a, b) {
+  if (Array.isArray(a) && Array.isArray(b)) return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+const POLICY_FIELDS = ["effective_from", "daily_rest_hours", "weekly_rest_hours", "working_time", "hold_target", "morning_time", "urgent_override_allowed", "override_roles", "override_reason_required", "override_weekly_cap", "compensatory_days", "content_free_push", "private_devices_allowed", "approval_note"];
 
 function versionParams(v) {
   const out = {};
@@ -769,15 +897,16 @@ async function pagePolicies() {
       const diffs = versions.map((v, i) => {
         if (i === 0) return null;
         const prev = versions[i - 1];
-        const lines = POLICY_FIELDS.filter((f) => JSON.stringify(prev[f]) !== JSON.stringify(v[f])).map((f) =>
-          el("div", {}, f + ": ", el("span", { class: "del" }, "− " + JSON.stringify(prev[f])), " ", el("span", { class: "ins" }, "+ " + JSON.stringify(v[f]))),
+        const lines = POLICY_FIELDS.filter((f) => f !== "approval_note" && !sameValue(prev[f], v[f])).map((f) =>
+          el("div", { "data-field": f }, label("policy_field", f) + ": ", el("span", { class: "del" }, "− " + policyValue(f, prev[f])), " ", el("span", { class: "ins" }, "+ " + policyValue(f, v[f]))),
         );
-        return el("details", {}, el("summary", {}, t("policies.diff") + " (v" + prev.version + " → v" + v.version + ")"), lines.length ? el("pre", { class: "diff" }, lines) : el("p", {}, t("policies.nodiff")));
+        return el("details", {}, el("summary", {}, t("policies.diff") + " (v" + prev.version + " → v" + v.version + ")"), lines.length ? el("div", { class: "diff" }, lines) : el("p", {}, t("policies.nodiff")));
       });
       const slug = p.id;  // the whole id: ids made together share their first characters (the time)
       const eff = el("input", { type: "datetime-local", id: "eff-" + slug, required: true });
       const note = el("input", { id: "note-" + slug, required: true, maxlength: 2000 });
       const daily = el("input", { type: "number", id: "daily-" + slug, min: 0, max: 24, step: 0.5, value: latest.daily_rest_hours });
+      const weekly = el("input", { type: "number", id: "weekly-" + slug, min: 0, max: 168, step: 0.5, value: latest.weekly_rest_hours });
       const cap = el("input", { type: "number", id: "cap-" + slug, min: 0, max: 100, value: latest.override_weekly_cap });
       const comp = el("input", { type: "number", id: "comp-" + slug, min: 0, max: 365, value: latest.compensatory_days });
       const override = el("input", { type: "checkbox", id: "ovr-" + slug, checked: latest.urgent_override_allowed });
@@ -790,12 +919,12 @@ async function pagePolicies() {
         el("p", {}, t("policies.groups") + ": " + (p.groups.map((g) => groupName.get(g) || g).join(", ") || "–")),
         table(
           [t("policies.version"), t("policies.effective"), t("policies.rest_hours"), t("policies.cap"), t("policies.comp_days"), t("policies.note")],
-          versions.map((v) => el("tr", {}, el("td", {}, "v" + v.version), el("td", {}, when(v.effective_from)), el("td", {}, v.daily_rest_hours + " / " + v.weekly_rest_hours), el("td", {}, String(v.override_weekly_cap)), el("td", {}, String(v.compensatory_days)), el("td", {}, v.approval_note))),
+          versions.map((v) => el("tr", {}, el("td", {}, "v" + v.version), el("td", {}, when(v.effective_from)), el("td", {}, number(v.daily_rest_hours, 1) + " / " + number(v.weekly_rest_hours, 1)), el("td", {}, String(v.override_weekly_cap)), el("td", {}, String(v.compensatory_days)), el("td", {}, v.approval_note))),
         ),
         diffs,
         editor && el("form", { class: "grid3 new-version", onsubmit: guard(async (e) => {
           e.preventDefault();
-          const data = { ...versionParams(latest), effective_from: new Date(eff.value).toISOString(), approval_note: note.value.trim(), daily_rest_hours: Number(daily.value), override_weekly_cap: Number(cap.value), compensatory_days: Number(comp.value), urgent_override_allowed: override.checked };
+          const data = { ...versionParams(latest), effective_from: new Date(eff.value).toISOString(), approval_note: note.value.trim(), daily_rest_hours: Number(daily.value), weekly_rest_hours: Number(weekly.value), override_weekly_cap: Number(cap.value), compensatory_days: Number(comp.value), urgent_override_allowed: override.checked };
           await api("POST", "/policies/" + p.id + "/versions", data);
           flash(t("saved"));
           await pagePolicies();
@@ -803,6 +932,7 @@ async function pagePolicies() {
           el("h3", {}, t("policies.new_version")),
           el("div", {}, el("label", { for: eff.id }, t("policies.effective")), eff),
           el("div", {}, el("label", { for: daily.id }, t("policies.daily")), daily),
+          el("div", {}, el("label", { for: weekly.id }, t("policies.weekly")), weekly),
           el("div", {}, el("label", { for: cap.id }, t("policies.cap")), cap),
           el("div", {}, el("label", { for: comp.id }, t("policies.comp_days")), comp),
           el("div", {}, el("label", { for: override.id }, override, " " + t("policies.override"))),
@@ -831,9 +961,45 @@ function initNewPolicy() {
   );
 }
 
+// The ledger's filters live in the page's address, so a filtered view can be bookmarked.
 async function pageLedger() {
-  const [page, people] = await Promise.all([api("GET", "/rest-ledger?limit=200"), api("GET", "/people?limit=500")]);
+  const form = document.getElementById("ledger-filters");
+  const [people, groups] = await Promise.all([api("GET", "/people?limit=500"), api("GET", "/groups?limit=200")]);
   const names = new Map(people.items.map((p) => [p.id, p.name]));
+  const personBox = document.getElementById("lf-person");
+  const groupBox = document.getElementById("lf-group");
+  personBox.append(...[...people.items].sort((a, b) => a.name.localeCompare(b.name, locale)).map((p) => el("option", { value: p.id }, p.name)));
+  groupBox.append(...groups.items.map((g) => el("option", { value: g.id }, g.name)));
+  const asked = new URLSearchParams(location.search);
+  for (const [id, key] of [["lf-person", "person_id"], ["lf-group", "group_id"], ["lf-since", "since"], ["lf-until", "until"]]) {
+    if (asked.get(key)) document.getElementById(id).value = asked.get(key);
+  }
+  async function load() {
+    const query = new URLSearchParams({ limit: "200" });
+    const shown = new URLSearchParams();
+    if (personBox.value) query.set("person_id", personBox.value), shown.set("person_id", personBox.value);
+    if (groupBox.value) query.set("group_id", groupBox.value), shown.set("group_id", groupBox.value);
+    // Days are the reader's days: from the start of "from" to the end of "to", in the browser's zone.
+    const since = document.getElementById("lf-since").value;
+    const until = document.getElementById("lf-until").value;
+    if (since) query.set("since", new Date(since + "T00:00").toISOString()), shown.set("since", since);
+    if (until) {
+      const end = new Date(until + "T00:00");
+      end.setDate(end.getDate() + 1);
+      query.set("until", end.toISOString());
+      shown.set("until", until);
+    }
+    history.replaceState(null, "", shown.toString() ? "?" + shown : location.pathname);
+    renderLedger(await api("GET", "/rest-ledger?" + query), names, load);
+  }
+  form.addEventListener("submit", guard(async (e) => {
+    e.preventDefault();
+    await load();
+  }));
+  await load();
+}
+
+function renderLedger(page, names, reload) {
   function grant(e) {
     const open = e.compensatory_minutes - e.granted_minutes;
     if (open <= 0) return null;
@@ -843,26 +1009,26 @@ async function pageLedger() {
       ev.preventDefault();
       await api("POST", "/rest-ledger/" + e.id + "/grant", { minutes: Number(input.value) });
       flash(t("saved"));
-      await pageLedger();
+      await reload();
     }) }, el("label", { for: id, class: "visually-hidden" }, t("ledger.grant_minutes")), input, el("button", { type: "submit" }, t("ledger.grant")));
   }
   document.getElementById("ledger").replaceChildren(
-    countsList([["owed", t("ledger.owed"), page.owed_minutes], ["granted", t("ledger.granted"), page.granted_minutes]]),
-    table(
+    countsList([["owed", t("ledger.owed"), number(page.owed_minutes)], ["granted", t("ledger.granted"), number(page.granted_minutes)]]),
+    page.items.length ? table(
       [t("col.when"), t("ledger.person"), t("ledger.kind"), t("col.priority"), t("col.reasons"), t("ledger.owed_granted"), t("ledger.due"), t("ledger.grant")],
       page.items.map((e) =>
         el("tr", {},
           el("td", {}, when(e.at)),
           el("td", {}, names.get(e.person_id) || e.person_id),
-          el("td", {}, e.kind),
-          el("td", {}, e.priority),
-          el("td", {}, e.reason || e.rules.join(", ")),
-          el("td", {}, e.compensatory_minutes + " / " + e.granted_minutes),
-          el("td", {}, e.compensatory_due || ""),
+          el("td", {}, label("contact", e.kind)),
+          el("td", {}, label("priority", e.priority)),
+          el("td", {}, e.reason || [...e.rules, ...e.states].filter((v, i, all) => all.indexOf(v) === i).map((r) => label("rule", r)).join(", ")),
+          el("td", {}, number(e.compensatory_minutes) + " / " + number(e.granted_minutes)),
+          el("td", {}, dayText(e.compensatory_due)),
           el("td", {}, grant(e)),
         ),
       ),
-    ),
+    ) : el("p", { class: "muted" }, t("ledger.none")),
   );
 }
 
@@ -928,7 +1094,8 @@ async function renderDashboard(weeks, groupId) {
   const query = "?weeks=" + encodeURIComponent(weeks) + (groupId ? "&group_id=" + encodeURIComponent(groupId) : "");
   const r = await api("GET", "/reports/compliance" + query);
   const csv = (name) => el("a", { href: "/api/v1/reports/compliance/" + name + ".csv" + query, download: "vila-" + name + ".csv" }, t("dash.csv"));
-  const section = (id, title, name, ...body) => el("section", { class: "card", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h" }, title), ...body, el("p", {}, csv(name)));
+  const xlsx = (name) => el("a", { href: "/api/v1/reports/compliance/" + name + ".xlsx" + query, download: "vila-" + name + ".xlsx" }, t("dash.xlsx"));
+  const section = (id, title, name, ...body) => el("section", { class: "card", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h" }, title), ...body, el("p", { class: "row" }, csv(name), xlsx(name)));
   const groups = Object.keys(r.after_hours).sort();
   const comp = r.compensatory;
   const weekLabels = r.weeks.map((w) => (LANG === "en" ? "W" : "v") + Number(w.split("-W")[1]));

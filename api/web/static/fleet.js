@@ -173,7 +173,7 @@ async function pageFleetAsset() {
     document.getElementById("assign-shared").hidden = asset.kind !== "shared_tablet";
     document.getElementById("asset-installs").replaceChildren(
       asset.installs.length
-        ? table([t("fleet.col.device"), t("fleet.col.holder"), t("fleet.col.state"), t("fleet.col.checkin")], asset.installs.map((d) => el("tr", {}, el("td", {}, d.name + " (" + d.platform + ")"), el("td", {}, d.person_id ? t("fleet.asset.personal_device") : t("fleet.asset.shared_device")), el("td", {}, d.state + (d.state_reason ? ": " + d.state_reason : "")), el("td", {}, when(d.last_seen_at)))))
+        ? table([t("fleet.col.device"), t("fleet.col.holder"), t("fleet.col.state"), t("fleet.col.checkin")], asset.installs.map((d) => el("tr", {}, el("td", {}, d.name + " (" + label("platform", d.platform) + ")"), el("td", {}, d.person_id ? t("fleet.asset.personal_device") : t("fleet.asset.shared_device")), el("td", {}, label("device_state", d.state)), el("td", {}, when(d.last_seen_at)))))
         : el("p", { class: "muted" }, t("fleet.asset.no_installs")),
     );
     const log = await api("GET", "/fleet/assets/" + id + "/history?limit=100");

@@ -42,7 +42,7 @@ function costEditor(form) {
     try {
       await api("PUT", "/pilots/" + encodeURIComponent(form.dataset.pilot) + "/costs", { inputs, rollout });
     } catch (err) {
-      error.textContent = err.message;
+      error.textContent = errorText(err);
       error.hidden = false;
       return;
     }

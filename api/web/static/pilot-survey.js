@@ -45,7 +45,7 @@ function surveyForm(s) {
     try {
       await api("POST", "/surveys/" + s.survey_id + "/answers", body);
     } catch (err) {
-      error.textContent = t("error.generic") + ": " + err.message;
+      error.textContent = errorText(err);
       error.hidden = false;
       return;
     }

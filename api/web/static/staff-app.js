@@ -196,7 +196,7 @@
       const outcome = await fn();
       await render(outcome === "denied" ? text("push.denied") : text(done));
     } catch (err) {
-      await render(text("push.failed") + ": " + err.message);
+      await render(text("push.failed") + ": " + (typeof errorText === "function" && err instanceof ApiError ? errorText(err) : err.message));
     }
   }
 
