@@ -319,13 +319,14 @@ def test_weekly_rest_broken_by_stand_by_and_jour_limits_reach_hr_and_the_union(
         assert body["jour_limits"] == {"Anestesi": {"four_weeks": 1, "month": 1}}
     csv = client.get("/api/v1/reports/compliance/weekly-rest.csv", params={"weeks": 4}, headers=union.headers)
     assert csv.status_code == 200
-    header, row = csv.text.splitlines()
-    assert header.split(",")[0] == "group" and row.split(",")[0] == "Anestesi"
-    assert row.split(",")[header.split(",").index("2026-W47")] == "1"
+    assert csv.text.startswith("\ufeff"), "Swedish Excel needs the BOM"
+    header, row = csv.text.removeprefix("\ufeff").splitlines()
+    assert header.split(";")[0] == "group" and row.split(";")[0] == "Anestesi"
+    assert row.split(";")[header.split(";").index("2026-W47")] == "1"
     jour_csv = client.get("/api/v1/reports/compliance/jour-limits.csv", params={"weeks": 4}, headers=hr.headers)
-    assert jour_csv.text.splitlines() == [
-        "group,people_over_48h_in_four_weeks,people_over_50h_in_a_month",
-        "Anestesi,1,1",
+    assert jour_csv.text.removeprefix("\ufeff").splitlines() == [
+        "group;people_over_48h_in_four_weeks;people_over_50h_in_a_month",
+        "Anestesi;1;1",
     ]
     # The person sees the same findings in their own record.
     own = client.get("/api/v1/people/me/rest-record", headers=nurse.headers).json()
@@ -369,9 +370,9 @@ def test_my_rest_record_lists_periods_contacts_and_exports_csv(
 
     csv = client.get("/api/v1/people/me/rest-record.csv", headers=nurse.headers)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    lines = csv.text.splitlines()
-    assert lines[0].startswith("row,period_start,period_end,period_kind")
-    contact_rows = [line.split(",") for line in lines[1:] if line.startswith("contact,")]
+    lines = csv.text.removeprefix("\ufeff").splitlines()
+    assert lines[0].startswith("row;period_start;period_end;period_kind")
+    contact_rows = [line.split(";") for line in lines[1:] if line.startswith("contact;")]
     assert [r[15] for r in contact_rows] == ["120", "120"] and {r[6] for r in contact_rows} == {"240"}
 
     # HR reads it too; a colleague does not; years outside the kept three are refused.

@@ -25,8 +25,8 @@ def test_a_staff_member_reads_and_downloads_their_rest_record(page: Page, served
     expect(page.locator("#rest-outstanding")).to_contain_text("min")
     with page.expect_download() as download:
         page.get_by_role("link", name="Ladda ner som CSV").click()
-    text = download.value.path().read_text(encoding="utf-8")
-    assert text.splitlines()[0].startswith("row,period_start,period_end")
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("row;period_start;period_end")
     shot(page, "staff-rest")
     years = page.get_by_role("navigation", name="År").get_by_role("link", name=re.compile(r"^\d{4}$"))
     expect(years).to_have_count(2)  # the current year is shown, the two before it are links
@@ -46,7 +46,7 @@ def test_hr_sees_weekly_rest_and_jour_limits_on_the_dashboard(page: Page, served
         expect(page.locator(section).get_by_role("link", name="Ladda ner CSV")).to_be_visible()
     with page.expect_download() as download:
         page.locator("#jour-limits").get_by_role("link", name="Ladda ner CSV").click()
-    assert download.value.path().read_text(encoding="utf-8").startswith("group,people_over_48h_in_four_weeks")
+    assert download.value.path().read_text(encoding="utf-8-sig").startswith("group;people_over_48h_in_four_weeks")
 
 
 def test_a_manager_is_warned_before_an_override_breaks_the_jour_limit(page: Page, served: Served) -> None:
