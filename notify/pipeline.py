@@ -425,62 +425,6 @@ def _digest_text(messages: list[Message], language: str) -> tuple[str, str]:
     return f"{n} meddelanden {source}", f"{n} meddelanden {source} medan du var ledig. Senaste: {messages[-1].title}"
 
 
-# Acknowledgement and escalation ----------------------------------------------------------------
-
-
-def _escalation_reason(name: str, minutes: int) -> Reason:
-    return Reason(
-        "escalation",
-        f"Eskalerat: {name} har inte kvitterat inom {minutes} min.",
-        f"Escalated: {name} did not acknowledge within {minutes} min.",
-    )
-
-
-def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Urgent messages that ask for an acknowledgement and got none in time go further: to the
-    next person on the roster when sent to a role, otherwise back to the sender."""
-    now = ctx.clock.now()
-    with unit_of_work(ctx.session_factory) as session:
-        rows = session.execute(
-            select(Recipient, Message, Person.name)
-            .join(Message, Message.id == Recipient.message_id)
-            .join(Person, Person.id == Recipient.person_id)
-            .where(
-                Message.requires_ack.is_(True),
-                Recipient.decision == "deliver",
-                Recipient.acked_at.is_(None),
-                Recipient.escalated_at.is_(None),
-                Recipient.decided_at > now - timedelta(days=1),
-            )
-        ).all()
-        for recipient, message, name in rows:
-            timeout = timedelta(seconds=message.ack_timeout_s or 900)
-            if recipient.decided_at + timeout > now:
-                continue
-            recipient.escalated_at = now
-            target = _escalation_target(session, message, recipient.person_id, now)
-            if target is None or target == recipient.person_id:
-                log.warning("message=%s no one to escalate to from %s", message.id, recipient.person_id)
-                continue
-            facts = replace(facts_for_stored(session=session, message=message, at=now), audience_role=None, cover=())
-            decided = decide(session=session, person_ids=[target], facts=facts, at=now)
-            reason = _escalation_reason(name, int(timeout.total_seconds() // 60))
-            decided.decisions = {pid: replace(d, reasons=(reason, *d.reasons)) for pid, d in decided.decisions.items()}
-            pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
-            enqueue_sends(session=session, delivery_ids=pending, queue="urgent", now=now)
-            _log(message.id, "escalated from %s to %s", recipient.person_id, target)
-
-
-def _escalation_target(session: Session, message: Message, person_id: uuid.UUID, now: datetime) -> uuid.UUID | None:
-    role = message.audience.get("resolved_role")
-    if role:
-        for slot in policies.cover_for_role(session=session, role=role, at=now):
-            if slot.person_id is not None and slot.person_id != person_id:
-                return slot.person_id
-        return None
-    return message.sender_id
-
-
 # Devices ---------------------------------------------------------------------------------------
 
 
