@@ -61,6 +61,7 @@ def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
             .join(Person, Person.id == Recipient.person_id)
             .where(
                 Message.requires_ack.is_(True),
+                Message.recalled_at.is_(None),
                 Recipient.decision == "deliver",
                 Recipient.acked_at.is_(None),
                 Recipient.escalated_at.is_(None),

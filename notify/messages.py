@@ -561,7 +561,11 @@ def inbox(
         select(Recipient, Message, sender.c.name)
         .join(Message, Message.id == Recipient.message_id)
         .join(sender, sender.c.id == Message.sender_id)
-        .where(Recipient.person_id == person_id, Recipient.decision != "reroute")
+        .where(
+            Recipient.person_id == person_id,
+            Recipient.decision != "reroute",
+            Message.recalled_at.is_(None),  # a recalled message is withdrawn from every inbox
+        )
     )
     if unread_only:
         stmt = stmt.where(Recipient.read_at.is_(None))
@@ -620,6 +624,8 @@ def acknowledge(*, session: Session, message_id: uuid.UUID, principal: Principal
     message = require_message(session=session, message_id=message_id)
     if not message.requires_ack:
         raise InvalidInput("this message does not ask for an acknowledgement")
+    if message.recalled_at is not None:
+        raise Conflict("this message was recalled by its sender")
     if row.acked_at is None:
         row.acked_at = now
         row.acked_in_working_time = in_working_time(session=session, person_id=principal.person_id, at=now)

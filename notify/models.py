@@ -27,7 +27,20 @@ DEVICE_STATES = ("active", "stale", "pruned", "removed", "lost", "blocked")
 #   pending  -> sending -> sent | failed        a push going out now
 #   held     -> digested (into a digest push) | pending (re-decided) | dropped (expired)
 #   pruned   the provider said the token is gone; the device was pruned
-DELIVERY_STATES = ("pending", "sending", "sent", "failed", "held", "digested", "dropped", "pruned")
+#   recalled the message was recalled before this delivery went out: it never will
+#   sent -> pending (kind recall) -> withdrawn   a recalled message's notice replaced the shown push
+DELIVERY_STATES = (
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "held",
+    "digested",
+    "dropped",
+    "pruned",
+    "recalled",
+    "withdrawn",
+)
 
 
 class Device(Base):
@@ -85,6 +98,9 @@ class Message(Base):
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     escalation_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    # Recalled by its sender or an admin: out of every inbox, nothing more of it is pushed.
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recalled_by: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -147,7 +163,7 @@ class Delivery(Base):
     recipient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("recipient.id", ondelete="CASCADE"))
     person_id: Mapped[uuid.UUID | None] = mapped_column()  # the recipient's person
     device_id: Mapped[uuid.UUID] = mapped_column()  # devices are never deleted, only marked removed
-    kind: Mapped[str] = mapped_column(String(8), default="message")  # message | digest
+    kind: Mapped[str] = mapped_column(String(8), default="message")  # message | digest | recall
     state: Mapped[str] = mapped_column(String(10))
     level: Mapped[str | None] = mapped_column(String(16))
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())

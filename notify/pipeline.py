@@ -33,6 +33,7 @@ from notify.messages import (
 from notify.models import AudienceChunk, Delivery, Device, Digest, Message, Recipient
 from notify.outbox import JobContext, backoff
 from notify.push import PushClient
+from notify.recall import notice_text as recall_notice
 from notify.transports.base import (
     PushRequest,
     PushResult,
@@ -151,12 +152,19 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
         d.id: d
         for d in session.scalars(select(Digest).where(Digest.id.in_({r.digest_id for r in rows if r.digest_id})))
     }
+    digests = _without_recalled(session, digests)
+    recalled_ids = set(
+        session.scalars(
+            select(Message.id).where(Message.id.in_({r[10] for r in rows}), Message.recalled_at.is_not(None))
+        )
+    )
     requests: list[PushRequest] = []
     unserved: list[tuple[uuid.UUID, str, str]] = []
     unreachable = device_service.unreachable(session, ids)
     for r in rows:
         delivery_id, provider, kind, level, content_free, digest_id, token, platform, p256dh, auth = r[:10]
         message_id, title, body, priority, deep_link, collapse_key, expires_at, category, wants_ack, language = r[10:]
+        recalled = message_id in recalled_ids
         if delivery_id in unreachable:
             unserved.append((delivery_id, "dropped", f"not sent: {unreachable[delivery_id]}"))
             continue
@@ -164,8 +172,13 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
             unserved.append((delivery_id, "failed", f"no transport for provider {provider}"))
             continue
         digest = digests.get(digest_id) if kind == "digest" and digest_id else None
+        if (recalled and kind == "message") or (kind == "digest" and digest is None):
+            unserved.append((delivery_id, "recalled", "message recalled"))  # the last gate of a recall
+            continue
+        if kind == "recall":
+            title, body = recall_notice(title, language=language or "sv", content_free=content_free)
         data = {"message_id": str(message_id)}
-        if deep_link and not digest:
+        if deep_link and not digest and kind == "message":
             data["link"] = deep_link
         if digest:
             data = {"digest_id": str(digest.id), "message_ids": ",".join(digest.message_ids)}
@@ -176,22 +189,48 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
                 platform=platform,  # type: ignore[arg-type]  # the API admits only these
                 token=token,
                 priority=priority,
-                kind="digest" if digest else "message",
+                kind="digest" if digest else "recall" if kind == "recall" else "message",
                 interruption_level=level or "active",  # type: ignore[arg-type]  # written by the engine
                 title=digest.title if digest else title,
                 body=digest.body if digest else body,
                 message_id=str(digest.id if digest else message_id),
                 data=data,
                 collapse_key=None if digest else collapse_key,
-                expires_at=None if digest else expires_at,
-                sensitive=content_free and not digest,
+                expires_at=expires_at if kind == "message" else None,
+                sensitive=content_free and kind == "message",
                 thread_id=category or "vila",
                 language="en" if language == "en" else "sv",
-                requires_ack=wants_ack and not digest,
+                requires_ack=wants_ack and kind == "message",
                 webpush_keys=WebPushKeys(p256dh, auth) if p256dh and auth else None,
             )
         )
     return requests, unserved
+
+
+def _without_recalled(session: Session, digests: dict[uuid.UUID, Digest]) -> dict[uuid.UUID, Digest]:
+    """Digests as they may still go out: a recalled message leaves its digest (whose text is
+    written again from the others), and a digest of only recalled messages is not sent at all."""
+    ids = {uuid.UUID(m) for d in digests.values() for m in d.message_ids}
+    if not ids:
+        return digests
+    recalled = set(session.scalars(select(Message.id).where(Message.id.in_(ids), Message.recalled_at.is_not(None))))
+    if not recalled:
+        return digests
+    kept: dict[uuid.UUID, Digest] = {}
+    for digest_id, digest in digests.items():
+        left = [m for m in digest.message_ids if uuid.UUID(m) not in recalled]
+        if len(left) == len(digest.message_ids):
+            kept[digest_id] = digest
+        elif left:
+            rest = sorted(
+                session.scalars(select(Message).where(Message.id.in_([uuid.UUID(m) for m in left]))).all(),
+                key=lambda m: m.created_at,
+            )
+            language = session.scalar(select(Person.language).where(Person.id == digest.person_id)) or "sv"
+            digest.title, digest.body = _digest_text(rest, language)
+            digest.message_ids = left
+            kept[digest_id] = digest
+    return kept
 
 
 def send(ctx: JobContext, payload: dict[str, Any]) -> None:
@@ -232,7 +271,11 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
             "error": None,
         }
         if isinstance(result, Sent):
-            row.update(state="sent", provider_message_id=result.provider_message_id[:200], sent_at=now)
+            row.update(
+                state="withdrawn" if request.kind == "recall" else "sent",
+                provider_message_id=result.provider_message_id[:200],
+                sent_at=now,
+            )
         elif isinstance(result, TransientFailure):
             when = now + timedelta(seconds=max(result.retry_after_s or 0.0, backoff(1, base_s=5.0, cap_s=300.0)))
             row.update(state="pending", not_before=when, error=result.reason[:500])

@@ -217,6 +217,7 @@ class MessageRead(BaseModel):
     state: str
     recipients_total: int
     created_at: datetime
+    recalled_at: datetime | None = None
 
 
 class DeliveryCounts(BaseModel):
@@ -228,6 +229,8 @@ class DeliveryCounts(BaseModel):
     digested: int = 0
     dropped: int = 0
     pruned: int = 0
+    recalled: int = 0
+    withdrawn: int = 0
 
 
 class RecipientStatus(BaseModel):

@@ -33,7 +33,7 @@ from uuid import UUID
 Provider = Literal["fcm", "apns", "webpush"]
 Platform = Literal["ios", "android", "web"]
 Priority = Literal["info", "normal", "urgent", "emergency"]
-Kind = Literal["message", "digest"]
+Kind = Literal["message", "digest", "recall"]  # recall: the notice that replaces a recalled push
 InterruptionLevel = Literal["passive", "active", "time_sensitive", "critical"]
 Language = Literal["sv", "en"]
 

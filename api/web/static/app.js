@@ -295,8 +295,12 @@ async function pageStatus() {
   async function load() {
     const s = await api("GET", "/messages/" + id + "?limit=500");
     document.getElementById("status-title").textContent = t("status.title") + ": " + s.message.title;
+    const recall = s.message.recalled_at
+      ? el("p", { class: "recalled", id: "recalled" }, t("recall.done", { when: when(s.message.recalled_at) }))
+      : el("button", { type: "button", id: "recall", class: "danger", onclick: guard(recallMessage) }, t("recall.button"));
     box.replaceChildren(
       el("p", {}, t("col.audience") + ": " + s.message.audience_label + " · " + t("col.priority") + ": " + s.message.priority + " · " + when(s.message.created_at)),
+      recall,
       countsList([
         ["deliver", t("count.deliver"), s.counts.deliver],
         ["hold", t("count.hold"), s.counts.hold],
@@ -321,6 +325,11 @@ async function pageStatus() {
         ),
       ),
     );
+  }
+  async function recallMessage() {
+    if (!window.confirm(t("recall.confirm"))) return;
+    await api("POST", "/messages/" + id + "/recall");
+    await load();
   }
   await guard(load)();
   setInterval(guard(load), 5000);

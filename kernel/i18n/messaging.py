@@ -1,0 +1,14 @@
+"""Swedish and English texts of messaging's newer pages: recall, scheduling, templates, e-mail."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "recall.button": ("Återkalla meddelandet", "Recall the message"),
+    "recall.confirm": (
+        "Återkalla meddelandet? Väntande leveranser stoppas och det tas bort ur inkorgarna.",
+        "Recall the message? Waiting deliveries are stopped and it is removed from inboxes.",
+    ),
+    "recall.done": ("Återkallat {when}", "Recalled {when}"),
+    "delivery.recalled": ("stoppade (återkallat)", "stopped (recalled)"),
+    "delivery.withdrawn": ("återkallade i telefonen", "withdrawn on the phone"),
+}

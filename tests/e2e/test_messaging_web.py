@@ -1,0 +1,34 @@
+"""Messaging's newer web flows in a real browser: a manager recalls a message from its status page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Served, login, ready
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_manager_recalls_a_message_from_its_status_page(page: Page, served: Served) -> None:
+    with served.api("manager") as api:
+        units = api.get("/api/v1/groups", params={"kind": "unit", "limit": 100}).json()["items"]
+        akuten = next(g for g in units if g["code"] == "akuten")
+        sent = api.post(
+            "/api/v1/messages",
+            json={"title": "Fel mottagare", "body": "Skickat av misstag.", "audience": {"groups": [akuten["id"]]}},
+        )
+        assert sent.status_code == 202, sent.text
+        message_id = sent.json()["message_id"]
+    login(page, served, "manager")
+    ready(page, f"/messages/{message_id}", served)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Återkalla meddelandet").click()
+    expect(page.locator("#recalled")).to_have_text(re.compile("^Återkallat "))
+    expect(page.get_by_role("button", name="Återkalla meddelandet")).to_have_count(0)
+    with served.api("manager") as api:
+        status = api.get(f"/api/v1/messages/{message_id}").json()
+    assert status["message"]["recalled_at"] is not None
+    assert status["deliveries"]["held"] == 0 and status["deliveries"]["pending"] == 0
