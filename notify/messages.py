@@ -188,7 +188,7 @@ def zone_of(session: Session, person_id: uuid.UUID) -> str:
 def preview(*, session: Session, body: MessageCreate, sender: Principal, at: datetime, limit: int = 500) -> Preview:
     """What a send would do now, per recipient, without sending anything."""
     _validate(body, now=at)
-    resolved = resolve(session=session, audience=body.audience, sender=sender, at=at)
+    resolved = resolve(session=session, audience=body.audience, sender=sender, at=at, priority=body.priority)
     facts = facts_of(
         priority=body.priority,
         sender_id=sender.person_id,
@@ -274,7 +274,7 @@ def accept(
 ) -> Accepted:
     """Commit-ready: the message, its audience, and (for small audiences) decisions and deliveries."""
     _validate(body, now=now)
-    resolved = resolve(session=session, audience=body.audience, sender=sender, at=now)
+    resolved = resolve(session=session, audience=body.audience, sender=sender, at=now, priority=body.priority)
     message = Message(
         id=new_id(),
         sender_id=sender.person_id,

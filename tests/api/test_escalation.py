@@ -150,3 +150,52 @@ def test_an_acknowledgement_stops_the_escalation(
     with session_factory() as s:
         people = s.scalars(select(Recipient.person_id).where(Recipient.message_id == uuid.UUID(message_id))).all()
     assert sorted(map(str, people)) == sorted([str(night.anna.id), str(night.bo.id)])
+
+
+def test_a_staff_member_pages_the_on_call_role_and_the_holder_acknowledges(
+    client: TestClient,
+    night: Night,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    nurse = make.actor(groups=[night.unit], name="Sara Sjuksköterska")  # staff only, no manager role
+    page = {
+        "title": "Akut: bakjouren behövs på akuten",
+        "body": "Ring 1234.",
+        "priority": "urgent",
+        "requires_ack": True,
+        "ack_timeout_minutes": 5,
+        "audience": {"roles": [ROLE]},
+    }
+    preview = client.post("/api/v1/messages/preview", headers=nurse.headers, json=page)
+    assert preview.status_code == 200, preview.text
+    assert [(r["name"], r["decision"]) for r in preview.json()["recipients"]] == [("Anna Andersson", "deliver")]
+    r = client.post("/api/v1/messages", headers=nurse.headers, json=page)
+    assert r.status_code == 202, r.text
+    message_id = r.json()["message_id"]
+    run_jobs(settings, session_factory, clock, push[0])
+    [alert] = push[1].requests
+    assert night.name_of_token(alert.token) == "anna"
+    assert alert.requires_ack and alert.interruption_level == "time_sensitive"
+    # The holder acknowledges (the staff app's "Kvittera" posts here too): nobody else is woken.
+    assert client.post(f"/api/v1/inbox/{message_id}/ack", headers=night.anna.headers).status_code == 204
+    clock.advance(timedelta(minutes=10))
+    push[1].requests.clear()
+    run_periodic("notify.escalate", settings, session_factory, clock, push[0])
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests == []
+    status = client.get(f"/api/v1/messages/{message_id}", headers=nurse.headers).json()
+    assert [(x["name"], x["acknowledged"]) for x in status["recipients"]] == [("Anna Andersson", True)]
+    # Only urgent messages to on-call roles: no groups, people, broadcasts or emergencies.
+    for change in (
+        {"priority": "normal", "requires_ack": False},
+        {"priority": "emergency", "override_reason": "Larm"},
+        {"audience": {"groups": [str(night.unit.id)]}},
+        {"audience": {"roles": [ROLE], "people": [str(night.cia.id)]}},
+    ):
+        refused = client.post("/api/v1/messages", headers=nurse.headers, json={**page, **change})
+        assert refused.status_code == 403, change
+        assert "on-call roles" in refused.json()["message"]
