@@ -13,6 +13,7 @@ from kernel.db import unit_of_work
 from kernel.directory import service as directory
 from notify import escalation, pipeline, recall, reminders, retention, roles
 from notify.fleet import followup
+from notify.mail import sender as mail_sender
 from notify.outbox import JobContext, JobRegistry, JobSpec
 from policies import calendars, rosters
 from policies.models import CalendarLink
@@ -23,6 +24,7 @@ registry.register(JobSpec("notify.send", pipeline.send, queue="default"))
 registry.register(JobSpec("notify.release_holds", pipeline.release_holds, queue="default", every_s=30.0))
 registry.register(JobSpec("notify.redecide_holds", pipeline.redecide_holds, queue="default"))
 registry.register(JobSpec("notify.withdraw", recall.withdraw, queue="urgent"))
+registry.register(JobSpec("notify.send_email", mail_sender.send_email, queue="default"))
 registry.register(JobSpec("notify.escalate", escalation.escalate, queue="urgent", every_s=30.0))
 registry.register(JobSpec("notify.role_handoffs", roles.follow_handoffs, queue="default", every_s=60.0))
 registry.register(JobSpec("notify.on_call_reminders", reminders.remind, queue="default", every_s=60.0))

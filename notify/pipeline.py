@@ -21,6 +21,7 @@ from kernel.db import among, bulk_update, is_postgres, new_id, unit_of_work
 from kernel.directory.models import Person
 from kernel.settings import Queue
 from notify import devices as device_service
+from notify.mail import service as mail
 from notify.messages import (
     Decided,
     decide,
@@ -456,6 +457,9 @@ def _release(ctx: JobContext, session: Session, ids: list[uuid.UUID], *, now: da
         _log(digest.id, "digest for person %s: %d messages", pid, len(ordered))
     session.flush()
     enqueue_sends(session=session, delivery_ids=to_send, queue="default", now=now)
+    # The e-mail channel's hook: what this release lets through, also as one e-mail per person.
+    if ctx.settings.smtp_host:
+        mail.at_release(session=session, released={p: list(d) for p, d in deliverable.items()}, now=now)
 
 
 def _digest_text(messages: list[Message], language: str) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Messaging: recall (a message taken back by its sender or an admin).
+"""Messaging: recall (a message taken back by its sender or an admin); the e-mail channel.
 
 Revision ID: 0019_messaging
 Revises: 0011_webpush_subscription
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0019_messaging"
 down_revision = "0011_webpush_subscription"
@@ -19,9 +20,50 @@ def upgrade() -> None:
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("recalled_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("recalled_by", sa.Uuid(), nullable=True))
+    op.create_table(
+        "email_choice",
+        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("address", sa.String(length=254), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("bounced_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("bounce_reason", sa.String(length=500), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_email_choice_person_id_person"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("person_id", name=op.f("pk_email_choice")),
+    )
+    op.create_table(
+        "email_message",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("address", sa.String(length=254), nullable=False),
+        sa.Column(
+            "message_ids",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("not_before", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("smtp_message_id", sa.String(length=300), nullable=True),
+        sa.Column("error", sa.String(length=500), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_email_message_person_id_person"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_message")),
+    )
+    with op.batch_alter_table("email_message", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_email_message_person_id"), ["person_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_email_message_smtp_message_id"), ["smtp_message_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("email_message")
+    op.drop_table("email_choice")
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_column("recalled_by")
         batch_op.drop_column("recalled_at")
