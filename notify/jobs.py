@@ -11,7 +11,7 @@ from typing import Any
 
 from kernel.db import unit_of_work
 from kernel.directory import service as directory
-from notify import escalation, pipeline, recall, reminders, retention, roles
+from notify import escalation, pipeline, recall, reminders, retention, roles, scheduling
 from notify.fleet import followup
 from notify.mail import sender as mail_sender
 from notify.outbox import JobContext, JobRegistry, JobSpec
@@ -25,6 +25,7 @@ registry.register(JobSpec("notify.release_holds", pipeline.release_holds, queue=
 registry.register(JobSpec("notify.redecide_holds", pipeline.redecide_holds, queue="default"))
 registry.register(JobSpec("notify.withdraw", recall.withdraw, queue="urgent"))
 registry.register(JobSpec("notify.send_email", mail_sender.send_email, queue="default"))
+registry.register(JobSpec("notify.send_scheduled", scheduling.send_scheduled, queue="default", every_s=15.0))
 registry.register(JobSpec("notify.escalate", escalation.escalate, queue="urgent", every_s=30.0))
 registry.register(JobSpec("notify.role_handoffs", roles.follow_handoffs, queue="default", every_s=60.0))
 registry.register(JobSpec("notify.on_call_reminders", reminders.remind, queue="default", every_s=60.0))

@@ -70,11 +70,15 @@ class Device(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+_SCHEDULED = text("state = 'scheduled'")
+
+
 class Message(Base):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_sender_created", "sender_id", "created_at"),
         Index("ix_message_created", "created_at"),  # the last day's figures; retention
+        Index("ix_message_scheduled", "send_at", postgresql_where=_SCHEDULED, sqlite_where=_SCHEDULED),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -93,7 +97,8 @@ class Message(Base):
     audience: Mapped[dict[str, Any]] = mapped_column(json_type())
     audience_label: Mapped[str] = mapped_column(String(300))
     sender_roles: Mapped[list[str]] = mapped_column(json_type())
-    state: Mapped[str] = mapped_column(String(16), default="accepted")  # accepted -> decided
+    # scheduled -> accepted -> decided; scheduled -> failed (its audience could not be reached at send_at)
+    state: Mapped[str] = mapped_column(String(16), default="accepted")
     recipients_total: Mapped[int] = mapped_column(Integer, default=0)
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
@@ -101,6 +106,9 @@ class Message(Base):
     # Recalled by its sender or an admin: out of every inbox, nothing more of it is pushed.
     recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recalled_by: Mapped[uuid.UUID | None] = mapped_column()
+    # A scheduled message is decided at this instant, not when it was written.
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    send_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -139,6 +139,9 @@ class MessageCreate(_In):
     ack_timeout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     sensitive: bool = False
     override_reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    send_at: AwareDatetime | None = Field(
+        default=None, description="Send at this instant (within a year); who is reached is decided then, not now."
+    )
 
     @field_validator("deep_link")
     @classmethod
@@ -191,7 +194,7 @@ class Preview(BaseModel):
 
 class SendAccepted(BaseModel):
     message_id: uuid.UUID
-    status: Literal["decided", "deciding"]
+    status: Literal["decided", "deciding", "scheduled"]
     recipients_total: int
     counts: DecisionCounts | None
     summary: list[str]
@@ -218,6 +221,8 @@ class MessageRead(BaseModel):
     recipients_total: int
     created_at: datetime
     recalled_at: datetime | None = None
+    send_at: datetime | None = None
+    send_error: str | None = None
 
 
 class DeliveryCounts(BaseModel):

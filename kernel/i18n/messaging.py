@@ -11,4 +11,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "recall.done": ("Återkallat {when}", "Recalled {when}"),
     "delivery.recalled": ("stoppade (återkallat)", "stopped (recalled)"),
     "delivery.withdrawn": ("återkallade i telefonen", "withdrawn on the phone"),
+    "schedule.label": ("Skicka vid (valfritt)", "Send at (optional)"),
+    "schedule.help": (
+        "Vilka som nås avgörs då, inte nu: förhandsvisningen visar vad som är känt i dag.",
+        "Who is reached is decided then, not now: the preview shows what is known today.",
+    ),
+    "schedule.pending": ("Schemalagt: skickas {when}", "Scheduled: sent {when}"),
+    "schedule.failed": ("Kunde inte skickas: {why}", "Could not be sent: {why}"),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -32,3 +33,24 @@ def test_a_manager_recalls_a_message_from_its_status_page(page: Page, served: Se
         status = api.get(f"/api/v1/messages/{message_id}").json()
     assert status["message"]["recalled_at"] is not None
     assert status["deliveries"]["held"] == 0 and status["deliveries"]["pending"] == 0
+
+
+def test_a_manager_schedules_a_message_from_the_compose_page(page: Page, served: Served) -> None:
+    login(page, served, "manager")
+    ready(page, "/compose", served)
+    with served.api("manager") as api:
+        units = api.get("/api/v1/groups", params={"kind": "unit", "limit": 100}).json()["items"]
+    akuten = next(g for g in units if g["code"] == "akuten")
+    page.get_by_label(akuten["name"], exact=True).check()
+    page.get_by_label("Rubrik").fill("Utbildning i Saba Cloud")
+    page.get_by_label("Text").fill("Kursen öppnar i morgon.")
+    when = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=30)  # the browser runs in UTC here
+    page.get_by_label("Skicka vid (valfritt)").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Skicka", exact=True).click()
+    page.wait_for_url(re.compile(r".*/messages/[0-9a-f-]{36}$"))
+    expect(page.locator("#scheduled")).to_contain_text("Schemalagt: skickas")
+    message_id = page.url.rsplit("/", 1)[-1]
+    with served.api("manager") as api:
+        status = api.get(f"/api/v1/messages/{message_id}").json()
+    assert status["message"]["state"] == "scheduled"
+    assert status["message"]["send_at"].startswith(when.strftime("%Y-%m-%d"))

@@ -133,12 +133,15 @@ async function pageCompose() {
       people: [...chosen.keys()],
       roles: document.getElementById("roles").value.split(",").map((s) => s.trim()).filter(Boolean),
     };
-    return {
+    const message = {
       title: document.getElementById("title").value.trim(),
       body: document.getElementById("body").value.trim(),
       priority: document.getElementById("priority").value,
       audience,
     };
+    const sendAt = document.getElementById("send-at").value; // local time; the API takes an instant
+    if (sendAt) message.send_at = new Date(sendAt).toISOString();
+    return message;
   }
   // Urgent and emergency messages may break rest only with a reason, which the confirmation asks
   // for; the preview shows what sending with a reason would do.
@@ -298,8 +301,15 @@ async function pageStatus() {
     const recall = s.message.recalled_at
       ? el("p", { class: "recalled", id: "recalled" }, t("recall.done", { when: when(s.message.recalled_at) }))
       : el("button", { type: "button", id: "recall", class: "danger", onclick: guard(recallMessage) }, t("recall.button"));
+    const scheduled =
+      s.message.state === "scheduled" && s.message.send_at
+        ? el("p", { id: "scheduled" }, t("schedule.pending", { when: when(s.message.send_at) }))
+        : s.message.send_error
+          ? el("p", { class: "error", id: "scheduled" }, t("schedule.failed", { why: s.message.send_error }))
+          : null;
     box.replaceChildren(
       el("p", {}, t("col.audience") + ": " + s.message.audience_label + " · " + t("col.priority") + ": " + s.message.priority + " · " + when(s.message.created_at)),
+      ...(scheduled ? [scheduled] : []),
       recall,
       countsList([
         ["deliver", t("count.deliver"), s.counts.deliver],

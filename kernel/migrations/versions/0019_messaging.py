@@ -1,4 +1,5 @@
-"""Messaging: recall (a message taken back by its sender or an admin); the e-mail channel.
+"""Messaging: recall (a message taken back by its sender or an admin); scheduled messages; the
+e-mail channel.
 
 Revision ID: 0019_messaging
 Revises: 0011_webpush_subscription
@@ -20,6 +21,15 @@ def upgrade() -> None:
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("recalled_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("recalled_by", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("send_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("send_error", sa.String(length=500), nullable=True))
+        batch_op.create_index(
+            "ix_message_scheduled",
+            ["send_at"],
+            unique=False,
+            postgresql_where=sa.text("state = 'scheduled'"),
+            sqlite_where=sa.text("state = 'scheduled'"),
+        )
     op.create_table(
         "email_choice",
         sa.Column("person_id", sa.Uuid(), nullable=False),
@@ -65,5 +75,8 @@ def downgrade() -> None:
     op.drop_table("email_message")
     op.drop_table("email_choice")
     with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_index("ix_message_scheduled")
+        batch_op.drop_column("send_error")
+        batch_op.drop_column("send_at")
         batch_op.drop_column("recalled_by")
         batch_op.drop_column("recalled_at")
