@@ -39,6 +39,7 @@ from api.routes import (
     reports,
     rosters,
     surveys,
+    templates,
     tokens,
 )
 from api.routes import webpush as webpush_routes
@@ -159,6 +160,7 @@ def create_app(
         messages,
         message_actions,
         email,
+        templates,
         professions,
         pilots,
         pilot_reports,

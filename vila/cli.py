@@ -36,6 +36,7 @@ MODEL_MODULES = (
     "notify.models",
     "notify.fleet.models",
     "notify.mail.models",
+    "notify.templates",
     "pilot.models",
 )
 

@@ -11,6 +11,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "recall.done": ("Återkallat {when}", "Recalled {when}"),
     "delivery.recalled": ("stoppade (återkallat)", "stopped (recalled)"),
     "delivery.withdrawn": ("återkallade i telefonen", "withdrawn on the phone"),
+    "template.label": ("Mall", "Template"),
+    "template.none": ("Ingen mall", "No template"),
+    "template.link": ("Länk (valfri, t.ex. Teams-möte)", "Link (optional, e.g. a Teams meeting)"),
     "schedule.label": ("Skicka vid (valfritt)", "Send at (optional)"),
     "schedule.help": (
         "Vilka som nås avgörs då, inte nu: förhandsvisningen visar vad som är känt i dag.",

@@ -54,3 +54,29 @@ def test_a_manager_schedules_a_message_from_the_compose_page(page: Page, served:
         status = api.get(f"/api/v1/messages/{message_id}").json()
     assert status["message"]["state"] == "scheduled"
     assert status["message"]["send_at"].startswith(when.strftime("%Y-%m-%d"))
+
+
+def test_a_template_fills_in_the_compose_page(page: Page, served: Served) -> None:
+    with served.api("manager") as api:
+        units = api.get("/api/v1/groups", params={"kind": "unit", "limit": 100}).json()["items"]
+        akuten = next(g for g in units if g["code"] == "akuten")
+        made = api.post(
+            "/api/v1/templates",
+            json={
+                "group_id": akuten["id"],
+                "name": "Teams-möte (e2e)",
+                "title": "Teams-möte kl 14",
+                "body": "Länken finns nedan.",
+                "deep_link": "https://teams.microsoft.com/l/meetup-join/e2e",
+            },
+        )
+        assert made.status_code == 201, made.text
+    login(page, served, "manager")
+    ready(page, "/compose", served)
+    page.get_by_label("Mall").select_option(label="Teams-möte (e2e)")
+    expect(page.get_by_label("Rubrik")).to_have_value("Teams-möte kl 14")
+    expect(page.get_by_label(akuten["name"], exact=True)).to_be_checked()
+    expect(page.get_by_label("Länk (valfri, t.ex. Teams-möte)")).to_have_value(
+        "https://teams.microsoft.com/l/meetup-join/e2e"
+    )
+    expect(page.locator('#preview [data-count="deliver"]')).to_be_visible()

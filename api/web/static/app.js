@@ -126,6 +126,20 @@ async function pageCompose() {
     groupList.append(el("label", { for: id }, el("input", { type: "checkbox", id, value: g.id, name: "groups" }), g.name));
   }
   let lastPreview = null;
+  // Templates of the groups this person may send to: choosing one fills in the message.
+  const templates = await api("GET", "/templates");
+  const templateSelect = document.getElementById("template");
+  for (const tpl of templates) templateSelect.append(el("option", { value: tpl.id }, tpl.name));
+  templateSelect.addEventListener("change", () => {
+    const tpl = templates.find((x) => x.id === templateSelect.value);
+    if (!tpl) return;
+    document.getElementById("title").value = tpl.title;
+    document.getElementById("body").value = tpl.body;
+    document.getElementById("priority").value = tpl.priority;
+    document.getElementById("deep-link").value = tpl.deep_link || "";
+    const box = document.getElementById("g-" + tpl.group_id);
+    if (box) box.checked = true;
+  });
 
   function body() {
     const audience = {
@@ -139,6 +153,8 @@ async function pageCompose() {
       priority: document.getElementById("priority").value,
       audience,
     };
+    const link = document.getElementById("deep-link").value.trim();
+    if (link) message.deep_link = link;
     const sendAt = document.getElementById("send-at").value; // local time; the API takes an instant
     if (sendAt) message.send_at = new Date(sendAt).toISOString();
     return message;

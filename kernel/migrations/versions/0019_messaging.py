@@ -1,5 +1,5 @@
 """Messaging: recall (a message taken back by its sender or an admin); scheduled messages; the
-e-mail channel.
+e-mail channel; message templates per group.
 
 Revision ID: 0019_messaging
 Revises: 0011_webpush_subscription
@@ -66,12 +66,31 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_message")),
     )
+    op.create_table(
+        "message_template",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("group_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("priority", sa.String(length=16), nullable=False),
+        sa.Column("deep_link", sa.String(length=2000), nullable=True),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["group.id"], name=op.f("fk_message_template_group_id_group"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_message_template")),
+    )
+    with op.batch_alter_table("message_template", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_message_template_group_id"), ["group_id"], unique=False)
     with op.batch_alter_table("email_message", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_email_message_person_id"), ["person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_email_message_smtp_message_id"), ["smtp_message_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("message_template")
     op.drop_table("email_message")
     op.drop_table("email_choice")
     with op.batch_alter_table("message", schema=None) as batch_op:
