@@ -16,12 +16,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
-from notify.messages import decide, enqueue_sends, facts_for_stored, persist
+from notify import chains
+from notify.chains import EscalationStep
+from notify.messages import decide, enqueue_sends, facts_for_stored, persist, reasons_json
 from notify.models import Message, Recipient
 from notify.outbox import JobContext
 from policies import service as policies
@@ -55,6 +57,8 @@ def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Every recipient past its acknowledgement timeout escalates one step (see the module)."""
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
+        chains.run_due_steps(session, now=now)
+    with unit_of_work(ctx.session_factory) as session:
         rows = session.execute(
             select(Recipient, Message, Person.name)
             .join(Message, Message.id == Recipient.message_id)
@@ -62,6 +66,7 @@ def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
             .where(
                 Message.requires_ack.is_(True),
                 Message.recalled_at.is_(None),
+                Message.escalation_chain_id.is_(None),  # a chain's own steps escalate it (below)
                 Recipient.decision == "deliver",
                 Recipient.acked_at.is_(None),
                 Recipient.escalated_at.is_(None),
@@ -98,6 +103,9 @@ def escalate_one(
     """Walk the steps past everyone already tried; record each new step's decision and stop at the
     first one that is pushed now. Returns that person, or None when the steps ran out."""
     tried = set(session.scalars(select(Recipient.person_id).where(Recipient.message_id == message.id)))
+    step_no = (
+        session.scalar(select(func.max(EscalationStep.step_no)).where(EscalationStep.message_id == message.id)) or 0
+    ) + 1
     facts = replace(facts_for_stored(session=session, message=message, at=now), audience_role=None, cover=())
     for person_id in steps:
         if person_id in tried:
@@ -108,6 +116,18 @@ def escalate_one(
         pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
         enqueue_sends(session=session, delivery_ids=pending, queue="urgent", now=now)
         decision = decided.decisions.get(person_id)
+        if decision is not None:
+            chains.record(
+                session,
+                message_id=message.id,
+                step_no=step_no,
+                who="next on the role's roster, then the sender",
+                channel="push",
+                person_id=person_id,
+                decision=decision.kind,
+                reasons=reasons_json(decision),
+                at=now,
+            )
         if decision is not None and decision.kind == "deliver" and pending:
             return person_id  # a person with no device to push to has not been reached
         tried.update(decided.decisions)  # a reroute brought its target in as a recipient too

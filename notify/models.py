@@ -109,6 +109,12 @@ class Message(Base):
     # A scheduled message is decided at this instant, not when it was written.
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     send_error: Mapped[str | None] = mapped_column(String(500))
+    # An escalation chain (notify.chains), bound to the version in force when it was sent, and how
+    # far its run has come: steps fired, and when the last one fired.
+    escalation_chain_id: Mapped[uuid.UUID | None] = mapped_column()
+    chain_version_id: Mapped[uuid.UUID | None] = mapped_column()
+    chain_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chain_step_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -139,6 +139,9 @@ class MessageCreate(_In):
     ack_timeout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     sensitive: bool = False
     override_reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    escalation_chain_id: uuid.UUID | None = Field(
+        default=None, description="Escalate by this chain (its version in force now) until someone acknowledges."
+    )
     send_at: AwareDatetime | None = Field(
         default=None, description="Send at this instant (within a year); who is reached is decided then, not now."
     )
@@ -156,6 +159,8 @@ class MessageCreate(_In):
             raise ValueError("an emergency message needs a reason (override_reason)")
         if self.requires_ack and self.priority not in ("urgent", "emergency"):
             raise ValueError("requires_ack is for urgent and emergency messages")
+        if self.escalation_chain_id and not self.requires_ack:
+            raise ValueError("an escalation chain needs requires_ack: it runs until someone acknowledges")
         return self
 
 

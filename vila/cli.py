@@ -37,6 +37,7 @@ MODEL_MODULES = (
     "notify.fleet.models",
     "notify.mail.models",
     "notify.templates",
+    "notify.chains",
     "pilot.models",
 )
 

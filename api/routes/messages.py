@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep
 from kernel.auth.service import Principal
 from kernel.directory.schemas import Page
-from notify import messages, scheduling
+from notify import chains, messages, scheduling
 from notify.models import IdempotencyRecord, Message
 from notify.schemas import InboxItem, MessageCreate, MessageRead, MessageStatus, Preview, SendAccepted
 
@@ -52,6 +52,7 @@ def send(
             return JSONResponse(first, status_code=status.HTTP_202_ACCEPTED, headers={"Idempotent-Replayed": "true"})
     if body.send_at is not None:
         message = scheduling.schedule(session=session, body=body, sender=me, now=now, idempotency_key=idempotency_key)
+        chains.bind(session=session, message=message, chain_id=body.escalation_chain_id, at=now)
         result = SendAccepted(
             message_id=message.id,
             status="scheduled",
@@ -71,6 +72,7 @@ def send(
         chunk_size=settings.fanout_chunk,
     )
     message = accepted.message
+    chains.bind(session=session, message=message, chain_id=body.escalation_chain_id, at=now)
     result = SendAccepted(
         message_id=message.id,
         status="decided" if accepted.decided else "deciding",

@@ -80,3 +80,36 @@ def test_a_template_fills_in_the_compose_page(page: Page, served: Served) -> Non
         "https://teams.microsoft.com/l/meetup-join/e2e"
     )
     expect(page.locator('#preview [data-count="deliver"]')).to_be_visible()
+
+
+def test_the_status_page_shows_the_escalation_step_by_step(page: Page, served: Served) -> None:
+    with served.api("staff") as api:
+        staff_id = api.get("/api/v1/people/me").json()["id"]
+    with served.api("manager") as api:
+        units = api.get("/api/v1/groups", params={"kind": "unit", "limit": 100}).json()["items"]
+        akuten = next(g for g in units if g["code"] == "akuten")
+        team = api.get("/api/v1/people", params={"group": akuten["id"], "limit": 100}).json()["items"]
+        target = next(p for p in team if p["id"] != staff_id)
+        chain = api.post(
+            "/api/v1/escalation-chains",
+            json={"name": "E2E-kedja", "steps": [{"who": "person", "person_id": staff_id, "after_minutes": 0}]},
+        )
+        assert chain.status_code == 201, chain.text
+        sent = api.post(
+            "/api/v1/messages",
+            json={
+                "title": "Akut: svara",
+                "body": "Kvittera.",
+                "priority": "urgent",
+                "requires_ack": True,
+                "override_reason": "Test av eskalering",
+                "escalation_chain_id": chain.json()["id"],
+                "audience": {"people": [target["id"]]},
+            },
+        )
+        assert sent.status_code == 202, sent.text
+    login(page, served, "manager")
+    ready(page, "/messages/" + sent.json()["message_id"], served)
+    # The embedded runner's escalation job runs every 30 seconds; the page refreshes every 5.
+    expect(page.get_by_role("heading", name="Eskalering steg för steg")).to_be_visible(timeout=60_000)
+    expect(page.locator('tr[data-step="1"]')).to_contain_text("Eskaleringssteg 1")

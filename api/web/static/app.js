@@ -313,6 +313,7 @@ async function pageStatus() {
   const id = box.dataset.message;
   async function load() {
     const s = await api("GET", "/messages/" + id + "?limit=500");
+    const run = await api("GET", "/messages/" + id + "/escalation");
     document.getElementById("status-title").textContent = t("status.title") + ": " + s.message.title;
     const recall = s.message.recalled_at
       ? el("p", { class: "recalled", id: "recalled" }, t("recall.done", { when: when(s.message.recalled_at) }))
@@ -327,6 +328,7 @@ async function pageStatus() {
       el("p", {}, t("col.audience") + ": " + s.message.audience_label + " · " + t("col.priority") + ": " + s.message.priority + " · " + when(s.message.created_at)),
       ...(scheduled ? [scheduled] : []),
       recall,
+      ...(run.length ? [el("h2", {}, t("chain.title")), escalationTable(run)] : []),
       countsList([
         ["deliver", t("count.deliver"), s.counts.deliver],
         ["hold", t("count.hold"), s.counts.hold],
@@ -359,6 +361,25 @@ async function pageStatus() {
   }
   await guard(load)();
   setInterval(guard(load), 5000);
+}
+
+function escalationTable(run) {
+  return table(
+    [t("chain.step"), t("chain.who"), t("col.name"), t("col.decision"), t("chain.channel"), t("col.when"), t("col.reasons")],
+    run.map((step) =>
+      el(
+        "tr",
+        { "data-step": step.step_no },
+        el("td", {}, String(step.step_no)),
+        el("td", {}, step.who),
+        el("td", {}, step.name || "–"),
+        el("td", { class: "dec-" + step.decision }, t("chain.decision." + step.decision)),
+        el("td", {}, step.channel === "email" ? t("chain.email") : t("chain.push")),
+        el("td", {}, when(step.at)),
+        el("td", {}, reasonsList(step.reasons)),
+      ),
+    ),
+  );
 }
 
 async function pageHistory() {
