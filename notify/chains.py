@@ -260,7 +260,7 @@ def run_due_steps(session: Session, *, now: datetime) -> int:
         if acked is not None:
             continue
         step = version.steps[message.chain_step]
-        since = message.chain_step_at or message.created_at
+        since = message.chain_step_at or message.send_at or message.created_at  # a scheduled one: its send
         if since + timedelta(minutes=step["after_minutes"]) > now:
             continue
         message.chain_step += 1
