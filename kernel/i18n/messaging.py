@@ -26,6 +26,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "chain.decision.drop": ("Skickas inte", "Not sent"),
     "chain.decision.tried": ("Redan försökt", "Already tried"),
     "chain.decision.nobody": ("Ingen att nå", "Nobody to reach"),
+    "email.title": ("Meddelanden även som e-post", "Messages also by e-mail"),
+    "email.help": (
+        "Det som väntade medan du var ledig kommer som ETT e-postmeddelande när det släpps, aldrig under din vila.",
+        "What waited while you were off comes as ONE e-mail when it is released, never during your rest.",
+    ),
+    "email.enabled": ("Skicka även e-post", "Also send e-mail"),
+    "email.address": ("E-postadress", "E-mail address"),
+    "email.save": ("Spara", "Save"),
+    "email.saved": ("E-postvalet är sparat.", "Your e-mail choice is saved."),
+    "email.bounced": (
+        "Adressen studsade ({why}): ange den igen eller en annan.",
+        "The address bounced ({why}): give it again or another.",
+    ),
     "schedule.label": ("Skicka vid (valfritt)", "Send at (optional)"),
     "schedule.help": (
         "Vilka som nås avgörs då, inte nu: förhandsvisningen visar vad som är känt i dag.",

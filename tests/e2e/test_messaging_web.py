@@ -113,3 +113,15 @@ def test_the_status_page_shows_the_escalation_step_by_step(page: Page, served: S
     # The embedded runner's escalation job runs every 30 seconds; the page refreshes every 5.
     expect(page.get_by_role("heading", name="Eskalering steg för steg")).to_be_visible(timeout=60_000)
     expect(page.locator('tr[data-step="1"]')).to_contain_text("Eskaleringssteg 1")
+
+
+def test_a_staff_member_chooses_email_on_their_page(page: Page, served: Served) -> None:
+    login(page, served, "staff")
+    ready(page, "/me", served)
+    page.get_by_label("Skicka även e-post").check()
+    page.get_by_label("E-postadress").fill("sara.e2e@region.example")
+    page.locator("#email-choice").get_by_role("button", name="Spara").click()
+    expect(page.get_by_role("status")).to_have_text("E-postvalet är sparat.")
+    with served.api("staff") as api:
+        choice = api.get("/api/v1/people/me/email").json()
+    assert (choice["enabled"], choice["address"]) == (True, "sara.e2e@region.example")

@@ -990,11 +990,38 @@ async function renderDashboard(weeks, groupId) {
   for (const sw of document.querySelectorAll(".sw[data-color]")) sw.style.background = sw.dataset.color;
 }
 
+// Staff: held messages also by e-mail --------------------------------------------------------------
+
+async function emailChoice() {
+  const form = document.getElementById("email-choice");
+  const show = (c) => {
+    document.getElementById("email-enabled").checked = c.enabled;
+    document.getElementById("email-address").value = c.address;
+    const bounced = document.getElementById("email-bounced");
+    bounced.hidden = !c.bounced_at;
+    bounced.textContent = c.bounced_at ? t("email.bounced", { why: c.bounce_reason || "" }) : "";
+  };
+  show(await api("GET", "/people/me/email"));
+  form.addEventListener(
+    "submit",
+    guard(async (e) => {
+      e.preventDefault();
+      const address = document.getElementById("email-address").value.trim();
+      const choice = await api("PUT", "/people/me/email", {
+        enabled: document.getElementById("email-enabled").checked,
+        ...(address ? { address } : {}),
+      });
+      show(choice);
+      flash(t("email.saved"));
+    }),
+  );
+}
+
 const PAGES = {
   compose: pageCompose,
   status: pageStatus,
   messages: pageHistory,
-  me: pageMe,
+  me: async () => { await pageMe(); await emailChoice(); },
   rosters: pageRosters,
   inbox: pageInbox,
   devices: pageDevices,
