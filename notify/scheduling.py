@@ -83,7 +83,7 @@ def _send_one(ctx: JobContext, session: Session, message: Message, now: datetime
         person_id=sender.id,
         name=sender.name,
         email=sender.email,
-        roles=frozenset(message.sender_roles),
+        roles=frozenset(message.sender_roles) & frozenset(sender.roles),  # a role lost since then is gone
         method="scheduled",
         language=sender.language,
     )

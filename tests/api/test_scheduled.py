@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.main import create_app
 from kernel.clock import ManualClock
 from kernel.settings import Settings
-from notify.models import Recipient
+from notify.models import Message, Recipient
 from notify.outbox import NullWaker
 from notify.push import PushClient
 from notify.transports.base import RecordingTransport
@@ -151,3 +151,27 @@ def test_scheduling_refuses_bad_instants_and_a_recall_cancels_it(
     assert push[1].requests == []
     status = client.get(f"/api/v1/messages/{message_id}", headers=ward.boss.headers).json()
     assert status["message"]["state"] == "recalled" and status["recipients"] == []
+
+
+def test_a_scheduled_message_fails_with_why_when_the_sender_lost_the_right_to_send(
+    client: TestClient,
+    ward: Ward,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    message_id = _schedule(client, ward, (clock.now() + timedelta(hours=1)).isoformat())
+    admin = make.actor(roles=["staff", "admin"], name="Ada Admin")
+    r = client.patch(f"/api/v1/people/{ward.boss.id}", headers=admin.headers, json={"roles": ["staff"]})
+    assert r.status_code == 200, r.text
+    clock.advance(timedelta(hours=1, seconds=1))
+    run_periodic("notify.send_scheduled", settings, session_factory, clock, push[0])
+    run_jobs(settings, session_factory, clock, push[0])
+    assert push[1].requests == []
+    with session_factory() as s:
+        message = s.get(Message, uuid.UUID(message_id))
+        assert message is not None
+        assert message.state == "failed"
+        assert "needs the role manager" in (message.send_error or "")
