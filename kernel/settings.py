@@ -132,6 +132,20 @@ class Settings(BaseSettings):
             "settings that point at the local stand-ins (otherwise they refuse)."
         ),
     )
+    smtp_host: str = Field(
+        default="",
+        description=(
+            "The SMTP server of the e-mail channel (held messages and digests as one e-mail at release). "
+            "Empty: no e-mail is sent; `vila serve` then uses its local SMTP stand-in."
+        ),
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = Field(default="vila@localhost", description="The From address of Vila's e-mails.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS (port 587).")
+    smtp_tls: bool = Field(default=False, description="Connect over TLS from the start (port 465).")
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
     load_demo: bool = Field(default=True, description="`vila serve` loads the demo region into an empty database.")

@@ -27,12 +27,25 @@ class Resolved:
     cover: tuple[OnCallSlot, ...]
 
 
-def resolve(*, session: Session, audience: Audience, sender: Principal, at: datetime) -> Resolved:
+def may_page_role(sender: Principal, audience: Audience, priority: str | None) -> bool:
+    """Any staff member may page an on-call role: an urgent message to roster roles only (never
+    to groups, people or professions), decided by the same rest rules as any other message."""
+    only_roles = bool(audience.roles) and not (audience.groups or audience.people or audience.professions)
+    return sender.has("staff") and only_roles and priority == "urgent"
+
+
+def resolve(
+    *, session: Session, audience: Audience, sender: Principal, at: datetime, priority: str | None = None
+) -> Resolved:
     """The active people the audience names, after checking the sender may address them."""
     unrestricted = sender.has("admin")
-    scope = None if unrestricted else managed_groups(session=session, principal=sender)
     if not unrestricted and not sender.has("manager"):
-        raise PermissionDenied("sending messages needs the role manager")
+        if not may_page_role(sender, audience, priority):
+            raise PermissionDenied(
+                "sending messages needs the role manager; staff may send only urgent messages to on-call roles"
+            )
+        unrestricted = True  # roles only: whoever holds the role, wherever their unit is
+    scope = None if unrestricted else managed_groups(session=session, principal=sender)
 
     groups = session.scalars(select(Group).where(Group.id.in_(audience.groups))).all() if audience.groups else []
     missing = set(audience.groups) - {g.id for g in groups}

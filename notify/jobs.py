@@ -11,8 +11,9 @@ from typing import Any
 
 from kernel.db import unit_of_work
 from kernel.directory import service as directory
-from notify import pipeline, release, reminders, retention, roles
+from notify import escalation, pipeline, recall, release, reminders, retention, roles, scheduling
 from notify.fleet import followup
+from notify.mail import sender as mail_sender
 from notify.outbox import JobContext, JobRegistry, JobSpec
 from policies import calendars, rosters
 from policies.models import CalendarLink
@@ -25,7 +26,10 @@ registry.register(JobSpec("notify.send", pipeline.send, queue="default"))
 registry.register(JobSpec("notify.release_holds", release.plan, queue="release", every_s=30.0))
 registry.register(JobSpec(release.BATCH_JOB, release.release_people, queue="release"))
 registry.register(JobSpec("notify.redecide_holds", release.redecide_holds, queue="default"))
-registry.register(JobSpec("notify.escalate", pipeline.escalate, queue="urgent", every_s=30.0))
+registry.register(JobSpec("notify.withdraw", recall.withdraw, queue="urgent"))
+registry.register(JobSpec("notify.send_email", mail_sender.send_email, queue="default"))
+registry.register(JobSpec("notify.send_scheduled", scheduling.send_scheduled, queue="default", every_s=15.0))
+registry.register(JobSpec("notify.escalate", escalation.escalate, queue="urgent", every_s=30.0))
 registry.register(JobSpec("notify.role_handoffs", roles.follow_handoffs, queue="default", every_s=60.0))
 registry.register(JobSpec("notify.on_call_reminders", reminders.remind, queue="default", every_s=60.0))
 registry.register(JobSpec("notify.stale_devices", pipeline.mark_stale_devices, queue="bulk", every_s=3600.0))

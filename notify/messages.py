@@ -34,6 +34,7 @@ from notify.models import AudienceChunk, Delivery, IdempotencyRecord, Message, R
 from notify.outbox import Job, enqueue
 from notify.release_timing import schedule_wake
 from notify.schemas import (
+    Audience,
     DecisionCounts,
     DeliveryCounts,
     InboxItem,
@@ -215,7 +216,7 @@ def preview(
     """What a send would do now, per recipient, without sending anything; its words in `language`
     (the page's) or else the sender's."""
     _validate(body, now=at)
-    resolved = resolve(session=session, audience=body.audience, sender=sender, at=at)
+    resolved = resolve(session=session, audience=body.audience, sender=sender, at=at, priority=body.priority)
     facts = facts_of(
         priority=body.priority,
         sender_id=sender.person_id,
@@ -310,8 +311,20 @@ def accept(
 ) -> Accepted:
     """Commit-ready: the message, its audience, and (for small audiences) decisions and deliveries."""
     _validate(body, now=now)
-    resolved = resolve(session=session, audience=body.audience, sender=sender, at=now)
-    message = Message(
+    resolved = resolve(session=session, audience=body.audience, sender=sender, at=now, priority=body.priority)
+    message = new_message(body=body, sender=sender, label=resolved.label, now=now, idempotency_key=idempotency_key)
+    session.add(message)
+    session.flush()
+    return dispatch(
+        session=session, message=message, resolved=resolved, now=now, inline_max=inline_max, chunk_size=chunk_size
+    )
+
+
+def new_message(
+    *, body: MessageCreate, sender: Principal, label: str, now: datetime, idempotency_key: str | None
+) -> Message:
+    """The message row as the sender wrote it; `dispatch` adds what resolving its audience gives."""
+    return Message(
         id=new_id(),
         sender_id=sender.person_id,
         title=body.title,
@@ -326,24 +339,36 @@ def accept(
         sensitive=body.sensitive,
         override_reason=body.override_reason,
         audience=body.audience.model_dump(mode="json"),
-        audience_label=resolved.label,
+        audience_label=label,
         sender_roles=sorted(sender.roles),
         state="accepted",
-        recipients_total=len(resolved.person_ids),
+        recipients_total=0,
         idempotency_key=idempotency_key,
         created_at=now,
     )
+
+
+def dispatch(
+    *,
+    session: Session,
+    message: Message,
+    resolved: Resolved,
+    now: datetime,
+    inline_max: int = INLINE_MAX,
+    chunk_size: int = CHUNK,
+) -> Accepted:
+    """Decide a stored message for its resolved audience now: at acceptance, or at its send instant."""
+    audience = Audience.model_validate(_audience(message))
+    message.audience_label, message.recipients_total = resolved.label, len(resolved.person_ids)
     if resolved.role:
         message.audience = {**message.audience, "resolved_role": resolved.role}
-    session.add(message)
-    session.flush()
     # Shared ward tablets of the units and roles named: deliveries of their own, sent at once.
-    tablets = shared.address(session=session, message=message, audience=body.audience, now=now)
-    enqueue_sends(session=session, delivery_ids=tablets, queue=queue_for(body.priority, 0), now=now)
+    tablets = shared.address(session=session, message=message, audience=audience, now=now)
+    enqueue_sends(session=session, delivery_ids=tablets, queue=queue_for(message.priority, 0), now=now)
     ids = resolved.person_ids
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     message.chunks_total = len(chunks)
-    queue = queue_for(body.priority, len(ids))
+    queue = queue_for(message.priority, len(ids))
     if len(ids) <= inline_max:
         session.add(AudienceChunk(message_id=message.id, chunk_no=0, person_ids=[str(p) for p in ids], done=True))
         facts = _facts_for_message(message, resolved.role, resolved.cover)
@@ -364,6 +389,11 @@ def accept(
             session, name="notify.fan_out", payload={"message_id": str(message.id), "chunk": n}, queue=queue, now=now
         )
     return Accepted(message=message, decided=None, send_delivery_ids=[], resolved=resolved)
+
+
+def _audience(message: Message) -> dict[str, Any]:
+    """The audience as it was given (without what resolving it added)."""
+    return {k: v for k, v in message.audience.items() if k != "resolved_role"}
 
 
 def _facts_for_message(message: Message, role: str | None, cover: tuple[Any, ...]) -> MessageFacts:
@@ -608,7 +638,11 @@ def inbox(
         select(Recipient, Message, sender.c.name)
         .join(Message, Message.id == Recipient.message_id)
         .join(sender, sender.c.id == Message.sender_id)
-        .where(Recipient.person_id == person_id, Recipient.decision != "reroute")
+        .where(
+            Recipient.person_id == person_id,
+            Recipient.decision != "reroute",
+            Message.recalled_at.is_(None),  # a recalled message is withdrawn from every inbox
+        )
     )
     if unread_only:
         stmt = stmt.where(Recipient.read_at.is_(None))
@@ -667,6 +701,8 @@ def acknowledge(*, session: Session, message_id: uuid.UUID, principal: Principal
     message = require_message(session=session, message_id=message_id)
     if not message.requires_ack:
         raise InvalidInput("this message does not ask for an acknowledgement")
+    if message.recalled_at is not None:
+        raise Conflict("this message was recalled by its sender")
     if row.acked_at is None:
         row.acked_at = now
         row.acked_in_working_time = in_working_time(session=session, person_id=principal.person_id, at=now)

@@ -26,7 +26,20 @@ DEVICE_STATES = ("active", "stale", "pruned", "removed", "lost", "blocked")
 #   pending  -> sending -> sent | failed        a push going out now
 #   held     -> digested (into a digest push) | pending (re-decided) | dropped (expired)
 #   pruned   the provider said the token is gone; the device was pruned
-DELIVERY_STATES = ("pending", "sending", "sent", "failed", "held", "digested", "dropped", "pruned")
+#   recalled the message was recalled before this delivery went out: it never will
+#   sent -> pending (kind recall) -> withdrawn   a recalled message's notice replaced the shown push
+DELIVERY_STATES = (
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "held",
+    "digested",
+    "dropped",
+    "pruned",
+    "recalled",
+    "withdrawn",
+)
 
 
 class Device(Base):
@@ -56,11 +69,15 @@ class Device(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+_SCHEDULED = text("state = 'scheduled'")
+
+
 class Message(Base):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_sender_created", "sender_id", "created_at"),
         Index("ix_message_created", "created_at"),  # the last day's figures; retention
+        Index("ix_message_scheduled", "send_at", postgresql_where=_SCHEDULED, sqlite_where=_SCHEDULED),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -79,11 +96,24 @@ class Message(Base):
     audience: Mapped[dict[str, Any]] = mapped_column(json_type())
     audience_label: Mapped[str] = mapped_column(String(300))
     sender_roles: Mapped[list[str]] = mapped_column(json_type())
-    state: Mapped[str] = mapped_column(String(16), default="accepted")  # accepted -> decided
+    # scheduled -> accepted -> decided; scheduled -> failed (its audience could not be reached at send_at)
+    state: Mapped[str] = mapped_column(String(16), default="accepted")
     recipients_total: Mapped[int] = mapped_column(Integer, default=0)
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     escalation_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    # Recalled by its sender or an admin: out of every inbox, nothing more of it is pushed.
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recalled_by: Mapped[uuid.UUID | None] = mapped_column()
+    # A scheduled message is decided at this instant, not when it was written.
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    send_error: Mapped[str | None] = mapped_column(String(500))
+    # An escalation chain (notify.chains), bound to the version in force when it was sent, and how
+    # far its run has come: steps fired, and when the last one fired.
+    escalation_chain_id: Mapped[uuid.UUID | None] = mapped_column()
+    chain_version_id: Mapped[uuid.UUID | None] = mapped_column()
+    chain_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chain_step_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -146,7 +176,7 @@ class Delivery(Base):
     recipient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("recipient.id", ondelete="CASCADE"))
     person_id: Mapped[uuid.UUID | None] = mapped_column()  # the recipient's person
     device_id: Mapped[uuid.UUID] = mapped_column()  # devices are never deleted, only marked removed
-    kind: Mapped[str] = mapped_column(String(8), default="message")  # message | digest
+    kind: Mapped[str] = mapped_column(String(8), default="message")  # message | digest | recall
     state: Mapped[str] = mapped_column(String(10))
     level: Mapped[str | None] = mapped_column(String(16))
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())

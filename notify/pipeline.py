@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
@@ -20,6 +20,7 @@ from kernel.db import among, bulk_update, unit_of_work
 from kernel.directory.models import Person
 from kernel.settings import Queue
 from notify import devices as device_service
+from notify.digests import Item, digest_text
 from notify.messages import (
     decide,
     enqueue_sends,
@@ -27,9 +28,10 @@ from notify.messages import (
     persist,
     queue_for,
 )
-from notify.models import AudienceChunk, Delivery, Device, Digest, Message, Recipient
+from notify.models import AudienceChunk, Delivery, Device, Digest, Message
 from notify.outbox import JobContext, backoff
 from notify.push import PushClient
+from notify.recall import notice_text as recall_notice
 from notify.transports.base import (
     PushRequest,
     PushResult,
@@ -38,8 +40,6 @@ from notify.transports.base import (
     TransientFailure,
     WebPushKeys,
 )
-from policies import service as policies
-from policies.types import Reason
 
 log = logging.getLogger("vila.pipeline")
 
@@ -144,14 +144,25 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
     ).all()
     # Plain columns here too: a release sends batches of digests, one each.
     digest_ids = list({r.digest_id for r in rows if r.digest_id})
-    columns = (Digest.id, Digest.title, Digest.body, Digest.message_ids)
-    digests = {d.id: d for d in session.execute(select(*columns).where(among(session, Digest.id, digest_ids)))}
+    columns = (Digest.id, Digest.person_id, Digest.title, Digest.body, Digest.message_ids)
+    digests: dict[uuid.UUID, Any] = {
+        d.id: d for d in session.execute(select(*columns).where(among(session, Digest.id, digest_ids)))
+    }
+    digests = _without_recalled(session, digests)
+    recalled_ids = set(
+        session.scalars(
+            select(Message.id).where(
+                among(session, Message.id, list({r[10] for r in rows})), Message.recalled_at.is_not(None)
+            )
+        )
+    )
     requests: list[PushRequest] = []
     unserved: list[tuple[uuid.UUID, str, str]] = []
     unreachable = device_service.unreachable(session, ids)
     for r in rows:
         delivery_id, provider, kind, level, content_free, digest_id, token, platform, p256dh, auth = r[:10]
         message_id, title, body, priority, deep_link, collapse_key, expires_at, category, wants_ack, language = r[10:]
+        recalled = message_id in recalled_ids
         if delivery_id in unreachable:
             unserved.append((delivery_id, "dropped", f"not sent: {unreachable[delivery_id]}"))
             continue
@@ -159,8 +170,13 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
             unserved.append((delivery_id, "failed", f"no transport for provider {provider}"))
             continue
         digest = digests.get(digest_id) if kind == "digest" and digest_id else None
+        if (recalled and kind == "message") or (kind == "digest" and digest is None):
+            unserved.append((delivery_id, "recalled", "message recalled"))  # the last gate of a recall
+            continue
+        if kind == "recall":
+            title, body = recall_notice(title, language=language or "sv", content_free=content_free)
         data = {"message_id": str(message_id)}
-        if deep_link and not digest:
+        if deep_link and not digest and kind == "message":
             data["link"] = deep_link
         if digest:
             # The count, never the ids: a digest push has the same size whatever it stands for.
@@ -172,18 +188,18 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
                 platform=platform,
                 token=token,
                 priority=priority,
-                kind="digest" if digest else "message",
+                kind="digest" if digest else "recall" if kind == "recall" else "message",
                 interruption_level=level or "active",  # type: ignore[arg-type]  # written by the engine
                 title=digest.title if digest else title,
                 body=digest.body if digest else body,
                 message_id=str(digest.id if digest else message_id),
                 data=data,
                 collapse_key=None if digest else collapse_key,
-                expires_at=None if digest else expires_at,
-                sensitive=content_free and not digest,
+                expires_at=expires_at if kind == "message" else None,
+                sensitive=content_free and kind == "message",
                 thread_id=category or "vila",
                 language="en" if language == "en" else "sv",
-                requires_ack=wants_ack and not digest,
+                requires_ack=wants_ack and kind == "message",
                 webpush_keys=WebPushKeys(p256dh, auth) if p256dh and auth else None,
             )
         )
@@ -228,7 +244,11 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
             "error": None,
         }
         if isinstance(result, Sent):
-            row.update(state="sent", provider_message_id=result.provider_message_id[:200], sent_at=now)
+            row.update(
+                state="withdrawn" if request.kind == "recall" else "sent",
+                provider_message_id=result.provider_message_id[:200],
+                sent_at=now,
+            )
         elif isinstance(result, TransientFailure):
             when = now + timedelta(seconds=max(result.retry_after_s or 0.0, backoff(1, base_s=5.0, cap_s=300.0)))
             row.update(state="pending", not_before=when, error=result.reason[:500])
@@ -258,60 +278,39 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
         log.info("sent %d, pruned %d, failed %d, retrying %d", sent, len(pruned), failed, len(retry))
 
 
-# Acknowledgement and escalation ----------------------------------------------------------------
-
-
-def _escalation_reason(name: str, minutes: int) -> Reason:
-    return Reason(
-        "escalation",
-        f"Eskalerat: {name} har inte kvitterat inom {minutes} min.",
-        f"Escalated: {name} did not acknowledge within {minutes} min.",
+def _without_recalled(session: Session, digests: dict[uuid.UUID, Any]) -> dict[uuid.UUID, Any]:
+    """Digests as they may still go out: a recalled message leaves its digest (whose text is
+    written again from the others), and a digest of only recalled messages is not sent at all."""
+    ids = {uuid.UUID(m) for d in digests.values() for m in d.message_ids}
+    if not ids:
+        return digests
+    recalled = set(
+        session.scalars(
+            select(Message.id).where(among(session, Message.id, list(ids)), Message.recalled_at.is_not(None))
+        )
     )
-
-
-def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Urgent messages that ask for an acknowledgement and got none in time go further: to the
-    next person on the roster when sent to a role, otherwise back to the sender."""
-    now = ctx.clock.now()
-    with unit_of_work(ctx.session_factory) as session:
-        rows = session.execute(
-            select(Recipient, Message, Person.name)
-            .join(Message, Message.id == Recipient.message_id)
-            .join(Person, Person.id == Recipient.person_id)
-            .where(
-                Message.requires_ack.is_(True),
-                Recipient.decision == "deliver",
-                Recipient.acked_at.is_(None),
-                Recipient.escalated_at.is_(None),
-                Recipient.decided_at > now - timedelta(days=1),
+    if not recalled:
+        return digests
+    kept: dict[uuid.UUID, Any] = {}
+    for digest_id, digest in digests.items():
+        left = [m for m in digest.message_ids if uuid.UUID(m) not in recalled]
+        if len(left) == len(digest.message_ids):
+            kept[digest_id] = digest
+        elif left:
+            rest = sorted(
+                session.scalars(select(Message).where(Message.id.in_([uuid.UUID(m) for m in left]))).all(),
+                key=lambda m: m.created_at,
             )
-        ).all()
-        for recipient, message, name in rows:
-            timeout = timedelta(seconds=message.ack_timeout_s or 900)
-            if recipient.decided_at + timeout > now:
-                continue
-            recipient.escalated_at = now
-            target = _escalation_target(session, message, recipient.person_id, now)
-            if target is None or target == recipient.person_id:
-                log.warning("message=%s no one to escalate to from %s", message.id, recipient.person_id)
-                continue
-            facts = replace(facts_for_stored(session=session, message=message, at=now), audience_role=None, cover=())
-            decided = decide(session=session, person_ids=[target], facts=facts, at=now)
-            reason = _escalation_reason(name, int(timeout.total_seconds() // 60))
-            decided.decisions = {pid: replace(d, reasons=(reason, *d.reasons)) for pid, d in decided.decisions.items()}
-            pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
-            enqueue_sends(session=session, delivery_ids=pending, queue="urgent", now=now)
-            _log(message.id, "escalated from %s to %s", recipient.person_id, target)
-
-
-def _escalation_target(session: Session, message: Message, person_id: uuid.UUID, now: datetime) -> uuid.UUID | None:
-    role = message.audience.get("resolved_role")
-    if role:
-        for slot in policies.cover_for_role(session=session, role=role, at=now):
-            if slot.person_id is not None and slot.person_id != person_id:
-                return slot.person_id
-        return None
-    return message.sender_id
+            language = session.scalar(select(Person.language).where(Person.id == digest.person_id)) or "sv"
+            items = [Item(title=m.title, label=m.audience_label, private=m.sensitive) for m in rest]
+            title, body = digest_text(items, language)
+            session.execute(
+                update(Digest).where(Digest.id == digest_id).values(title=title, body=body, message_ids=left)
+            )
+            kept[digest_id] = SimpleNamespace(
+                id=digest_id, person_id=digest.person_id, title=title, body=body, message_ids=left
+            )
+    return kept
 
 
 # Devices ---------------------------------------------------------------------------------------

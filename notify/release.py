@@ -33,6 +33,7 @@ from kernel.db import among, bulk_insert, bulk_update, is_postgres, new_id, unit
 from kernel.directory.models import Person
 from notify import pipeline
 from notify.digests import Item, digest_text
+from notify.mail import service as mail
 from notify.messages import decide, enqueue_sends, facts_for_stored, persist, queue_for, reasons_json
 from notify.models import Delivery, Digest, Message, Recipient
 from notify.outbox import PENDING, RUNNING, Job, JobContext, JobRegistry, JobSpec, enqueue, run_job
@@ -251,6 +252,9 @@ def release(ctx: JobContext, session: Session, rows: Sequence[HeldRow], *, now: 
             .values(decision="deliver", reasons=_appended(session, Recipient.reasons, _RELEASED))
             .execution_options(synchronize_session=False)
         )
+    # The e-mail channel's hook: what this release lets through, also as one e-mail per person.
+    if ctx.settings.smtp_host and deliverable:
+        mail.at_release(session=session, released={p: list(d) for p, d in deliverable.items()}, now=now)
     to_send = _push_per_person(session, deliverable, by_pair, messages, now=now)
     sends = enqueue_sends(session=session, delivery_ids=to_send, queue="release", now=now)
     if held_again:

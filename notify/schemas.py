@@ -137,6 +137,12 @@ class MessageCreate(_In):
     ack_timeout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     sensitive: bool = False
     override_reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    escalation_chain_id: uuid.UUID | None = Field(
+        default=None, description="Escalate by this chain (its version in force now) until someone acknowledges."
+    )
+    send_at: AwareDatetime | None = Field(
+        default=None, description="Send at this instant (within a year); who is reached is decided then, not now."
+    )
 
     @field_validator("deep_link")
     @classmethod
@@ -151,6 +157,8 @@ class MessageCreate(_In):
             raise ValueError("an emergency message needs a reason (override_reason)")
         if self.requires_ack and self.priority not in ("urgent", "emergency"):
             raise ValueError("requires_ack is for urgent and emergency messages")
+        if self.escalation_chain_id and not self.requires_ack:
+            raise ValueError("an escalation chain needs requires_ack: it runs until someone acknowledges")
         return self
 
 
@@ -204,7 +212,7 @@ class Preview(BaseModel):
 
 class SendAccepted(BaseModel):
     message_id: uuid.UUID
-    status: Literal["decided", "deciding"]
+    status: Literal["decided", "deciding", "scheduled"]
     recipients_total: int
     counts: DecisionCounts | None
     summary: list[str]
@@ -230,6 +238,9 @@ class MessageRead(BaseModel):
     state: str
     recipients_total: int
     created_at: datetime
+    recalled_at: datetime | None = None
+    send_at: datetime | None = None
+    send_error: str | None = None
 
 
 class DeliveryCounts(BaseModel):
@@ -241,6 +252,8 @@ class DeliveryCounts(BaseModel):
     digested: int = 0
     dropped: int = 0
     pruned: int = 0
+    recalled: int = 0
+    withdrawn: int = 0
 
 
 class RecipientStatus(BaseModel):

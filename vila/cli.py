@@ -37,6 +37,9 @@ MODEL_MODULES = (
     "policies.models",
     "notify.models",
     "notify.fleet.models",
+    "notify.mail.models",
+    "notify.templates",
+    "notify.chains",
     "pilot.models",
 )
 
@@ -112,6 +115,8 @@ def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool
         from vila.embedded import EmbeddedProviders
 
         providers = EmbeddedProviders(settings.data_dir / "emulators", settings.data_dir)
+        if not settings.smtp_host:  # the e-mail channel goes to the local SMTP stand-in
+            settings = settings.model_copy(update={"smtp_host": providers.smtp.host, "smtp_port": providers.smtp.port})
     # /metrics stays open without a token only while nothing but this machine can reach it.
     app = create_app(
         settings,
@@ -139,6 +144,7 @@ def serve(host: str | None, port: int | None, demo: bool | None, emulators: bool
             f"Web Push stand-in: {webpush.url} (CA {webpush.ca.ca_file}); what the phones read: "
             f"{webpush.url}/webpush/received"
         )
+        click.echo(f"E-mail goes to a local SMTP stand-in: {providers.mail_folder}/*.eml")
     try:
         uvicorn.run(
             app,

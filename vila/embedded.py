@@ -1,5 +1,6 @@
 """The push stand-ins of the embedded mode: FCM, APNs and Web Push emulators on a background event
-loop, and the transports that talk to them, so a newcomer sees pushes arrive without any account."""
+loop, and the transports that talk to them, so a newcomer sees pushes arrive without any account;
+and the SMTP stand-in of the e-mail channel, which keeps each e-mail as an .eml file."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from notify.transports.vapid import WebPush
 
 class EmbeddedProviders:
     def __init__(self, state_dir: Path, data_dir: Path, host: str = "127.0.0.1") -> None:
-        from tools.standins.webpush import serve_webpush  # tools are loaded only when used
+        from tools.standins.smtp import SmtpStandIn  # tools are loaded only when used
+        from tools.standins.webpush import serve_webpush
 
         self._loop = BackgroundLoop("vila-emulators")
         self.emulators: Emulators = self._loop.run(
@@ -29,8 +31,11 @@ class EmbeddedProviders:
         fcm, apns = self.emulators.transport_settings()
         webpush = self.webpush
         self.push = PushClient(lambda: router(fcm=fcm, apns=apns, webpush=webpush))
+        self.mail_folder = data_dir / "mail"
+        self.smtp = SmtpStandIn(host=host, folder=self.mail_folder).start()
 
     def close(self) -> None:
+        self.smtp.stop()
         self.push.close()
         self._loop.run(self.webpush_standin.stop(), timeout=30)
         self._loop.run(self.emulators.stop(), timeout=30)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep, UowDep
+from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep, UowDep
+from kernel.auth.service import Principal
 from kernel.directory.schemas import Page
-from notify import messages
-from notify.models import IdempotencyRecord
+from kernel.uow import UnitOfWork
+from notify import chains, messages, scheduling
+from notify.models import IdempotencyRecord, Message
 from notify.schemas import (
     InboxItem,
     MessageCreate,
@@ -41,8 +45,9 @@ ReaderLanguage = Annotated[
 def preview(
     body: MessageCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, language: ReaderLanguage = None
 ) -> Preview:
-    """Who would be reached now, who later and why, without sending anything."""
-    return messages.preview(session=session, body=body, sender=me, at=clock.now(), language=language)
+    """Who would be reached now (or at `send_at`, as far as is known now), who later and why,
+    without sending anything."""
+    return messages.preview(session=session, body=body, sender=me, at=body.send_at or clock.now(), language=language)
 
 
 @router.post("/messages/size", response_model=PushSize)
@@ -71,6 +76,18 @@ def send(
         first = messages.replay(session=session, sender_id=me.person_id, key=idempotency_key, digest=digest, now=now)
         if first is not None:
             return JSONResponse(first, status_code=status.HTTP_202_ACCEPTED, headers={"Idempotent-Replayed": "true"})
+    if body.send_at is not None:
+        message = scheduling.schedule(session=session, body=body, sender=me, now=now, idempotency_key=idempotency_key)
+        chains.bind(session=session, message=message, chain_id=body.escalation_chain_id, at=now)
+        result = SendAccepted(
+            message_id=message.id,
+            status="scheduled",
+            recipients_total=0,
+            counts=None,
+            summary=[],
+            status_url=str(request.url_for("message_status", message_id=message.id)),
+        )
+        return _accepted(session, uow, me, audit, message, result, idempotency_key, digest, now)
     accepted = messages.accept(
         session=session,
         body=body,
@@ -81,6 +98,7 @@ def send(
         chunk_size=settings.fanout_chunk,
     )
     message = accepted.message
+    chains.bind(session=session, message=message, chain_id=body.escalation_chain_id, at=now)
     result = SendAccepted(
         message_id=message.id,
         status="decided" if accepted.decided else "deciding",
@@ -93,6 +111,20 @@ def send(
         else [],
         status_url=str(request.url_for("message_status", message_id=message.id)),
     )
+    return _accepted(session, uow, me, audit, message, result, idempotency_key, digest, now)
+
+
+def _accepted(
+    session: Session,
+    uow: UnitOfWork,
+    me: Principal,
+    audit: Auditor,
+    message: Message,
+    result: SendAccepted,
+    idempotency_key: str | None,
+    digest: str,
+    now: datetime,
+) -> JSONResponse:
     payload = result.model_dump(mode="json")
     if idempotency_key:
         session.merge(
@@ -115,6 +147,7 @@ def send(
             "audience": message.audience_label,
             "recipients": message.recipients_total,
             "override_reason": message.override_reason,
+            "send_at": message.send_at.isoformat() if message.send_at else None,
         },
     )
     uow.commit()

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep
+from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, UowDep
 from kernel.auth.service import require_group_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.service import names_of
@@ -139,7 +139,13 @@ def read_periods(
 
 @router.post("/rest-periods/{period_id}/grant")
 def grant_period(
-    period_id: uuid.UUID, body: GrantCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep
+    period_id: uuid.UUID,
+    body: GrantCreate,
+    session: SessionDep,
+    me: CurrentPerson,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
 ) -> dict[str, Any]:
     """Record compensatory rest granted for a whole rest period (spread over its entries' shares)."""
     require_role(me, "hr", "admin")
@@ -157,7 +163,7 @@ def grant_period(
         target_id=period.id,
         after={"minutes": body.minutes, "granted_minutes": read["granted_minutes"]},
     )
-    session.commit()
+    uow.commit()
     return read
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from kernel.i18n import codes, errors, fleet, rest_records, staff_app, statement
+from kernel.i18n import codes, errors, fleet, messaging, rest_records, staff_app, statement
 
 LANGUAGES = ("sv", "en")
 
@@ -306,7 +306,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
 def texts(language: str) -> dict[str, str]:
     index = 1 if language == "en" else 0
     catalogs = (
-        _TEXTS | fleet.TEXTS | staff_app.TEXTS | rest_records.TEXTS | codes.TEXTS | errors.TEXTS | statement.TEXTS
+        _TEXTS
+        | fleet.TEXTS
+        | staff_app.TEXTS
+        | rest_records.TEXTS
+        | codes.TEXTS
+        | errors.TEXTS
+        | statement.TEXTS
+        | messaging.TEXTS
     )
     out = {key: pair[index] for key, pair in catalogs.items()}
     # The API's known validator sentences, so the page can say them in the reader's language.

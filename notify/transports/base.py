@@ -35,7 +35,7 @@ from kernel.vocabulary import Platform as Platform
 from kernel.vocabulary import Priority as Priority
 from kernel.vocabulary import Provider as Provider
 
-Kind = Literal["message", "digest"]
+Kind = Literal["message", "digest", "recall"]  # recall: the notice that replaces a recalled push
 InterruptionLevel = Literal["passive", "active", "time_sensitive", "critical"]
 
 

@@ -6,6 +6,7 @@
     message  urgent     10         time-sensitive   high         high              vila_urgent      4 h
     message  emergency  10         critical (*)     high         high              vila_emergency   4 h
     digest   (any)      5          passive          normal       normal            vila_digest      1 d
+    recall   (any)      5          passive          normal       normal            vila_info        1 d
 
 - The decision's interruption level is used as given, but never louder than the row allows; a
   passive push is sent with APNs priority 5, FCM priority normal and Web Push Urgency at most
@@ -80,6 +81,11 @@ TABLE: Final[dict[tuple[Kind, Priority], Row]] = {
     ("message", "emergency"): Row(10, "critical", "high", "high", "vila_emergency", timedelta(hours=4)),
     **{
         ("digest", p): Row(5, "passive", "normal", "normal", "vila_digest", timedelta(days=1))
+        for p in ("info", "normal", "urgent", "emergency")
+    },
+    # A recall notice replaces the recalled push (same collapse identifier) without a sound.
+    **{
+        ("recall", p): Row(5, "passive", "normal", "normal", "vila_info", timedelta(days=1))
         for p in ("info", "normal", "urgent", "emergency")
     },
 }

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import ManualClock
 from kernel.formats import instant, plural
+from notify.digests import Item, digest_text
 from notify.models import Message
-from notify.pipeline import _digest_text
 from tests.factories import Actor, Factory
 from tests.messaging_helpers import Facts, workday
 
@@ -134,11 +134,11 @@ def _msg(title: str, label: str, minutes: int) -> Message:
 
 def test_the_digest_says_the_messages_waited_not_that_the_person_was_on_leave() -> None:
     """A digest follows a patient meeting, rest or quiet hours as well as leave."""
-    messages = [_msg("Möte", "Akutmottagningen", 0), _msg("Lunch", "Akutmottagningen", 5)]
-    title, body = _digest_text(messages, "sv")
+    messages = [Item("Möte", "Akutmottagningen", False), Item("Lunch", "Akutmottagningen", False)]
+    title, body = digest_text(messages, "sv")
     assert title == "2 meddelanden från Akutmottagningen"
-    assert "ledig" not in body and "väntat" in body and body.endswith("Senaste: Lunch")
-    title, body = _digest_text([*messages, _msg("Ny rutin", "1 person", 9)], "en")
+    assert "ledig" not in body and body == "Senaste: Lunch · Möte"
+    title, body = digest_text([*messages, Item("Ny rutin", "1 person", False)], "en")
     assert title == "3 messages from 2 senders" and "while you were off" not in body
 
 

@@ -188,6 +188,20 @@ async function pageCompose() {
     groupList.append(el("label", { for: id }, el("input", { type: "checkbox", id, value: g.id, name: "groups" }), g.name));
   }
   let lastPreview = null;
+  // Templates of the groups this person may send to: choosing one fills in the message.
+  const templates = await api("GET", "/templates");
+  const templateSelect = document.getElementById("template");
+  for (const tpl of templates) templateSelect.append(el("option", { value: tpl.id }, tpl.name));
+  templateSelect.addEventListener("change", () => {
+    const tpl = templates.find((x) => x.id === templateSelect.value);
+    if (!tpl) return;
+    document.getElementById("title").value = tpl.title;
+    document.getElementById("body").value = tpl.body;
+    document.getElementById("priority").value = tpl.priority;
+    document.getElementById("link").value = tpl.deep_link || "";
+    const box = document.getElementById("g-" + tpl.group_id);
+    if (box) box.checked = true;
+  });
 
   function body() {
     const audience = {
@@ -214,6 +228,8 @@ async function pageCompose() {
     if (link) out.deep_link = link;
     const expires = document.getElementById("expires").value;
     if (expires) out.expires_at = new Date(expires).toISOString();
+    const sendAt = document.getElementById("send-at").value; // local time; the API takes an instant
+    if (sendAt) out.send_at = new Date(sendAt).toISOString();
     return out;
   }
   const mayBreakRest = () => ["urgent", "emergency"].includes(document.getElementById("priority").value);
@@ -401,9 +417,22 @@ async function pageStatus() {
   const id = box.dataset.message;
   async function load() {
     const s = await api("GET", "/messages/" + id + "?limit=500");
+    const run = await api("GET", "/messages/" + id + "/escalation");
     document.getElementById("status-title").textContent = t("status.title") + ": " + s.message.title;
+    const recall = s.message.recalled_at
+      ? el("p", { class: "recalled", id: "recalled" }, t("recall.done", { when: when(s.message.recalled_at) }))
+      : el("button", { type: "button", id: "recall", class: "danger", onclick: guard(recallMessage) }, t("recall.button"));
+    const scheduled =
+      s.message.state === "scheduled" && s.message.send_at
+        ? el("p", { id: "scheduled" }, t("schedule.pending", { when: when(s.message.send_at) }))
+        : s.message.send_error
+          ? el("p", { class: "error", id: "scheduled" }, t("schedule.failed", { why: s.message.send_error }))
+          : null;
     box.replaceChildren(
       el("p", {}, t("col.audience") + ": " + s.message.audience_label + " · " + t("col.priority") + ": " + label("priority", s.message.priority) + " · " + when(s.message.created_at)),
+      ...(scheduled ? [scheduled] : []),
+      recall,
+      ...(run.length ? [el("h2", {}, t("chain.title")), escalationTable(run)] : []),
       countsList([
         ["deliver", t("count.deliver"), s.counts.deliver],
         ["hold", t("count.hold"), s.counts.hold],
@@ -429,8 +458,32 @@ async function pageStatus() {
       ),
     );
   }
+  async function recallMessage() {
+    if (!window.confirm(t("recall.confirm"))) return;
+    await api("POST", "/messages/" + id + "/recall");
+    await load();
+  }
   await guard(load)();
   setInterval(guard(load), 5000);
+}
+
+function escalationTable(run) {
+  return table(
+    [t("chain.step"), t("chain.who"), t("col.name"), t("col.decision"), t("chain.channel"), t("col.when"), t("col.reasons")],
+    run.map((step) =>
+      el(
+        "tr",
+        { "data-step": step.step_no },
+        el("td", {}, String(step.step_no)),
+        el("td", {}, step.who),
+        el("td", {}, step.name || "–"),
+        el("td", { class: "dec-" + step.decision }, t("chain.decision." + step.decision)),
+        el("td", {}, step.channel === "email" ? t("chain.email") : t("chain.push")),
+        el("td", {}, when(step.at)),
+        el("td", {}, reasonsList(step.reasons)),
+      ),
+    ),
+  );
 }
 
 async function pageHistory() {
@@ -1126,11 +1179,38 @@ function findingText(f) {
   return t("rest.check.weekly", { name: f.name, week: f.period, cause: t("rest.cause." + f.cause) });
 }
 
+// Staff: held messages also by e-mail --------------------------------------------------------------
+
+async function emailChoice() {
+  const form = document.getElementById("email-choice");
+  const show = (c) => {
+    document.getElementById("email-enabled").checked = c.enabled;
+    document.getElementById("email-address").value = c.address;
+    const bounced = document.getElementById("email-bounced");
+    bounced.hidden = !c.bounced_at;
+    bounced.textContent = c.bounced_at ? t("email.bounced", { why: c.bounce_reason || "" }) : "";
+  };
+  show(await api("GET", "/people/me/email"));
+  form.addEventListener(
+    "submit",
+    guard(async (e) => {
+      e.preventDefault();
+      const address = document.getElementById("email-address").value.trim();
+      const choice = await api("PUT", "/people/me/email", {
+        enabled: document.getElementById("email-enabled").checked,
+        ...(address ? { address } : {}),
+      });
+      show(choice);
+      flash(t("email.saved"));
+    }),
+  );
+}
+
 const PAGES = {
   compose: pageCompose,
   status: pageStatus,
   messages: pageHistory,
-  me: pageMe,
+  me: async () => { await pageMe(); await emailChoice(); },
   rosters: pageRosters,
   inbox: pageInbox,
   devices: pageDevices,
