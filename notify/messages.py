@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytz
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kernel.auth.service import Principal, require_person_rights
@@ -254,12 +255,41 @@ def replay(*, session: Session, sender_id: uuid.UUID, key: str, digest: str, now
     return record.response
 
 
+class KeyTaken(Exception):
+    """Another request reserved this Idempotency-Key first; its transaction decides the answer."""
+
+
+def reserve(
+    *, session: Session, sender_id: uuid.UUID, key: str, digest: str, message_id: uuid.UUID, now: datetime
+) -> IdempotencyRecord:
+    """Reserve the key in the sending transaction. The primary key (sender, key) is the lock: a
+    concurrent request with the same key waits on this insert until the first commits, then fails
+    with KeyTaken, so two messages under one key cannot both commit."""
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.sender_id == sender_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.created_at < now - IDEMPOTENCY_WINDOW,
+        )
+    )
+    record = IdempotencyRecord(
+        sender_id=sender_id, key=key, request_hash=digest, message_id=message_id, response={}, created_at=now
+    )
+    session.add(record)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise KeyTaken(key) from exc
+    return record
+
+
 @dataclass
 class Accepted:
     message: Message
     decided: Decided | None
     send_delivery_ids: list[uuid.UUID]
     resolved: Resolved
+    idempotency: IdempotencyRecord | None = None
 
 
 def accept(
@@ -269,6 +299,7 @@ def accept(
     sender: Principal,
     now: datetime,
     idempotency_key: str | None = None,
+    request_digest: str = "",
     inline_max: int = INLINE_MAX,
     chunk_size: int = CHUNK,
 ) -> Accepted:
@@ -301,6 +332,16 @@ def accept(
         message.audience = {**message.audience, "resolved_role": resolved.role}
     session.add(message)
     session.flush()
+    reserved = None
+    if idempotency_key:
+        reserved = reserve(
+            session=session,
+            sender_id=sender.person_id,
+            key=idempotency_key,
+            digest=request_digest or request_hash(body),
+            message_id=message.id,
+            now=now,
+        )
     # Shared ward tablets of the units and roles named: deliveries of their own, sent at once.
     tablets = shared.address(session=session, message=message, audience=body.audience, now=now)
     enqueue_sends(session=session, delivery_ids=tablets, queue=queue_for(body.priority, 0), now=now)
@@ -315,7 +356,9 @@ def accept(
         pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
         message.state = "decided"
         enqueue_sends(session=session, delivery_ids=pending, queue=queue, now=now)
-        return Accepted(message=message, decided=decided, send_delivery_ids=pending, resolved=resolved)
+        return Accepted(
+            message=message, decided=decided, send_delivery_ids=pending, resolved=resolved, idempotency=reserved
+        )
     session.execute(
         insert(AudienceChunk),
         [
@@ -327,7 +370,7 @@ def accept(
         enqueue(
             session, name="notify.fan_out", payload={"message_id": str(message.id), "chunk": n}, queue=queue, now=now
         )
-    return Accepted(message=message, decided=None, send_delivery_ids=[], resolved=resolved)
+    return Accepted(message=message, decided=None, send_delivery_ids=[], resolved=resolved, idempotency=reserved)
 
 
 def _facts_for_message(message: Message, role: str | None, cover: tuple[Any, ...]) -> MessageFacts:

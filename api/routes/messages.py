@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep
 from kernel.directory.schemas import Page
+from kernel.errors import Conflict
 from notify import messages
-from notify.models import IdempotencyRecord
 from notify.schemas import InboxItem, MessageCreate, MessageRead, MessageStatus, Preview, SendAccepted
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
@@ -46,15 +46,25 @@ def send(
         first = messages.replay(session=session, sender_id=me.person_id, key=idempotency_key, digest=digest, now=now)
         if first is not None:
             return JSONResponse(first, status_code=status.HTTP_202_ACCEPTED, headers={"Idempotent-Replayed": "true"})
-    accepted = messages.accept(
-        session=session,
-        body=body,
-        sender=me,
-        now=now,
-        idempotency_key=idempotency_key,
-        inline_max=settings.fanout_inline_max,
-        chunk_size=settings.fanout_chunk,
-    )
+    try:
+        accepted = messages.accept(
+            session=session,
+            body=body,
+            sender=me,
+            now=now,
+            idempotency_key=idempotency_key,
+            request_digest=digest,
+            inline_max=settings.fanout_inline_max,
+            chunk_size=settings.fanout_chunk,
+        )
+    except messages.KeyTaken:
+        # A concurrent request with this key committed first: its answer, or a 409 for another body.
+        session.rollback()
+        key = idempotency_key or ""
+        first = messages.replay(session=session, sender_id=me.person_id, key=key, digest=digest, now=now)
+        if first is None:
+            raise Conflict("a request with this Idempotency-Key is in progress; try again shortly") from None
+        return JSONResponse(first, status_code=status.HTTP_202_ACCEPTED, headers={"Idempotent-Replayed": "true"})
     message = accepted.message
     result = SendAccepted(
         message_id=message.id,
@@ -69,17 +79,8 @@ def send(
         status_url=str(request.url_for("message_status", message_id=message.id)),
     )
     payload = result.model_dump(mode="json")
-    if idempotency_key:
-        session.merge(
-            IdempotencyRecord(
-                sender_id=me.person_id,
-                key=idempotency_key,
-                request_hash=digest,
-                message_id=message.id,
-                response=payload,
-                created_at=now,
-            )
-        )
+    if accepted.idempotency is not None:
+        accepted.idempotency.response = payload
     audit.log(
         session,
         action="message.send",
