@@ -8,18 +8,22 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import loggable_path
-from kernel.errors import VilaError
+from kernel.errors import InvalidInput, VilaError
+from kernel.inputs import control_character
 
 log = logging.getLogger("vila.api")
 
 
 def _where(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "request"
+    # Only the first element says where (a message's field `body` is a field, not the location).
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    return ".".join(str(p) for p in loc) or "request"
 
 
 def _problem(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
@@ -47,6 +51,22 @@ def _conflict(exc: IntegrityError) -> str:
     return "the request conflicts with data that already exists"
 
 
+RETRY_AFTER_S = 5  # how soon a client may try again while the database cannot be reached
+
+
+def no_control_characters(request: Request) -> None:
+    """Query and path parameters follow the rule of request bodies (`kernel.inputs`): a 422, not a
+    NUL byte handed to the database."""
+    params = [*request.query_params.multi_items(), *request.path_params.items()]
+    for name, value in params:
+        found = control_character(name) or (control_character(value) if isinstance(value, str) else None)
+        if found:
+            raise InvalidInput(
+                f"{name}: text may not contain a control character ({found})",
+                details=[{"field": name, "message": f"text may not contain a control character ({found})"}],
+            )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(VilaError)
     async def vila_error(_request: Request, exc: VilaError) -> JSONResponse:
@@ -64,6 +84,17 @@ def install(app: FastAPI) -> None:
     async def integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc.orig)
         return _problem(409, "conflict", _conflict(exc))
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Connection refused, lost, a pool with no free connection, a statement cancelled: the
+        # request may well succeed shortly. The cause goes to the log, not to the caller.
+        log.error("database unavailable on %s %s: %s", request.method, loggable_path(request), type(exc).__name__)
+        answer = _problem(503, "unavailable", "the database cannot be reached just now; try again shortly")
+        answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return answer
+
+    for kind in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
+        app.add_exception_handler(kind, unavailable)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

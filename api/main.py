@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import errors
@@ -122,6 +122,7 @@ def create_app(
         version="0.1.0",
         description="Push notifications to work devices that respect rest time.",
         lifespan=lifespan,
+        dependencies=[Depends(errors.no_control_characters)],
     )
     app.state.settings = settings
     app.state.clock = clock

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from kernel.inputs import InputModel
 from notify.transports.webpush import InvalidSubscription, Subscription
 
 Priority = Literal["info", "normal", "urgent", "emergency"]
@@ -17,8 +18,8 @@ Ownership = Literal["work", "private"]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(InputModel):
+    pass
 
 
 # Devices ---------------------------------------------------------------------------------------
