@@ -25,9 +25,10 @@ DEVICE_STATES = ("active", "stale", "pruned", "removed", "lost", "blocked")
 
 # Delivery states:
 #   pending  -> sending -> sent | failed        a push going out now
+#                       -> uncertain            no answer in time, twice: perhaps delivered; not resent
 #   held     -> digested (into a digest push) | pending (re-decided) | dropped (expired)
 #   pruned   the provider said the token is gone; the device was pruned
-DELIVERY_STATES = ("pending", "sending", "sent", "failed", "held", "digested", "dropped", "pruned")
+DELIVERY_STATES = ("pending", "sending", "sent", "failed", "uncertain", "held", "digested", "dropped", "pruned")
 
 
 class Device(Base):

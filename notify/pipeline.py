@@ -214,7 +214,8 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 def record_results(ctx: JobContext, requests: list[PushRequest], results: list[PushResult]) -> None:
     """Write each result back in one statement: sent, later (not before the provider's
-    Retry-After), failed for good, or pruned with its device."""
+    Retry-After), uncertain (no answer in time: perhaps delivered, not sent again), failed for
+    good, or pruned with its device."""
     now = ctx.clock.now()
     rows: list[dict[str, Any]] = []
     retry: list[uuid.UUID] = []
@@ -222,6 +223,7 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
     retry_queue: Queue = "default"
     pruned: list[tuple[uuid.UUID, str]] = []
     failed = 0
+    uncertain = 0
     for request, result in zip(requests, results, strict=True):
         row: dict[str, Any] = {
             "id": request.delivery_id,
@@ -233,6 +235,10 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
         }
         if isinstance(result, Sent):
             row.update(state="sent", provider_message_id=result.provider_message_id[:200], sent_at=now)
+        elif isinstance(result, TransientFailure) and result.uncertain:
+            # No answer in time, even after one more try: it may be on the phone. Not sent again.
+            row.update(state="uncertain", error=result.reason[:500])
+            uncertain += 1
         elif isinstance(result, TransientFailure):
             when = now + timedelta(seconds=max(result.retry_after_s or 0.0, backoff(1, base_s=5.0, cap_s=300.0)))
             row.update(state="pending", not_before=when, error=result.reason[:500])
@@ -258,8 +264,10 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
             # One job for the batch's retries, at the latest instant any of them may go again.
             enqueue_sends(session=session, delivery_ids=retry, queue=retry_queue, now=now, not_before=retry_at)
     if requests:
-        sent = len(rows) - len(retry) - len(pruned) - failed
-        log.info("sent %d, pruned %d, failed %d, retrying %d", sent, len(pruned), failed, len(retry))
+        sent = len(rows) - len(retry) - len(pruned) - failed - uncertain
+        log.info(
+            "sent %d, pruned %d, failed %d, uncertain %d, retrying %d", sent, len(pruned), failed, uncertain, len(retry)
+        )
 
 
 # Holds and digests -----------------------------------------------------------------------------

@@ -226,6 +226,7 @@ class DeliveryCounts(BaseModel):
     sending: int = 0
     sent: int = 0
     failed: int = 0
+    uncertain: int = Field(default=0, description="No answer from the provider in time: perhaps delivered, not resent.")
     digested: int = 0
     dropped: int = 0
     pruned: int = 0
