@@ -21,6 +21,7 @@ from kernel.db import among, bulk_update, is_postgres, new_id, unit_of_work
 from kernel.directory.models import Person
 from kernel.settings import Queue
 from notify import devices as device_service
+from notify.leases import LeaseKeeper
 from notify.messages import (
     Decided,
     decide,
@@ -198,7 +199,7 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Send a batch of deliveries through the transport and record each result."""
     ids = [uuid.UUID(d) for d in payload["delivery_ids"]]
     now = ctx.clock.now()
-    lease = timedelta(seconds=ctx.settings.job_lease_s)
+    lease = ctx.lease or timedelta(seconds=ctx.settings.job_lease_s)
     with unit_of_work(ctx.session_factory) as session:
         claimed = _claim_deliveries(session, ids, now=now, lease=lease)
         if not claimed:
@@ -208,8 +209,20 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
             session.execute(
                 update(Delivery).where(Delivery.id == delivery_id).values(state=state, error=reason, lease_until=None)
             )
-    results = _push(ctx).send(requests) if requests else []
+    with LeaseKeeper(lease, lambda: _renew_deliveries(ctx, [r.delivery_id for r in requests], lease), name="send"):
+        results = _push(ctx).send(requests) if requests else []
     record_results(ctx, requests, results)
+
+
+def _renew_deliveries(ctx: JobContext, ids: list[uuid.UUID], lease: timedelta) -> None:
+    """Extend the lease of the deliveries this worker is still sending."""
+    with unit_of_work(ctx.session_factory) as session:
+        session.execute(
+            update(Delivery)
+            .where(among(session, Delivery.id, ids), Delivery.state == "sending")
+            .values(lease_until=ctx.clock.now() + lease)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def record_results(ctx: JobContext, requests: list[PushRequest], results: list[PushResult]) -> None:
