@@ -151,3 +151,11 @@ class TestDatabaseDown:
         assert ready.status_code == 503
         assert ready.json()["status"] == "unavailable"
         assert down.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["from=0000-01", "to=0000-01", "from=9999-01&to=9999-12"])
+def test_a_fleet_cost_period_outside_the_sane_span_is_a_422(client: TestClient, make: Factory, query: str) -> None:
+    it = make.actor(roles=["staff", "it"])
+    for path in ("/api/v1/fleet/costs", "/api/v1/fleet/costs.csv"):
+        r = client.get(f"{path}?{query}", headers=it.headers)
+        assert r.status_code == 422, (path, r.text)
