@@ -289,7 +289,7 @@ def params_for(side: Side, pilot: str, policy_id: uuid.UUID) -> dict[str, str]:
         "ref": pilot,
         "policy_id": str(policy_id),
         "wave": "before",
-        "table": "contacts",
+        "table": "after-hours",
         "secret": "not-a-feed-secret",
     }
 
@@ -311,7 +311,7 @@ def body_for(op: str, side: Side, start: str) -> Any:
         "PUT /api/v1/people/{person}/quiet-hours": {"windows": [{"days": [1], "start": "22:00", "end": "06:00"}]},
         "PUT /api/v1/people/{person}/working-hours": {"windows": [{"days": [1], "start": "08:00", "end": "16:00"}]},
         "POST /api/v1/people/{person}/shifts": {"planned_start": start, "planned_end": end},
-        "PATCH /api/v1/shifts/{shift_id}": {"actual_end": end},
+        "PATCH /api/v1/shifts/{shift_id}": {"note": "Byte"},
         "POST /api/v1/people/{person}/dnd": {"minutes": 30},
         "POST /api/v1/people/{person}/leave": {"kind": "vacation", "start": start, "end": end},
         "POST /api/v1/on-call-slots": {
@@ -323,7 +323,13 @@ def body_for(op: str, side: Side, start: str) -> Any:
             "group_id": group,
         },
         "POST /api/v1/people/{person}/explain": {"priority": "normal"},
-        "POST /api/v1/policies": {"name": "Policy", "effective_from": start, "approval_note": "Beslut"},
+        "POST /api/v1/policies": {
+            "name": f"Regel {uuid.uuid4().hex[:6]}",
+            "effective_from": start,
+            "approval_note": "Beslut",
+        },
+        "POST /api/v1/rest-ledger/{entry_id}/grant": {"minutes": 30},
+        "POST /api/v1/rosters/{roster_id}/overrides": {"person_id": person, "start": start, "end": end},
         "POST /api/v1/policies/{policy_id}/versions": {"effective_from": end, "approval_note": "Beslut"},
         "POST /api/v1/rosters": {
             "group_id": group,
@@ -337,8 +343,8 @@ def body_for(op: str, side: Side, start: str) -> Any:
         "POST /api/v1/devices": {"platform": "android", "provider": "fcm", "token": f"fcm-{uuid.uuid4().hex}"},
         "PATCH /api/v1/devices/{device_id}": {"name": "Min"},
         "POST /api/v1/professions/assign": {"person_ids": [person], "profession": "läkare"},
-        "PUT /api/v1/groups/{group_id}/calendar-rule": {"pattern": "Patientmöte"},
-        "PUT /api/v1/people/me/on-call-reminder": {"minutes_before": 60},
+        "PUT /api/v1/groups/{group_id}/calendar-rule": {"keywords": ["Patientmöte"]},
+        "PUT /api/v1/people/me/on-call-reminder": {"lead_minutes": 60},
         "POST /api/v1/pilots": {
             "code": f"p{uuid.uuid4().hex[:6]}",
             "name": "Pilot",
@@ -361,7 +367,9 @@ def run(
 ) -> dict[tuple[str, str, str], int]:
     """Call every operation as every caller on both targets; the status of each call."""
     observed: dict[tuple[str, str, str], int] = {}
-    for op in operations(spec):
+    # What ends a target (removing, deactivating the person, revoking their token) comes last, so it
+    # does not make later refusals easy.
+    for op in sorted(operations(spec), key=lambda op: op in _ENDS_TARGET):
         method, path = op.split(" ", 1)
         for target in TARGETS:
             side = sides[target]
@@ -374,6 +382,15 @@ def run(
                 headers = {} if caller == "anonymous" else {"Authorization": f"Bearer {tokens[caller]}"}
                 observed[(op, caller, target)] = call(method, url, headers, body_for(op, side, start))
     return observed
+
+
+_ENDS_TARGET = frozenset(
+    {
+        "DELETE /api/v1/groups/{group_id}/members",
+        "POST /api/v1/people/{person_id}/deactivate",
+        "DELETE /api/v1/tokens/{token_id}",
+    }
+)
 
 
 class _Defaulting(dict[str, str]):

@@ -99,10 +99,16 @@ def test_nothing_outside_a_rule_succeeds_and_nothing_fails_on_the_server(
     )
     assert policy.status_code == 201, policy.text
 
+    refusals: dict[str, str] = {}
+
     def call(method: str, url: str, headers: dict[str, str], body: Any) -> int:
         if method in ("POST", "PUT", "PATCH", "DELETE"):
-            return client.request(method, url, headers=headers, json=body).status_code
-        return client.request(method, url, headers=headers).status_code
+            r = client.request(method, url, headers=headers, json=body)
+        else:
+            r = client.request(method, url, headers=headers)
+        if r.status_code == 422 and headers.get("Authorization") == f"Bearer {admin.token}":
+            refusals[f"{method} {url}"] = r.text[:160]
+        return r.status_code
 
     observed = matrix.run(
         call,
@@ -121,5 +127,6 @@ def test_nothing_outside_a_rule_succeeds_and_nothing_fails_on_the_server(
         if 200 <= status < 300 and caller not in getattr(matrix.RULES[op], target)
     )
     print(f"{len(observed)} calls:", dict(sorted(Counter(observed.values()).items())))
+    print("what the admin had refused (422):", *sorted(f"{k}: {v}" for k, v in refusals.items()), sep="\n  ")
     assert server_errors == []
     assert beyond == [], "\n".join(map(str, beyond))

@@ -85,6 +85,8 @@ def test_ten_concurrent_sends_with_one_key_make_one_message(
     assert _count(session_factory, Message) == 1
     assert _count(session_factory, Delivery) == 5  # one per device, not one per request
     statuses = sorted(a.status_code for a in answers)
+    replayed = sum(1 for a in answers if a.headers.get("idempotent-replayed") == "true")
+    print(f"{SENDERS} concurrent sends, one key: statuses {statuses}, {replayed} replayed the first answer")
     assert set(statuses) <= {202, 409}, [a.text for a in answers]
     first = {a.json()["message_id"] for a in answers if a.status_code == 202}
     assert len(first) == 1  # every 202 is the first answer
