@@ -54,10 +54,14 @@ def _conflict(exc: IntegrityError) -> str:
 RETRY_AFTER_S = 5  # how soon a client may try again while the database cannot be reached
 
 
-def no_control_characters(request: Request) -> None:
-    """Query and path parameters follow the rule of request bodies (`kernel.inputs`): a 422, not a
-    NUL byte handed to the database."""
-    params = [*request.query_params.multi_items(), *request.path_params.items()]
+async def no_control_characters(request: Request) -> None:
+    """Query and path parameters, and the text fields of web forms, follow the rule of JSON bodies
+    (`kernel.inputs`): a 422, not a NUL byte handed to the database. A form has been read before
+    dependencies run, so reading it here parses nothing twice; uploaded files are left alone."""
+    params: list[tuple[str, object]] = [*request.query_params.multi_items(), *request.path_params.items()]
+    kind = request.headers.get("content-type", "")
+    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        params.extend((name, value) for name, value in (await request.form()).multi_items() if isinstance(value, str))
     for name, value in params:
         found = control_character(name) or (control_character(value) if isinstance(value, str) else None)
         if found:

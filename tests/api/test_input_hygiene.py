@@ -159,3 +159,9 @@ def test_a_fleet_cost_period_outside_the_sane_span_is_a_422(client: TestClient, 
     for path in ("/api/v1/fleet/costs", "/api/v1/fleet/costs.csv"):
         r = client.get(f"{path}?{query}", headers=it.headers)
         assert r.status_code == 422, (path, r.text)
+
+
+def test_control_characters_in_a_web_form_are_a_422(client: TestClient) -> None:
+    r = client.post("/login", data={"token": "vila_\x00abc", "nonce": "n"})
+    assert r.status_code == 422, r.text
+    assert "token" in r.json()["message"] and "control character" in r.json()["message"]
