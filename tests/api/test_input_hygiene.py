@@ -165,3 +165,21 @@ def test_control_characters_in_a_web_form_are_a_422(client: TestClient) -> None:
     r = client.post("/login", data={"token": "vila_\x00abc", "nonce": "n"})
     assert r.status_code == 422, r.text
     assert "token" in r.json()["message"] and "control character" in r.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("roles", "path"),
+    [
+        (["staff", "it"], "/api/v1/fleet/imports/intune"),
+        (["staff", "it"], "/api/v1/fleet/imports/subscriptions"),
+        (["staff", "hr"], "/api/v1/shifts/import"),
+    ],
+)
+def test_a_csv_file_the_csv_module_cannot_read_is_a_4xx(
+    client: TestClient, make: Factory, roles: list[str], path: str
+) -> None:
+    who = make.actor(roles=roles)
+    headers = {**who.headers, "Content-Type": "text/csv"}
+    for raw in (b"0\r0", b'a,b\n"x\ry",2\r\n1'):
+        r = client.post(path, headers=headers, content=raw)
+        assert 400 <= r.status_code < 500, (path, raw, r.status_code, r.text)
