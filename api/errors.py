@@ -9,19 +9,23 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import loggable_path
-from kernel.errors import VilaError
+from kernel.errors import InvalidInput, VilaError
+from kernel.inputs import control_character
 
 log = logging.getLogger("vila.api")
 
 
 def _where(loc: tuple[Any, ...]) -> str:
     """The field a validation error is about ("audience.groups.0"), or "" for the request as a whole."""
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts)
+    # Only the first element says where (a message's field `body` is a field, not the location).
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    return ".".join(str(p) for p in loc)
 
 
 def _said(error: Mapping[str, Any]) -> str:
@@ -60,6 +64,26 @@ def _conflict(exc: IntegrityError) -> str:
     return "the request conflicts with data that already exists"
 
 
+RETRY_AFTER_S = 5  # how soon a client may try again while the database cannot be reached
+
+
+async def no_control_characters(request: Request) -> None:
+    """Query and path parameters, and the text fields of web forms, follow the rule of JSON bodies
+    (`kernel.inputs`): a 422, not a NUL byte handed to the database. A form has been read before
+    dependencies run, so reading it here parses nothing twice; uploaded files are left alone."""
+    params: list[tuple[str, object]] = [*request.query_params.multi_items(), *request.path_params.items()]
+    kind = request.headers.get("content-type", "")
+    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        params.extend((name, value) for name, value in (await request.form()).multi_items() if isinstance(value, str))
+    for name, value in params:
+        found = control_character(name) or (control_character(value) if isinstance(value, str) else None)
+        if found:
+            raise InvalidInput(
+                f"{name}: text may not contain a control character ({found})",
+                details=[{"field": name, "message": f"text may not contain a control character ({found})"}],
+            )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(VilaError)
     async def vila_error(_request: Request, exc: VilaError) -> JSONResponse:
@@ -85,6 +109,17 @@ def install(app: FastAPI) -> None:
     async def integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc.orig)
         return _problem(409, "conflict", _conflict(exc))
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Connection refused, lost, a pool with no free connection, a statement cancelled: the
+        # request may well succeed shortly. The cause goes to the log, not to the caller.
+        log.error("database unavailable on %s %s: %s", request.method, loggable_path(request), type(exc).__name__)
+        answer = _problem(503, "unavailable", "the database cannot be reached just now; try again shortly")
+        answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return answer
+
+    for kind in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
+        app.add_exception_handler(kind, unavailable)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

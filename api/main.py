@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import errors
@@ -131,6 +131,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by api.web.api_docs from Vila itself, not from a CDN
         redoc_url=None,
+        dependencies=[Depends(errors.no_control_characters)],
     )
     app.state.settings = settings
     app.state.clock = clock

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     )
     sweep_interval_s: float = Field(default=15.0, gt=0)
     job_lease_s: float = Field(default=300.0, gt=0)
+    urgent_lease_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="The lease of urgent work, renewed while a worker works: a dead worker's urgent batch "
+        "is taken over after this plus at most one sweep interval.",
+    )
     job_max_attempts: int = Field(default=8, ge=1)
     job_redispatch_after_s: float = Field(
         default=60.0, gt=0, description="A job still pending this long after it was queued is queued again."

@@ -16,6 +16,7 @@ from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import InvalidInput, PermissionDenied
 from notify.schemas import Audience
 from policies import service as policies
+from policies.models import OnCallSlotRow, Roster
 from policies.types import OnCallSlot
 
 
@@ -87,6 +88,9 @@ def resolve(
 
     role: str | None = None
     cover: tuple[OnCallSlot, ...] = ()
+    if scope is not None:
+        for role_name in audience.roles:
+            _require_role_in_scope(session, role=role_name, scope=scope)
     for role_name in audience.roles:
         slots = policies.cover_for_role(session=session, role=role_name, at=at)
         current = [s for s in slots if s.start <= at < s.end and s.person_id is not None]
@@ -104,3 +108,18 @@ def resolve(
     parts.extend(audience.roles)
     label = ", ".join(parts)[:300]
     return Resolved(person_ids=list(ids), label=label, role=role, cover=cover)
+
+
+def _require_role_in_scope(session: Session, *, role: str, scope: set[uuid.UUID]) -> None:
+    """A roster role belongs to the groups of its roster and its slots; a manager may address it only
+    when every one of them is a group they manage. A role no group owns is the admin's alone."""
+    owners = set(session.scalars(select(Roster.group_id).where(Roster.role == role)))
+    owners |= set(
+        session.scalars(
+            select(OnCallSlotRow.group_id)
+            .where(OnCallSlotRow.role == role, OnCallSlotRow.group_id.is_not(None))
+            .distinct()
+        )
+    )
+    if not owners or not owners <= scope:
+        raise PermissionDenied(f"you may send only to the on-call roles of the groups you manage, not to {role!r}")

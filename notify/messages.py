@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytz
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kernel import formats
@@ -291,12 +292,41 @@ def replay(*, session: Session, sender_id: uuid.UUID, key: str, digest: str, now
     return record.response
 
 
+class KeyTaken(Exception):
+    """Another request reserved this Idempotency-Key first; its transaction decides the answer."""
+
+
+def reserve(
+    *, session: Session, sender_id: uuid.UUID, key: str, digest: str, message_id: uuid.UUID, now: datetime
+) -> IdempotencyRecord:
+    """Reserve the key in the sending transaction. The primary key (sender, key) is the lock: a
+    concurrent request with the same key waits on this insert until the first commits, then fails
+    with KeyTaken, so two messages under one key cannot both commit."""
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.sender_id == sender_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.created_at < now - IDEMPOTENCY_WINDOW,
+        )
+    )
+    record = IdempotencyRecord(
+        sender_id=sender_id, key=key, request_hash=digest, message_id=message_id, response={}, created_at=now
+    )
+    session.add(record)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise KeyTaken(key) from exc
+    return record
+
+
 @dataclass
 class Accepted:
     message: Message
     decided: Decided | None
     send_delivery_ids: list[uuid.UUID]
     resolved: Resolved
+    idempotency: IdempotencyRecord | None = None
 
 
 def accept(
@@ -306,6 +336,7 @@ def accept(
     sender: Principal,
     now: datetime,
     idempotency_key: str | None = None,
+    request_digest: str = "",
     inline_max: int = INLINE_MAX,
     chunk_size: int = CHUNK,
 ) -> Accepted:
@@ -315,9 +346,21 @@ def accept(
     message = new_message(body=body, sender=sender, label=resolved.label, now=now, idempotency_key=idempotency_key)
     session.add(message)
     session.flush()
-    return dispatch(
+    reserved = None
+    if idempotency_key:
+        reserved = reserve(
+            session=session,
+            sender_id=sender.person_id,
+            key=idempotency_key,
+            digest=request_digest or request_hash(body),
+            message_id=message.id,
+            now=now,
+        )
+    accepted = dispatch(
         session=session, message=message, resolved=resolved, now=now, inline_max=inline_max, chunk_size=chunk_size
     )
+    accepted.idempotency = reserved
+    return accepted
 
 
 def new_message(

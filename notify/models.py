@@ -24,6 +24,7 @@ DEVICE_STATES = ("active", "stale", "pruned", "removed", "lost", "blocked")
 
 # Delivery states:
 #   pending  -> sending -> sent | failed        a push going out now
+#                       -> uncertain            no answer in time, twice: perhaps delivered; not resent
 #   held     -> digested (into a digest push) | pending (re-decided) | dropped (expired)
 #   pruned   the provider said the token is gone; the device was pruned
 #   recalled the message was recalled before this delivery went out: it never will
@@ -33,6 +34,7 @@ DELIVERY_STATES = (
     "sending",
     "sent",
     "failed",
+    "uncertain",
     "held",
     "digested",
     "dropped",

@@ -3,7 +3,8 @@
 A route or job writes job rows through the unit of work (`kernel.uow`, rows in `kernel.outbox`);
 the row commits with the state change that caused it. After the commit a `Waker` (the embedded
 runner, or Celery through the broker) is told the job's id. A worker `claim`s the row with a
-lease, runs the registered handler, and marks it done. If the broker loses the wake-up, or a
+lease (short for urgent work and renewed while the handler runs: `notify.leases`), runs the
+registered handler, and marks it done. If the broker loses the wake-up, or a
 worker dies holding a lease, `sweep()` finds the row again. Handlers must therefore be
 idempotent: a job may run twice.
 """
@@ -14,7 +15,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from kernel.clock import Clock
 from kernel.db import unit_of_work
 from kernel.outbox import DONE, FAILED, PENDING, RUNNING, Job, NullWaker, Waker, enqueue, install_waker
 from kernel.settings import Queue, Settings
+from notify.leases import LeaseKeeper, lease_for
 
 __all__ = [
     "DONE",
@@ -76,12 +78,14 @@ def is_retryable(exc: BaseException) -> bool:
 
 @dataclass
 class JobContext:
-    """What a job handler gets: the means to open units of work, the time, and shared resources."""
+    """What a job handler gets: the means to open units of work, the time, and shared resources;
+    inside a job, `lease` is that job's lease (rows the handler claims take the same)."""
 
     settings: Settings
     session_factory: sessionmaker[Session]
     clock: Clock
     resources: Mapping[str, Any] = field(default_factory=dict)
+    lease: timedelta | None = None
 
 
 Handler = Callable[[JobContext, dict[str, Any]], None]
@@ -140,6 +144,17 @@ def claim(session: Session, job_id: uuid.UUID, *, now: datetime, lease: timedelt
     return session.get(Job, job_id, populate_existing=True)
 
 
+def renew(ctx: JobContext, job_id: uuid.UUID, lease: timedelta) -> None:
+    """Extend a running job's lease from now (a job no longer running is left alone)."""
+    with unit_of_work(ctx.session_factory) as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == RUNNING)
+            .values(lease_until=ctx.clock.now() + lease)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def backoff(attempt: int, *, base_s: float = 2.0, cap_s: float = 600.0) -> float:
     """Exponential backoff with full jitter."""
     return random.uniform(0, min(cap_s, base_s * 2 ** max(0, attempt - 1)))  # noqa: S311
@@ -147,8 +162,9 @@ def backoff(attempt: int, *, base_s: float = 2.0, cap_s: float = 600.0) -> float
 
 def run_job(ctx: JobContext, registry: JobRegistry, job_id: uuid.UUID) -> str:
     """Claim, run and settle one job. Returns the state it ended in ("skipped" if not claimed)."""
-    lease = timedelta(seconds=ctx.settings.job_lease_s)
     with unit_of_work(ctx.session_factory) as session:
+        queue = session.scalar(select(Job.queue).where(Job.id == job_id))
+        lease = lease_for(ctx.settings, queue or "default")
         job = claim(session, job_id, now=ctx.clock.now(), lease=lease)
         if job is None:
             return "skipped"
@@ -161,7 +177,8 @@ def run_job(ctx: JobContext, registry: JobRegistry, job_id: uuid.UUID) -> str:
         state, error = FAILED, f"no handler registered for job {name!r}"
     else:
         try:
-            spec.handler(ctx, payload)
+            with LeaseKeeper(lease, lambda: renew(ctx, job_id, lease), name="job"):
+                spec.handler(replace(ctx, lease=lease), payload)
         except Exception as exc:
             if is_retryable(exc):
                 error = str(exc) if isinstance(exc, TransientJobError) else f"{type(exc).__name__}: {exc}"

@@ -21,6 +21,7 @@ from kernel.directory.models import Person
 from kernel.settings import Queue
 from notify import devices as device_service
 from notify.digests import Item, digest_text
+from notify.leases import LeaseKeeper
 from notify.messages import (
     decide,
     enqueue_sends,
@@ -210,7 +211,7 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Send a batch of deliveries through the transport and record each result."""
     ids = [uuid.UUID(d) for d in payload["delivery_ids"]]
     now = ctx.clock.now()
-    lease = timedelta(seconds=ctx.settings.job_lease_s)
+    lease = ctx.lease or timedelta(seconds=ctx.settings.job_lease_s)
     with unit_of_work(ctx.session_factory) as session:
         claimed = _claim_deliveries(session, ids, now=now, lease=lease)
         if not claimed:
@@ -220,13 +221,26 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
             session.execute(
                 update(Delivery).where(Delivery.id == delivery_id).values(state=state, error=reason, lease_until=None)
             )
-    results = _push(ctx).send(requests) if requests else []
+    with LeaseKeeper(lease, lambda: _renew_deliveries(ctx, [r.delivery_id for r in requests], lease), name="send"):
+        results = _push(ctx).send(requests) if requests else []
     record_results(ctx, requests, results)
+
+
+def _renew_deliveries(ctx: JobContext, ids: list[uuid.UUID], lease: timedelta) -> None:
+    """Extend the lease of the deliveries this worker is still sending."""
+    with unit_of_work(ctx.session_factory) as session:
+        session.execute(
+            update(Delivery)
+            .where(among(session, Delivery.id, ids), Delivery.state == "sending")
+            .values(lease_until=ctx.clock.now() + lease)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def record_results(ctx: JobContext, requests: list[PushRequest], results: list[PushResult]) -> None:
     """Write each result back in one statement: sent, later (not before the provider's
-    Retry-After), failed for good, or pruned with its device."""
+    Retry-After), uncertain (no answer in time: perhaps delivered, not sent again), failed for
+    good, or pruned with its device."""
     now = ctx.clock.now()
     rows: list[dict[str, Any]] = []
     retry: list[uuid.UUID] = []
@@ -234,6 +248,7 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
     retry_queue: Queue = "default"
     pruned: list[tuple[uuid.UUID, str]] = []
     failed = 0
+    uncertain = 0
     for request, result in zip(requests, results, strict=True):
         row: dict[str, Any] = {
             "id": request.delivery_id,
@@ -249,6 +264,10 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
                 provider_message_id=result.provider_message_id[:200],
                 sent_at=now,
             )
+        elif isinstance(result, TransientFailure) and result.uncertain:
+            # No answer in time, even after one more try: it may be on the phone. Not sent again.
+            row.update(state="uncertain", error=result.reason[:500])
+            uncertain += 1
         elif isinstance(result, TransientFailure):
             when = now + timedelta(seconds=max(result.retry_after_s or 0.0, backoff(1, base_s=5.0, cap_s=300.0)))
             row.update(state="pending", not_before=when, error=result.reason[:500])
@@ -274,8 +293,10 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
             # One job for the batch's retries, at the latest instant any of them may go again.
             enqueue_sends(session=session, delivery_ids=retry, queue=retry_queue, now=now, not_before=retry_at)
     if requests:
-        sent = len(rows) - len(retry) - len(pruned) - failed
-        log.info("sent %d, pruned %d, failed %d, retrying %d", sent, len(pruned), failed, len(retry))
+        sent = len(rows) - len(retry) - len(pruned) - failed - uncertain
+        log.info(
+            "sent %d, pruned %d, failed %d, uncertain %d, retrying %d", sent, len(pruned), failed, uncertain, len(retry)
+        )
 
 
 def _without_recalled(session: Session, digests: dict[uuid.UUID, Any]) -> dict[uuid.UUID, Any]:

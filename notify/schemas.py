@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from kernel.inputs import InputModel
 from kernel.vocabulary import Platform, Priority, Provider
 from notify.transports.webpush import InvalidSubscription, Subscription
 
@@ -15,8 +16,8 @@ Ownership = Literal["work", "private"]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(InputModel):
+    pass
 
 
 # Devices ---------------------------------------------------------------------------------------
@@ -249,6 +250,7 @@ class DeliveryCounts(BaseModel):
     sending: int = 0
     sent: int = 0
     failed: int = 0
+    uncertain: int = Field(default=0, description="No answer from the provider in time: perhaps delivered, not resent.")
     digested: int = 0
     dropped: int = 0
     pruned: int = 0

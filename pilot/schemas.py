@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator, model_validator
 
+from kernel.inputs import InputModel
 from kernel.timezones import validate_timezone
 from pilot.costs.inputs import CostInputs, RolloutRow
 from pilot.questionnaire import FREE_TEXT_MAX
@@ -22,8 +23,8 @@ Profession = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 Likert = Annotated[int, Field(ge=1, le=5, description="1 = does not apply at all, 5 = applies completely.")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(InputModel):
+    pass
 
 
 class SurveyTimes(_Strict):

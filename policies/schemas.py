@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from kernel.inputs import InputModel
 from kernel.instants import SaneInstant
 from kernel.timezones import validate_timezone
 from policies.holidays import validate_calendar
@@ -21,8 +22,8 @@ _MAX_SHIFT = timedelta(hours=36)
 RoleName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(InputModel):
+    pass
 
 
 class _Read(BaseModel):

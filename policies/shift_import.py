@@ -22,9 +22,10 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytz
 from sqlalchemy import func, or_, select
@@ -123,14 +124,15 @@ def _read(data: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     if not first:
         raise MalformedFile("the file is empty; the first line must name the columns")
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    # newline="": the csv module reads line ends itself, a lone CR (old Mac files) included.
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise MalformedFile(f"the header lacks the column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
     reader.fieldnames = header
     rows: list[tuple[int, dict[str, str]]] = []
-    for record in reader:
+    for record in _records(reader):
         if len(rows) >= MAX_ROWS:
             raise MalformedFile(f"an import holds at most {MAX_ROWS:,} rows; split the file")
         values = {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)}
@@ -308,3 +310,11 @@ def _count(report: ImportReport, writes: list[tuple[_Row, Shift | None]]) -> Non
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _records(reader: csv.DictReader[str]) -> Iterator[dict[str | Any, str | Any]]:
+    """The reader's records; a file the csv module cannot read is a MalformedFile, with its line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise MalformedFile(f"line {reader.line_num}: not readable as CSV ({exc})") from None

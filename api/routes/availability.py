@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep, UowDep
-from kernel.auth.service import Principal, can_act_on_person, require_person_rights
+from kernel.auth.service import Principal, can_act_on_person, require_group_rights, require_person_rights
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from kernel.timezones import validate_timezone
 from policies import service, shift_import
@@ -421,6 +421,8 @@ def create_on_call_slot(
     body: OnCallSlotCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> OnCallSlotRead:
     _employer(session, me, body.person_id)
+    if body.group_id is not None:  # the slot's group owns its role: only that group's keepers name it
+        require_group_rights(session=session, principal=me, group_id=body.group_id)
     slot = service.create_on_call_slot(session=session, data=body, now=clock.now())
     read = OnCallSlotRead.model_validate(slot)
     audit.log(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep, UowDep
 from kernel.auth.service import Principal, require_group_rights, require_person_rights
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
+from kernel.inputs import InputModel
 from policies import calendars, rosters
 from policies.holidays import holidays_between, validate_calendar
 from policies.ical import CalendarError
@@ -48,7 +49,7 @@ class FeedRead(BaseModel):
     secret: str
 
 
-class CalendarLinkIn(BaseModel):
+class CalendarLinkIn(InputModel):
     url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2000)]
 
 
@@ -61,7 +62,7 @@ class CalendarLinkRead(BaseModel):
     sessions: int
 
 
-class CalendarRuleIn(BaseModel):
+class CalendarRuleIn(InputModel):
     categories: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]] = Field(
         default_factory=list, max_length=20
     )

@@ -9,7 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep, UowDep
-from kernel.auth.service import can_act_on_group, managed_groups, require_group_rights, require_role
+from kernel.auth.service import (
+    can_act_on_group,
+    managed_groups,
+    require_administers_all,
+    require_group_rights,
+    require_role,
+)
 from kernel.directory import service as directory
 from kernel.directory.schemas import (
     GroupCreate,
@@ -129,9 +135,10 @@ def _change(
 def add_members(
     group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
 ) -> dict[str, int]:
-    """Add members; a manager may do it for the groups they manage."""
+    """Add members; a manager may do it for the groups they manage, with people already in them."""
     directory.require_group(session=session, group_id=group_id)
     require_group_rights(session=session, principal=me, group_id=group_id)
+    require_administers_all(session=session, principal=me, person_ids=body.person_ids)
     return _change(uow, audit, group_id=group_id, body=body, op=directory.add_members, action="group.members.add")
 
 
@@ -141,6 +148,7 @@ def remove_members(
 ) -> dict[str, int]:
     directory.require_group(session=session, group_id=group_id)
     require_group_rights(session=session, principal=me, group_id=group_id)
+    require_administers_all(session=session, principal=me, person_ids=body.person_ids)
     return _change(uow, audit, group_id=group_id, body=body, op=directory.remove_members, action="group.members.remove")
 
 

@@ -20,6 +20,8 @@ def healthz() -> dict[str, str]:
 def readyz(session: SessionDep) -> JSONResponse:
     try:
         session.execute(text("SELECT 1"))
-    except Exception as exc:
-        return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
+    except Exception as exc:  # any failure means not ready; the kind, not the connection details
+        return JSONResponse(
+            {"status": "unavailable", "database": type(exc).__name__}, status_code=503, headers={"Retry-After": "5"}
+        )
     return JSONResponse({"status": "ok", "database": "ok"})

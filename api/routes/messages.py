@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, status
@@ -11,8 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep, UowDep
-from kernel.auth.service import Principal
 from kernel.directory.schemas import Page
+from kernel.errors import Conflict
 from kernel.uow import UnitOfWork
 from notify import chains, messages, scheduling
 from notify.models import IdempotencyRecord, Message
@@ -76,27 +75,50 @@ def send(
         first = messages.replay(session=session, sender_id=me.person_id, key=idempotency_key, digest=digest, now=now)
         if first is not None:
             return JSONResponse(first, status_code=status.HTTP_202_ACCEPTED, headers={"Idempotent-Replayed": "true"})
-    if body.send_at is not None:
-        message = scheduling.schedule(session=session, body=body, sender=me, now=now, idempotency_key=idempotency_key)
-        chains.bind(session=session, message=message, chain_id=body.escalation_chain_id, at=now)
-        result = SendAccepted(
-            message_id=message.id,
-            status="scheduled",
-            recipients_total=0,
-            counts=None,
-            summary=[],
-            status_url=str(request.url_for("message_status", message_id=message.id)),
+    try:
+        if body.send_at is not None:
+            message = scheduling.schedule(
+                session=session, body=body, sender=me, now=now, idempotency_key=idempotency_key
+            )
+            record = None
+            if idempotency_key:
+                session.flush()
+                record = messages.reserve(
+                    session=session,
+                    sender_id=me.person_id,
+                    key=idempotency_key,
+                    digest=digest,
+                    message_id=message.id,
+                    now=now,
+                )
+            chains.bind(session=session, message=message, chain_id=body.escalation_chain_id, at=now)
+            result = SendAccepted(
+                message_id=message.id,
+                status="scheduled",
+                recipients_total=0,
+                counts=None,
+                summary=[],
+                status_url=str(request.url_for("message_status", message_id=message.id)),
+            )
+            return _accepted(session, uow, audit, message, result, record)
+        accepted = messages.accept(
+            session=session,
+            body=body,
+            sender=me,
+            now=now,
+            idempotency_key=idempotency_key,
+            request_digest=digest,
+            inline_max=settings.fanout_inline_max,
+            chunk_size=settings.fanout_chunk,
         )
-        return _accepted(session, uow, me, audit, message, result, idempotency_key, digest, now)
-    accepted = messages.accept(
-        session=session,
-        body=body,
-        sender=me,
-        now=now,
-        idempotency_key=idempotency_key,
-        inline_max=settings.fanout_inline_max,
-        chunk_size=settings.fanout_chunk,
-    )
+    except messages.KeyTaken:
+        # A concurrent request with this key committed first: its answer, or a 409 for another body.
+        session.rollback()
+        key = idempotency_key or ""
+        first = messages.replay(session=session, sender_id=me.person_id, key=key, digest=digest, now=now)
+        if first is None:
+            raise Conflict("a request with this Idempotency-Key is in progress; try again shortly") from None
+        return JSONResponse(first, status_code=status.HTTP_202_ACCEPTED, headers={"Idempotent-Replayed": "true"})
     message = accepted.message
     chains.bind(session=session, message=message, chain_id=body.escalation_chain_id, at=now)
     result = SendAccepted(
@@ -111,32 +133,20 @@ def send(
         else [],
         status_url=str(request.url_for("message_status", message_id=message.id)),
     )
-    return _accepted(session, uow, me, audit, message, result, idempotency_key, digest, now)
+    return _accepted(session, uow, audit, message, result, accepted.idempotency)
 
 
 def _accepted(
     session: Session,
     uow: UnitOfWork,
-    me: Principal,
     audit: Auditor,
     message: Message,
     result: SendAccepted,
-    idempotency_key: str | None,
-    digest: str,
-    now: datetime,
+    record: IdempotencyRecord | None,
 ) -> JSONResponse:
     payload = result.model_dump(mode="json")
-    if idempotency_key:
-        session.merge(
-            IdempotencyRecord(
-                sender_id=me.person_id,
-                key=idempotency_key,
-                request_hash=digest,
-                message_id=message.id,
-                response=payload,
-                created_at=now,
-            )
-        )
+    if record is not None:
+        record.response = payload
     audit.log(
         session,
         action="message.send",

@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, UowDep
 from kernel.auth.service import Principal, require_group_rights
 from kernel.directory.service import names_of
 from kernel.errors import InvalidInput, NotFound
+from kernel.inputs import InputModel
 from policies import rosters as service
 from policies.models import OnCallReminder, Roster
 from policies.schemas import (
@@ -252,7 +253,7 @@ def who_is_on_call(
 # Going-on-call reminder -------------------------------------------------------------------------
 
 
-class ReminderIn(BaseModel):
+class ReminderIn(InputModel):
     lead_minutes: int = Field(ge=5, le=2 * 24 * 60, description="How long before the slot starts.")
 
 

@@ -14,11 +14,12 @@ from kernel.auth.models import ApiToken
 from kernel.directory import service as directory
 from kernel.directory.models import Role
 from kernel.errors import InvalidInput, PermissionDenied
+from kernel.inputs import InputModel
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="api", min_length=1, max_length=100)

@@ -268,6 +268,30 @@ def can_act_on_person(*, session: Session, principal: Principal, person_id: uuid
     return hit is not None
 
 
+def require_administers_all(*, session: Session, principal: Principal, person_ids: Iterable[uuid.UUID]) -> None:
+    """Group membership changes reach only people the actor already administers: a manager cannot
+    pull another unit's person into their own group and so gain rights over them."""
+    if principal.has("admin", "hr"):
+        return
+    wanted = set(person_ids) - {principal.person_id}
+    if not wanted:
+        return
+    scope = managed_groups(session=session, principal=principal)
+    within: set[uuid.UUID] = set()
+    if scope:
+        within = set(
+            session.scalars(
+                select(GroupMember.person_id).where(GroupMember.person_id.in_(wanted), GroupMember.group_id.in_(scope))
+            ).all()
+        )
+    outside = sorted(str(p) for p in wanted - within)
+    if outside:
+        raise PermissionDenied(
+            f"you may change the membership only of people in the groups you manage; not in them: {', '.join(outside)}",
+            details={"person_ids": outside},
+        )
+
+
 def require_may_administer(*, principal: Principal, person: Person) -> None:
     """HR keeps the register but does not act on admins: only an admin changes an admin's roles or
     details, sets their `external_id` (the key an OIDC sign-in is matched on) or deactivates them."""

@@ -9,6 +9,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from kernel.directory.models import Role
+from kernel.inputs import InputModel
 from kernel.timezones import validate_timezone
 from kernel.vocabulary import Language
 
@@ -20,8 +21,8 @@ Code = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(InputModel):
+    pass
 
 
 class PersonCreate(_Strict):

@@ -140,8 +140,6 @@ class FcmEmulator:
             payload = _parse(raw)
             token = _validate(payload)
             fault = plan.decide(token)
-            if plan.latency_s:
-                await asyncio.sleep(plan.latency_s)
             if fault is not None:
                 status, grpc_status, code = _STATUS[fault]
                 raise _Reject(status, grpc_status, code, f"Injected fault: {fault}")
@@ -158,13 +156,22 @@ class FcmEmulator:
             if rejected.status in (429, 503) and retry_after is not None:
                 response.headers["Retry-After"] = retry_after
             self._maybe_close(response, count)
+            await self._slow(plan)
             return response
 
         name = f"projects/{self.project_id}/messages/{next(self._ids)}"
         self.recorder.add(Received(token, 200, None, headers, payload, key=token))
         response = web.json_response({"name": name})
         self._maybe_close(response, count)
+        await self._slow(plan)
         return response
+
+    @staticmethod
+    async def _slow(plan: FaultPlan) -> None:
+        """A slow provider has taken the request (it is recorded) and answers late: a client that
+        gives up first does not know it was accepted."""
+        if plan.latency_s:
+            await asyncio.sleep(plan.latency_s)
 
     def _maybe_close(self, response: web.StreamResponse, count: int) -> None:
         if self.faults.closes(count):

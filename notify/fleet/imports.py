@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -102,7 +102,8 @@ def read(data: str, *, required: Sequence[str], known: Iterable[str]) -> list[tu
     if not first:
         raise MalformedFile("the file is empty; the first line must name the columns")
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    # newline="": the csv module reads line ends itself, a lone CR (old Mac files) included.
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
@@ -112,7 +113,7 @@ def read(data: str, *, required: Sequence[str], known: Iterable[str]) -> list[tu
         )
     reader.fieldnames = header
     rows: list[tuple[int, dict[str, str]]] = []
-    for record in reader:
+    for record in _records(reader):
         if len(rows) >= MAX_ROWS:
             raise MalformedFile(f"an import holds at most {MAX_ROWS:,} rows; split the file")
         values = {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)}
@@ -126,3 +127,11 @@ def audit_rows(session: Session, *, by: By, now: datetime, entries: Sequence[Aud
     audit.record_many(
         session=session, now=now, actor_id=by.person_id, actor_label=by.label, meta=by.meta, entries=entries
     )
+
+
+def _records(reader: csv.DictReader[str]) -> Iterator[dict[str | Any, str | Any]]:
+    """The reader's records; a file the csv module cannot read is a MalformedFile, with its line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise MalformedFile(f"line {reader.line_num}: not readable as CSV ({exc})") from None

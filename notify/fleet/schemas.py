@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from kernel.inputs import InputModel
 from notify.fleet import identifiers
 from notify.fleet.models import AssetKind, AssetState, ManagedAccount
 
@@ -21,8 +22,8 @@ Amount = Annotated[Decimal, Field(ge=0, lt=10_000_000, decimal_places=2)]
 StepOutcome = Literal["disabled", "returned", "lost", "wiped", "ended", "transferred", "not_needed"]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(InputModel):
+    pass
 
 
 def _imei(value: str | None) -> str | None:

@@ -395,7 +395,7 @@ class ApnsTransport:
                 async with asyncio.timeout(self._settings.timeout_s):
                     result: NotificationResult = await self._on_connection(pool, notification)
             except TimeoutError:
-                return TransientFailure("timeout")
+                return TransientFailure("timeout: no answer in time", uncertain=True)
             except ConnectFailed as exc:
                 return TransientFailure(str(exc))
             except ConnectionClosed as exc:

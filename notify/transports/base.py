@@ -7,11 +7,13 @@ order. It never raises for a single delivery's trouble; it raises only when it i
 
     PushResult
     ├── Sent(provider_message_id)             the provider accepted it; the delivery is `sent`
-    ├── TransientFailure(reason, retry_after_s)
+    ├── TransientFailure(reason, retry_after_s, uncertain)
     │                                         429, 5xx, timeouts, refused or dropped connections,
     │                                         still failing after the transport's own retries;
     │                                         the pipeline schedules the delivery again (not
-    │                                         before `retry_after_s` when the provider said so)
+    │                                         before `retry_after_s` when the provider said so);
+    │                                         `uncertain` (a timeout: it may have arrived) is
+    │                                         retried once at most and then recorded, not resent
     ├── PermanentFailure(reason)              the provider rejected this request for good
     │                                         (INVALID_ARGUMENT, SENDER_ID_MISMATCH, APNs 400s,
     │                                         403 auth); the delivery is `failed`; do not retry
@@ -88,6 +90,9 @@ class TransientFailure:
     reason: str
     retry_after_s: float | None = None
     attempts: int = 1
+    # No answer in time: the provider may have accepted it. Retried at most once, then the
+    # delivery is recorded as `uncertain` and not sent again (a resend could show it twice).
+    uncertain: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -277,7 +277,7 @@ class FcmTransport:
         try:
             response = await client.request(slot, data, timeout=self._settings.timeout_s)
         except TimeoutError:
-            return TransientFailure("DEADLINE_EXCEEDED: no answer in time")
+            return TransientFailure("DEADLINE_EXCEEDED: no answer in time", uncertain=True)
         except ConnectFailed as exc:
             return TransientFailure(f"UNAVAILABLE: {exc}")
         except Disconnected as exc:

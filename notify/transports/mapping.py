@@ -12,7 +12,7 @@
   passive push is sent with APNs priority 5, FCM priority normal and Web Push Urgency at most
   normal whatever the row says, so `info` and digests are never high priority.
 - Web Push (RFC 8030): `TTL` is the TTL below, `Topic` (a push service keeps only the newest
-  message per topic) is derived from the collapse key, or from the message id when there is none.
+  message per topic) is derived from the collapse identifier below.
   The payload is JSON for the staff app's service worker: a passive push is a `silent`
   notification, a time-sensitive or critical one stays until the person dismisses it, and a
   message that asks for an acknowledgement carries a "Kvittera" action. The push service limits
@@ -21,11 +21,13 @@
   entitlement; otherwise `time-sensitive`.
 - `apns-push-type` is `alert` for every row: each push shows a notification.
 - TTL: until `expires_at` when the delivery has one (at most FCM's 28 days), else the row's.
-- Collapse: the delivery's collapse key; digests collapse on `vila-digest` so only the newest
-  digest stays on the lock screen.
+- Collapse: every push carries one, so a resend replaces rather than stacks: the sender's collapse
+  key when given, else the message id (APNs `apns-collapse-id`, FCM Android `collapse_key` and
+  notification `tag`, Web Push `Topic` and the notification's `tag`); digests collapse on
+  `vila-digest` so only the newest digest stays on the lock screen.
 - Sensitive deliveries are content-free: a neutral text in the recipient's language and the
-  message id; the app fetches the text from Vila. Title, body, data, thread and collapse key stay
-  home.
+  message id; the app fetches the text from Vila. Title, body, data, thread and the sender's
+  collapse key stay home; the message id is the collapse identifier.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class Wire:
     urgency: Urgency
     channel: str
     ttl_s: int
-    collapse_key: str | None
+    collapse_key: str
     title: str
     body: str
     data: dict[str, str]
@@ -134,14 +136,13 @@ def wire(request: PushRequest, *, now: datetime, critical_alerts_entitled: bool)
         ttl = min(request.expires_at - now, FCM_MAX_TTL)
     ttl_s = max(0, int(ttl.total_seconds()))
 
-    collapse = request.collapse_key
-    if request.kind == "digest" and collapse is None:
-        collapse = DIGEST_COLLAPSE_KEY
+    # Every push collapses: a resend of the same message replaces it on the device, never stacks.
+    collapse = request.collapse_key or (DIGEST_COLLAPSE_KEY if request.kind == "digest" else request.message_id)
 
     if request.sensitive:
         title, body = NEUTRAL_TEXT[request.language]
         data = {"message_id": request.message_id}
-        thread_id, collapse = None, None
+        thread_id, collapse = None, request.message_id  # the sender's key stays home; the id is sent anyway
     else:
         title, body = request.title, request.body
         data = {**request.data, "message_id": request.message_id}
@@ -213,7 +214,7 @@ def fcm_message(request: PushRequest, w: Wire) -> messaging.Message:
             priority=w.fcm_priority,
             ttl=w.ttl_s,
             collapse_key=w.collapse_key,
-            notification=messaging.AndroidNotification(channel_id=w.channel),
+            notification=messaging.AndroidNotification(channel_id=w.channel, tag=w.collapse_key),
         )
     elif request.platform == "ios":
         ios_headers = {
@@ -241,7 +242,11 @@ def fcm_message(request: PushRequest, w: Wire) -> messaging.Message:
         )
     else:
         webpush = messaging.WebpushConfig(
-            headers={"TTL": str(w.ttl_s), "Urgency": "normal" if w.level == "passive" else "high"}
+            headers={
+                "TTL": str(w.ttl_s),
+                "Urgency": "normal" if w.level == "passive" else "high",
+                "Topic": webpush_topic(request, w),
+            }
         )
     message = messaging.Message(
         data=w.data,
@@ -269,7 +274,7 @@ def fcm_body(message: messaging.Message) -> dict[str, Any]:
 def webpush_topic(request: PushRequest, w: Wire) -> str:
     """RFC 8030 `Topic`: at most 32 characters of the URL-safe base64 alphabet, so derived from the
     collapse key (or the message id) by a hash: the same key always gives the same topic."""
-    key = w.collapse_key or request.message_id
+    key = w.collapse_key
     digest = hashlib.sha256(key.encode()).digest()[:24]  # 24 bytes are 32 base64 characters
     return base64.urlsafe_b64encode(digest).decode()
 
@@ -280,7 +285,7 @@ def webpush_payload(request: PushRequest, w: Wire) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "title": w.title,
         "body": w.body,
-        "tag": w.collapse_key or request.message_id,
+        "tag": w.collapse_key,
         "data": {**w.data, "kind": request.kind},
     }
     if w.level == "passive":

@@ -5,7 +5,9 @@ sent again, each no earlier than its own due time: exponential backoff with jitt
 provider's Retry-After when that is longer. After `max_attempts`, or when the provider asks for a
 wait longer than `max_retry_after_s`, the request is returned as a `TransientFailure` and the
 pipeline schedules it again: an outage slows delivery and never loses it. Permanent failures and
-invalid tokens are never retried.
+invalid tokens are never retried. A request that got no answer in time may have been accepted: it
+is retried once at most, and then returned as uncertain, which the pipeline records and does not
+send again (with the message id as collapse identifier, the one retry replaces rather than stacks).
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ async def send_with_retries(
     stats.requests += len(batch)
     final: list[PushResult | None] = [None] * len(batch)
     tries = [0] * len(batch)
+    first_uncertain: dict[int, int] = {}  # the try that first went unanswered: it may have arrived
     due: dict[int, float] = {i: 0.0 for i in range(len(batch))}
 
     while due:
@@ -135,9 +138,16 @@ async def send_with_retries(
         for i, answer in zip(ready, answers, strict=True):
             request = batch[i]
             if isinstance(answer, TransientFailure):
+                if answer.uncertain:
+                    first_uncertain.setdefault(i, tries[i])
+                if i in first_uncertain:
+                    answer = replace(answer, uncertain=True)
                 retry_after = answer.retry_after_s
                 too_long = retry_after is not None and retry_after > policy.max_retry_after_s
-                if tries[i] < policy.max_attempts and not too_long:
+                # After a try that may have arrived, one more at most: a provider that is slow,
+                # not down, would otherwise get the same push once per attempt.
+                spent = i in first_uncertain and tries[i] > first_uncertain[i]
+                if tries[i] < policy.max_attempts and not too_long and not spent:
                     stats.retries += 1
                     stats.retried_reasons[answer.reason] += 1
                     due[i] = loop.time() + policy.delay_s(tries[i], retry_after, rng)

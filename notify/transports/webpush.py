@@ -264,7 +264,7 @@ class WebPushTransport:
             try:
                 response = await client.request(slot, data, timeout=self._settings.timeout_s)
             except TimeoutError:
-                return TransientFailure("timeout: no answer in time")
+                return TransientFailure("timeout: no answer in time", uncertain=True)
             except (ConnectFailed, Disconnected, ResponseError) as exc:
                 return TransientFailure(f"unavailable: {exc}")
             status = response.status

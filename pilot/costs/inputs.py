@@ -10,15 +10,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
+from kernel.inputs import InputModel
 from pilot.vocabulary import DeviceKind
 
 Money = Annotated[Decimal, Field(ge=0, le=10_000_000, max_digits=12, decimal_places=2)]
 Hours = Annotated[Decimal, Field(ge=0, le=10_000, max_digits=9, decimal_places=2)]
 
 
-class CostInputs(BaseModel):
+class CostInputs(InputModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     phone_price: Money = Field(default=Decimal(6000), description="Purchase price of one work phone.")
@@ -47,7 +48,7 @@ class CostInputs(BaseModel):
 INPUT_FIELDS: tuple[str, ...] = tuple(CostInputs.model_fields)
 
 
-class RolloutRow(BaseModel):
+class RolloutRow(InputModel):
     """One line of the broad roll-out table: how many people of a profession, with which device."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

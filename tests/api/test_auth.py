@@ -114,9 +114,17 @@ class TestMatrix:
         listed = client.get("/api/v1/people", headers=boss.headers).json()
         assert [p["id"] for p in listed["items"]] == [str(nurse.id)]
         newcomer = make.person()
+        # Membership changes reach only people the manager already administers: a newcomer in no
+        # group is placed by HR; a nurse of the unit may be moved into its team.
         assert (
             client.post(
                 f"/api/v1/groups/{team.id}/members", headers=boss.headers, json={"person_ids": [str(newcomer.id)]}
+            ).status_code
+            == 403
+        )
+        assert (
+            client.post(
+                f"/api/v1/groups/{team.id}/members", headers=boss.headers, json={"person_ids": [str(nurse.id)]}
             ).status_code
             == 200
         )

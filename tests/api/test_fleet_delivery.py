@@ -167,6 +167,7 @@ def test_a_shared_ward_tablet_gets_unit_and_role_messages_and_never_a_personal_o
                 person_id=ward.anna.id,
                 role="Jour akuten",
                 kind="jour",
+                group_id=ward.unit.id,  # the unit's role: its manager may address it
                 start=clock.now() - timedelta(hours=1),
                 end=clock.now() + timedelta(hours=8),
             ),

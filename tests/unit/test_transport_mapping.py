@@ -124,7 +124,8 @@ def test_fcm_body_goes_through_firebase_admin() -> None:
     assert body["android"] == {
         "priority": "high",
         "ttl": "14400s",
-        "notification": {"channel_id": "vila_urgent"},
+        "collapse_key": "m-1",  # the message id: a resend replaces, never stacks
+        "notification": {"channel_id": "vila_urgent", "tag": "m-1"},
     }
     assert body["data"] == {"group": "avd-12", "message_id": "m-1"}
 

@@ -206,8 +206,6 @@ class WebPushStandIn:
                 raise _Reject(413, f"payload of {len(body)} bytes is over {BODY_LIMIT}")
             payload = _decrypt(body, subscription)
             fault = plan.decide(sub_id)
-            if plan.latency_s:
-                await asyncio.sleep(plan.latency_s)
             if fault is not None:
                 raise _Reject(*_FAULTS[fault])
         except _Reject as rejected:
@@ -220,12 +218,14 @@ class WebPushStandIn:
                 response.headers["Retry-After"] = retry_after
             if plan.closes(count):
                 response.force_close()
+            await _slow(plan)
             return response
         number = next(self._ids)
         self.recorder.add(Received(sub_id, 201, None, headers, payload, _key(sub_id, payload)))
         response = web.Response(status=201, headers={"Location": f"{self.url}/message/{number}", "TTL": headers["ttl"]})
         if plan.closes(count):
             response.force_close()
+        await _slow(plan)
         return response
 
     def _check_vapid(self, headers: dict[str, str], origin: str, subscription: StandInSubscription) -> None:
@@ -293,6 +293,13 @@ class WebPushStandIn:
     async def _reset(self, request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"reset": True})
+
+
+async def _slow(plan: FaultPlan) -> None:
+    """A slow push service has taken the push (it is recorded) and answers late: a client that
+    gives up first does not know it was accepted."""
+    if plan.latency_s:
+        await asyncio.sleep(plan.latency_s)
 
 
 def _check_headers(headers: dict[str, str]) -> None:

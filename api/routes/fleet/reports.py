@@ -19,7 +19,7 @@ from notify.fleet.schemas import CostsRead
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"  # the sane span of kernel.instants: 2000 .. 2100
 From = Annotated[str | None, Query(alias="from", pattern=MONTH, description="YYYY-MM; default 11 months before `to`.")]
 To = Annotated[str | None, Query(alias="to", pattern=MONTH, description="YYYY-MM; default this month.")]
 Unit = Annotated[uuid.UUID | None, Query(description="This unit and its subunits.")]
