@@ -108,13 +108,23 @@ def _credential(request: Request) -> str:
     return cookie
 
 
-def authenticate(request: Request, session: Session, now: datetime, credential: str) -> Principal | None:
+def authenticate(
+    request: Request, session: Session, now: datetime, credential: str, *, integration: bool = False
+) -> Principal | None:
+    """The principal behind a credential. A credential of the `integration` role (the identity
+    system's provisioning client) is good for /scim/v2 only (`integration=True`), and only it is."""
     providers: list[IdentityProvider] = request.app.state.identity_providers
     for provider in providers:
         principal = provider.authenticate(session=session, credential=credential, now=now)
         if principal is not None:
             if session.dirty:
                 session.commit()  # persists the coarse last-used stamp (at most every few minutes)
+            if principal.has("integration") != integration:
+                raise PermissionDenied(
+                    "a provisioning (integration) token may be used for /scim/v2 only"
+                    if not integration
+                    else "provisioning at /scim/v2 needs a token of the integration role"
+                )
             return principal
     return None
 

@@ -40,6 +40,7 @@ from api.routes import (
     tokens,
 )
 from api.routes import webpush as webpush_routes
+from api.scim import router as scim_router
 from api.web import installable, pilot_pages
 from api.web import routes as web
 from kernel.audit import service as audit_log
@@ -162,6 +163,7 @@ def create_app(
         fleet,
     ):
         app.include_router(module.router)
+    app.include_router(scim_router)  # the identity system's provisioning (SCIM 2.0)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

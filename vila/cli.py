@@ -29,6 +29,7 @@ from vila import fleet_cli, pilot_cli, webpush_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
+    "kernel.directory.provisioning",
     "kernel.auth.models",
     "kernel.audit.models",
     "notify.outbox",

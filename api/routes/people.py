@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, Request, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, request_meta
 from kernel.auth.service import managed_groups, require_may_administer, require_person_rights, require_role
+from kernel.directory import provisioning
 from kernel.directory import service as directory
 from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdate
 from kernel.errors import PermissionDenied
-from notify.fleet import offboarding
 from notify.fleet.lifecycle import By
-from notify.outbox import enqueue
+from notify.provisioning import people as provisioned_people
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
@@ -86,6 +86,11 @@ def update_person(
     require_may_administer(principal=me, person=person)
     if body.roles is not None and (set(body.roles) ^ set(person.roles)) & _PRIVILEGED and not me.has("admin"):
         raise PermissionDenied("only an admin may grant or remove the roles hr, admin, evaluator or it")
+    # A field the identity system provides is changed there, not here (it would be overwritten).
+    provisioning.refuse_local_change(
+        provisioned=person.provisioned,
+        changed=[k for k, v in body.model_dump(exclude_unset=True).items() if getattr(person, k) != v],
+    )
     before = person.snapshot()
     directory.update_person(session=session, person=person, data=body, now=clock.now())
     audit.log(
@@ -111,10 +116,8 @@ def deactivate_person(
     require_may_administer(principal=me, person=person)
     before = person.snapshot()
     now = clock.now()
-    directory.deactivate_person(session=session, person=person, now=now)
     by = By(person_id=me.person_id, label=me.label, roles=me.roles, meta=request_meta(request))
-    offboarding.person_deactivated(session=session, person_id=person.id, by=by, now=now)
-    enqueue(session, name="directory.offboard", payload={"person_id": str(person.id)}, queue="default", now=now)
+    provisioned_people.deactivate(session=session, person=person, by=by, now=now)
     audit.log(
         session,
         action="person.deactivate",
