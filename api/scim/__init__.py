@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.scim import discovery, groups, users
+from api.scim import bulk, discovery, groups, users
 
 router = APIRouter(prefix="/scim/v2", tags=["scim"])
-for module in (discovery, users, groups):
+for module in (discovery, users, groups, bulk):
     router.include_router(module.router)

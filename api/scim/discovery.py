@@ -24,6 +24,7 @@ from scim2_models import (
     User,
 )
 
+from api.scim.bulk import MAX_OPERATIONS, MAX_PAYLOAD
 from api.scim.common import MAX_COUNT, ScimDep
 from api.scim.errors import ScimRoute, scim_json
 from api.scim.mapping import ScimGroup, ScimUser, VilaGroup
@@ -36,7 +37,7 @@ def _config(base_url: str) -> ServiceProviderConfig:
     return ServiceProviderConfig(
         documentation_uri=None,
         patch=Patch(supported=True),
-        bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+        bulk=Bulk(supported=True, max_operations=MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD),
         filter=Filter(supported=True, max_results=MAX_COUNT),
         change_password=ChangePassword(supported=False),
         sort=Sort(supported=False),

@@ -4,6 +4,7 @@ removed without reading the whole group), and delete as deactivation."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -141,14 +142,17 @@ def replace_group(
     return _answer(session, group, scim)
 
 
-def _member_values(value: Any) -> list[uuid.UUID]:
+def _member_values(value: Any, bulk_ids: dict[str, str] | None = None) -> list[uuid.UUID]:
     items = value if isinstance(value, list) else [value]
     ids = []
     for item in items:
         raw = item.get("value") if isinstance(item, dict) else item
         if not raw:
             raise InvalidInput("a member needs a value: the member's id")
-        ids.append(parse_id(str(raw), "member"))
+        raw = str(raw)
+        if bulk_ids is not None and raw.startswith("bulkId:"):
+            raw = bulk_ids.get(raw[7:], raw)
+        ids.append(parse_id(raw, "member"))
     return ids
 
 
@@ -156,10 +160,25 @@ def _member_values(value: Any) -> list[uuid.UUID]:
 def patch_group(
     group_id: str, body: dict[str, Any] = JsonBody, *, session: SessionDep, scim: ScimDep, clock: ClockDep
 ) -> Response:
+    apply_patch(session=session, group=_group(session, group_id), body=body, scim=scim, now=clock.now())
+    scim.audited()
+    session.commit()
+    return Response(status_code=204)  # RFC 7644 §3.5.2: a server may answer a patch with no body
+
+
+def apply_patch(
+    *,
+    session: Session,
+    group: Group,
+    body: dict[str, Any],
+    scim: Scim,
+    now: datetime,
+    ids: dict[str, str] | None = None,
+) -> None:
     """Members are added and removed as Entra ID sends them (`add members [{value}]`, `remove members
     [{value}]`, `remove members[value eq "id"]`), straight into the membership table; the other
-    operations (displayName, externalId, parent) are applied to the resource by scim2-models."""
-    group = _group(session, group_id)
+    operations (displayName, externalId, parent) are applied to the resource by scim2-models.
+    `ids` resolves `bulkId:` references of a bulk request."""
     operations = body.get("Operations")
     if not isinstance(operations, list) or not operations or not all(isinstance(o, dict) for o in operations):
         PatchOp[ScimGroup].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)  # says what is wrong
@@ -175,18 +194,17 @@ def patch_group(
         path = str(raw.get("path") or "")
         if path.lower() == "members":
             if op == "add":
-                add += _member_values(raw.get("value"))
+                add += _member_values(raw.get("value"), ids)
             elif op == "remove" and raw.get("value") is not None:
-                remove += _member_values(raw.get("value"))
+                remove += _member_values(raw.get("value"), ids)
             elif op == "remove":
                 replace_members = []
             else:
-                replace_members = _member_values(raw.get("value") or [])
+                replace_members = _member_values(raw.get("value") or [], ids)
         elif path.lower().startswith(_MEMBERS_FILTER) and op == "remove":
             remove.append(parse_id(path[len(_MEMBERS_FILTER) :].rstrip("]").strip().strip('"'), "member"))
         else:
             others.append(raw)
-    now = clock.now()
     action = f"{ACTION}.group"
     if others:
         current = group_to_scim(group, [], base_url=scim.base_url)
@@ -216,9 +234,6 @@ def patch_group(
     if replace_members is not None:
         groups.set_members(session=session, group=group, person_ids=replace_members, by=scim.by, now=now, action=action)
     groups.change_members(session=session, group=group, add=add, remove=remove, by=scim.by, now=now, action=action)
-    scim.audited()
-    session.commit()
-    return Response(status_code=204)  # RFC 7644 §3.5.2: a server may answer a patch with no body
 
 
 @router.delete("/Groups/{group_id}", status_code=204)

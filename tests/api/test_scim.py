@@ -331,3 +331,70 @@ def test_a_field_changed_in_vila_is_kept_unless_provisioned(
         person = s.get(Person, uuid.UUID(str(pid)))
         assert person is not None
         assert (person.name, person.profession) == ("Eva Ny", "barnmorska")
+
+
+def test_bulk_creates_users_and_groups_with_bulk_ids_atomically(
+    client: TestClient, entra: Actor, session_factory: sessionmaker[Session]
+) -> None:
+    ops: list[dict[str, object]] = [
+        {"method": "POST", "path": "/Users", "bulkId": f"u{i}", "data": entra_user(f"bulk{i}@region.se")}
+        for i in range(3)
+    ]
+    ops.append(
+        {
+            "method": "POST",
+            "path": "/Groups",
+            "bulkId": "g",
+            "data": entra_group("Avd 7", members=["bulkId:u0", "bulkId:u1"]),
+        }
+    )
+    ops.append(
+        {
+            "method": "PATCH",
+            "path": "/Groups/bulkId:g",
+            "data": patch({"op": "add", "path": "members", "value": [{"value": "bulkId:u2"}]}),
+        }
+    )
+    bulk = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}
+    r = client.post(f"{BASE}/Bulk", headers=entra.headers, json=bulk)
+    assert r.status_code == 200, r.text
+    assert [o["status"] for o in r.json()["Operations"]] == ["201", "201", "201", "201", "204"]
+    gid = uuid.UUID(r.json()["Operations"][3]["location"].rsplit("/", 1)[1])
+    with session_factory() as s:
+        assert len(set(s.scalars(select(GroupMember.person_id).where(GroupMember.group_id == gid)))) == 3
+        assert s.scalar(select(Person.profession).where(Person.email == "bulk1@region.se")) == "sjuksköterska"
+    # A second request with one taken e-mail among new ones writes nothing.
+    again = {"schemas": bulk["schemas"], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "n", "data": entra_user("new@region.se")},
+        {"method": "POST", "path": "/Users", "bulkId": "d", "data": entra_user("bulk0@region.se", external_id="x")},
+    ]}  # fmt: skip
+    r = client.post(f"{BASE}/Bulk", headers=entra.headers, json=again)
+    assert r.status_code == 409 and r.json()["scimType"] == "uniqueness"
+    assert "operation 2" in r.json()["detail"]
+    with session_factory() as s:
+        assert s.scalar(select(Person.id).where(Person.email == "new@region.se")) is None
+
+
+def test_groups_nest_by_a_naming_rule_the_admin_configures(
+    settings: Settings, clock: ManualClock, make: Factory, session_factory: sessionmaker[Session]
+) -> None:
+    from api.main import create_app
+    from notify.outbox import NullWaker
+
+    app = create_app(settings.model_copy(update={"scim_group_separator": " / "}), clock=clock, waker=NullWaker())
+    entra = make.actor(roles=["integration"])
+    with TestClient(app) as client:
+        top = client.post(f"{BASE}/Groups", headers=entra.headers, json=entra_group("Medicin")).json()
+        child = client.post(f"{BASE}/Groups", headers=entra.headers, json=entra_group("Medicin / Avd 12")).json()
+        orphan = client.post(f"{BASE}/Groups", headers=entra.headers, json=entra_group("Kirurgi / Avd 3"))
+        assert orphan.status_code == 400 and orphan.json()["scimType"] == "invalidValue"
+        assert "Kirurgi" in orphan.json()["detail"]
+        status = client.get("/api/v1/groups", headers=make.actor(roles=["staff", "admin"]).headers)
+        assert status.status_code == 200
+    with session_factory() as s:
+        group = s.get(Group, uuid.UUID(child["id"]))
+        assert group is not None and group.parent_id == uuid.UUID(top["id"])
+        from kernel.directory.provisioning import ProvisioningError
+
+        kept = s.scalars(select(ProvisioningError)).all()
+        assert [(e.status, e.scim_type) for e in kept] == [(400, "invalidValue")]
