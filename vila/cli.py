@@ -25,7 +25,7 @@ from datetime import timedelta
 import click
 
 from kernel.settings import QUEUES, Settings
-from vila import fleet_cli, pilot_cli, webpush_cli
+from vila import directory_cli, fleet_cli, pilot_cli, webpush_cli
 
 MODEL_MODULES = (
     "kernel.directory.models",
@@ -628,6 +628,7 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int, webpush
 
 
 main.add_command(fleet_cli.fleet)
+main.add_command(directory_cli.directory)
 main.add_command(pilot_cli.pilot)
 main.add_command(webpush_cli.webpush)
 
