@@ -42,7 +42,7 @@ from api.routes import (
 )
 from api.routes import webpush as webpush_routes
 from api.scim import router as scim_router
-from api.web import installable, pilot_pages
+from api.web import admin_pages, installable, pilot_pages
 from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
@@ -207,6 +207,7 @@ def create_app(
     app.include_router(web.router)
     app.include_router(installable.router)
     app.include_router(pilot_pages.router)
+    app.include_router(admin_pages.router)
     web.mount_static(app)
     # Outermost, so that every layer (the audit, the access log, Secure cookies) sees the client
     # address and scheme as the trusted proxies report them; the servers do not apply the headers.

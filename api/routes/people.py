@@ -18,7 +18,7 @@ from notify.provisioning import people as provisioned_people
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
-_PRIVILEGED = {"admin", "hr", "evaluator", "it"}  # only an admin grants these
+_PRIVILEGED = {"admin", "hr", "evaluator", "it", "integration"}  # only an admin grants these
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
@@ -27,7 +27,7 @@ def create_person(
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     if _PRIVILEGED.intersection(body.roles) and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant the roles hr, admin, evaluator or it")
+        raise PermissionDenied("only an admin may grant the roles hr, admin, integration, evaluator or it")
     person = directory.create_person(session=session, data=body, now=clock.now())
     audit.log(session, action="person.create", target_type="person", target_id=person.id, after=person.snapshot())
     session.commit()
@@ -85,7 +85,7 @@ def update_person(
     person = directory.require_person(session=session, person_id=person_id)
     require_may_administer(principal=me, person=person)
     if body.roles is not None and (set(body.roles) ^ set(person.roles)) & _PRIVILEGED and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant or remove the roles hr, admin, evaluator or it")
+        raise PermissionDenied("only an admin may grant or remove the roles hr, admin, integration, evaluator or it")
     # A field the identity system provides is changed there, not here (it would be overwritten).
     provisioning.refuse_local_change(
         provisioned=person.provisioned,

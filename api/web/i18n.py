@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from kernel.i18n import fleet, staff_app
+from kernel.i18n import admin, fleet, staff_app
 
 LANGUAGES = ("sv", "en")
 
@@ -264,7 +264,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
 
 def texts(language: str) -> dict[str, str]:
     index = 1 if language == "en" else 0
-    return {key: pair[index] for key, pair in (_TEXTS | fleet.TEXTS | staff_app.TEXTS).items()}
+    return {key: pair[index] for key, pair in (_TEXTS | fleet.TEXTS | staff_app.TEXTS | admin.TEXTS).items()}
 
 
 def pick(language: str | None) -> str:

@@ -67,6 +67,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "fleet/loans": ("fleet_loans.html", FLEET_ROLES),
     "fleet/offboarding": ("fleet_offboarding.html", FLEET_ROLES),
     "fleet/costs": ("fleet_costs.html", FLEET_ROLES),
+    "admin/people": ("admin_people.html", ("admin", "hr")),  # served by api/web/admin_pages.py
 }
 NAV = [
     ("compose", "nav.compose"),
@@ -81,6 +82,7 @@ NAV = [
     ("surveys", "nav.surveys"),
     ("pilots", "nav.pilots"),
     ("fleet", "nav.fleet"),
+    ("admin/people", "nav.admin"),
 ]
 # Pages whose texts live in a catalog of their own, merged into the page's `t`.
 PAGE_TEXTS: dict[str, Callable[[str], dict[str, str]]] = {
@@ -451,7 +453,7 @@ def _page(name: str) -> Any:
     return handler
 
 
-for _name in PAGES:
+for _name in [p for p in PAGES if not p.startswith("admin/")]:
     router.add_api_route(f"/{_name}", _page(_name), methods=["GET"], response_class=HTMLResponse)
 
 

@@ -73,7 +73,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with contextlib.ExitStack() as stack:
         emulate_log = home / "emulate.log"
         out = stack.enter_context(emulate_log.open("wb"))
-        ports = ["--fcm-port", str(fcm), "--apns-port", str(apns), "--control-port", str(control)]
+        # Every port free, the Web Push stand-in's too: another run on this machine may hold a default one.
+        ports = ["--fcm-port", str(fcm), "--apns-port", str(apns), "--control-port", str(control),
+                 "--webpush-port", str(_free_port())]  # fmt: skip
         emulators = subprocess.Popen(
             [sys.executable, "-m", "vila.cli", "emulate", "--host", "127.0.0.1", *ports],
             env=env,
