@@ -89,12 +89,13 @@ def list_groups(request: Request, session: SessionDep, scim: ScimDep) -> Respons
     if q.equals is not None:
         attr, value = q.equals
         stmt = stmt.where(Group.external_id == value if attr == "externalid" else Group.name == value)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     found = (
         list(session.scalars(stmt.order_by(Group.created_at, Group.id).offset(q.offset).limit(q.count)))
         if q.count
         else []
     )
+    whole = q.offset == 0 and 0 < q.count and len(found) < q.count
+    total = len(found) if whole else session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     with_members = _wants_members(request)
     listing = ListResponse[ScimGroup](
         total_results=total,

@@ -68,12 +68,14 @@ def list_users(request: Request, session: SessionDep, scim: ScimDep) -> Response
             stmt = stmt.where(Person.external_id == value)
         else:
             stmt = stmt.where(Person.name == value)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     found = (
         list(session.scalars(stmt.order_by(Person.created_at, Person.id).offset(q.offset).limit(q.count)))
         if q.count
         else []
     )
+    # A first page that is not full holds them all (Entra's lookups): no count query needed.
+    whole = q.offset == 0 and 0 < q.count and len(found) < q.count
+    total = len(found) if whole else session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     listing = ListResponse[ScimUser](
         total_results=total,
         start_index=q.offset + 1,

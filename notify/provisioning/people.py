@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kernel.audit import service as audit
@@ -91,12 +91,20 @@ def clean(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_unique(session: Session, values: Mapping[str, Any], *, except_id: uuid.UUID | None) -> None:
-    for key, column in (("email", Person.email), ("external_id", Person.external_id)):
-        value = values.get(key)
-        if value is None:
-            continue
-        other = session.scalar(select(Person.id).where(column == value))
-        if other is not None and other != except_id:
+    """E-mail and external id free (one query for both), and the manager a stored person."""
+    email, external = values.get("email"), values.get("external_id")
+    clauses = []
+    if email:
+        clauses.append(Person.email == email)
+    if external:
+        clauses.append(Person.external_id == external)
+    if clauses:
+        for other_id, other_email, other_external in session.execute(
+            select(Person.id, Person.email, Person.external_id).where(or_(*clauses))
+        ):
+            if other_id == except_id:
+                continue
+            key, value = ("email", email) if email and other_email == email else ("external_id", other_external)
             raise Conflict(f"a person with {key} {value} already exists")
     manager = values.get("manager_id")
     if manager is not None:
