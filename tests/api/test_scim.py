@@ -398,3 +398,10 @@ def test_groups_nest_by_a_naming_rule_the_admin_configures(
 
         kept = s.scalars(select(ProvisioningError)).all()
         assert [(e.status, e.scim_type) for e in kept] == [(400, "invalidValue")]
+
+
+def test_a_bulk_request_over_the_limit_is_refused_whole(client: TestClient, entra: Actor) -> None:
+    ops = [{"method": "POST", "path": "/Users", "data": entra_user(f"m{i}@region.se")} for i in range(1001)]
+    r = client.post(f"{BASE}/Bulk", headers=entra.headers, json={"Operations": ops})
+    assert r.status_code == 400 and r.json()["scimType"] == "tooMany"
+    assert client.get(f"{BASE}/Users", headers=entra.headers).json()["totalResults"] == 1  # the account alone
