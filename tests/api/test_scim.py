@@ -405,3 +405,24 @@ def test_a_bulk_request_over_the_limit_is_refused_whole(client: TestClient, entr
     r = client.post(f"{BASE}/Bulk", headers=entra.headers, json={"Operations": ops})
     assert r.status_code == 400 and r.json()["scimType"] == "tooMany"
     assert client.get(f"{BASE}/Users", headers=entra.headers).json()["totalResults"] == 1  # the account alone
+
+
+def test_the_same_user_sent_twice_at_once_is_created_once(
+    client: TestClient, entra: Actor, session_factory: sessionmaker[Session]
+) -> None:
+    """Entra retries a create whose answer it did not get: two requests race, one person results."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(4)
+
+    def send(_: int) -> int:
+        c = TestClient(client.app)  # not entered: the app's lifespan is the fixture's, run once
+        barrier.wait()
+        return c.post(f"{BASE}/Users", headers=entra.headers, json=entra_user("race@region.se")).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(send, range(4)))
+    assert statuses == [201, 409, 409, 409]
+    with session_factory() as s:
+        assert len(s.scalars(select(Person.id).where(Person.email == "race@region.se")).all()) == 1
