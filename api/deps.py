@@ -125,10 +125,14 @@ def _credential(request: Request) -> str:
     return cookie
 
 
-def authenticate(request: Request, session: Session, now: datetime, credential: str) -> Principal | None:
+def authenticate(
+    request: Request, session: Session, now: datetime, credential: str, *, integration: bool = False
+) -> Principal | None:
     """Who the credential is, in a short transaction of its own: the coarse last-used stamp (at
     most every few minutes) commits there, never inside the request's unit of work, which then
-    commits only the request's own work. `session` is the request's, unused (kept for callers)."""
+    commits only the request's own work. `session` is the request's, unused (kept for callers).
+    A credential of the `integration` role (the identity system's provisioning client) is good for
+    /scim/v2 only (`integration=True`), and only it is."""
     providers: list[IdentityProvider] = request.app.state.identity_providers
     with request.app.state.session_factory() as own:
         for provider in providers:
@@ -136,6 +140,12 @@ def authenticate(request: Request, session: Session, now: datetime, credential: 
             if principal is not None:
                 if own.dirty:
                     own.commit()
+                if principal.has("integration") != integration:
+                    raise PermissionDenied(
+                        "a provisioning (integration) token may be used for /scim/v2 only"
+                        if not integration
+                        else "provisioning at /scim/v2 needs a token of the integration role"
+                    )
                 return principal
     return None
 

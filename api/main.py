@@ -24,6 +24,7 @@ from api.routes import (
     availability,
     calendars,
     devices,
+    directory_import,
     email,
     escalation_chains,
     fleet,
@@ -45,7 +46,8 @@ from api.routes import (
     tokens,
 )
 from api.routes import webpush as webpush_routes
-from api.web import api_docs, installable, pilot_pages, rest_pages, statement
+from api.scim import router as scim_router
+from api.web import admin_pages, api_docs, installable, pilot_pages, rest_pages, statement
 from api.web import routes as web
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
@@ -157,6 +159,7 @@ def create_app(
         metrics,
         people,
         groups,
+        directory_import,
         tokens,
         audit,
         availability,
@@ -178,6 +181,7 @@ def create_app(
         fleet,
     ):
         app.include_router(module.router)
+    app.include_router(scim_router)  # the identity system's provisioning (SCIM 2.0)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -222,6 +226,7 @@ def create_app(
     app.include_router(pilot_pages.router)
     app.include_router(statement.router)
     api_docs.install(app)
+    app.include_router(admin_pages.router)
     web.mount_static(app)
     # Outermost, so that every layer (the audit, the access log, Secure cookies) sees the client
     # address and scheme as the trusted proxies report them; the servers do not apply the headers.

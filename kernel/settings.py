@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel.app_role import AppRole
+from kernel.directory.fields import DEFAULT_PROVISIONED, PROVISIONABLE, parse_fields
 from kernel.timezones import validate_timezone
 from kernel.vocabulary import Language
 
@@ -152,6 +153,21 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS (port 587).")
     smtp_tls: bool = Field(default=False, description="Connect over TLS from the start (port 465).")
     smtp_timeout_s: float = Field(default=30.0, gt=0)
+    provisioned_fields: str = Field(
+        default=DEFAULT_PROVISIONED,
+        description=(
+            "Person fields the identity system (SCIM, Entra ID) provides and overwrites; the others stay "
+            "Vila's own. Comma-separated, from: " + ", ".join(PROVISIONABLE)
+        ),
+    )
+    scim_group_separator: str = Field(
+        default="",
+        max_length=8,
+        description=(
+            "Nest provisioned groups by name: with ' / ', the group 'Medicin / Avd 12' goes below the group "
+            "'Medicin'. Empty: groups nest only through the parent attribute of Vila's group extension."
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = False
     load_demo: bool = Field(default=True, description="`vila serve` loads the demo region into an empty database.")
@@ -160,6 +176,12 @@ class Settings(BaseSettings):
     @classmethod
     def _zone(cls, value: str) -> str:
         return validate_timezone(value)
+
+    @field_validator("provisioned_fields")
+    @classmethod
+    def _provisioned(cls, value: str) -> str:
+        parse_fields(value)
+        return value
 
     @field_validator("db_app_role")
     @classmethod

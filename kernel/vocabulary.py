@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 # union: a union or safety representative; evaluator: reads the pilot evaluation and exports its free
-# text; it: device administration (the fleet of phones and tablets)
-Role = Literal["staff", "manager", "hr", "admin", "union", "evaluator", "it"]
+# text; it: device administration (the fleet of phones and tablets); integration: the identity
+# system's provisioning client (SCIM), whose credentials are good for /scim/v2 and nothing else
+Role = Literal["staff", "manager", "hr", "admin", "union", "evaluator", "it", "integration"]
 Priority = Literal["info", "normal", "urgent", "emergency"]
 Platform = Literal["ios", "android", "web"]
 Provider = Literal["fcm", "apns", "webpush"]

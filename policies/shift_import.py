@@ -119,6 +119,16 @@ def _parse(text: str) -> datetime | None:
 
 
 def _read(data: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    return read_csv(data, columns=COLUMNS, required=REQUIRED, max_rows=MAX_ROWS)
+
+
+def read_csv(
+    data: str, *, columns: tuple[str, ...], required: tuple[str, ...], max_rows: int
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """A CSV export as (header, [(line, values)]): comma or semicolon separated (whichever the header
+    uses more), a byte-order mark ignored, names in lower case, values stripped, empty rows skipped.
+    MalformedFile when the header lacks a required column or the file is too long. Other imports
+    (people and groups, notify/provisioning) read their files with it too."""
     text = data.lstrip("\ufeff")
     first = text.splitlines()[0] if text.strip() else ""
     if not first:
@@ -127,14 +137,14 @@ def _read(data: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     # newline="": the csv module reads line ends itself, a lone CR (old Mac files) included.
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
-        raise MalformedFile(f"the header lacks the column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+        raise MalformedFile(f"the header lacks the column(s) {', '.join(missing)}; expected {', '.join(columns)}")
     reader.fieldnames = header
     rows: list[tuple[int, dict[str, str]]] = []
     for record in _records(reader):
-        if len(rows) >= MAX_ROWS:
-            raise MalformedFile(f"an import holds at most {MAX_ROWS:,} rows; split the file")
+        if len(rows) >= max_rows:
+            raise MalformedFile(f"an import holds at most {max_rows:,} rows; split the file")
         values = {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)}
         if not any(values.values()):
             continue

@@ -9,15 +9,16 @@ from fastapi import APIRouter, Query, Request, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep, UowDep, request_meta
 from kernel.auth.service import managed_groups, require_may_administer, require_person_rights, require_role
+from kernel.directory import provisioning
 from kernel.directory import service as directory
 from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdate
 from kernel.errors import PermissionDenied
-from notify.fleet import offboarding
 from notify.fleet.lifecycle import By
+from notify.provisioning import people as provisioned_people
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
-_PRIVILEGED = {"admin", "hr", "evaluator", "it"}  # only an admin grants these
+_PRIVILEGED = {"admin", "hr", "evaluator", "it", "integration"}  # only an admin grants these
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
@@ -32,7 +33,7 @@ def create_person(
 ) -> PersonRead:
     require_role(me, "admin", "hr")
     if _PRIVILEGED.intersection(body.roles) and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant the roles hr, admin, evaluator or it")
+        raise PermissionDenied("only an admin may grant the roles hr, admin, integration, evaluator or it")
     defaults = directory.PersonDefaults(timezone=settings.default_timezone, language=settings.default_language)
     person = directory.create_person(session=session, data=body, now=clock.now(), defaults=defaults)
     audit.log(session, action="person.create", target_type="person", target_id=person.id, after=person.snapshot())
@@ -97,7 +98,12 @@ def update_person(
     person = directory.require_person(session=session, person_id=person_id)
     require_may_administer(principal=me, person=person)
     if body.roles is not None and (set(body.roles) ^ set(person.roles)) & _PRIVILEGED and not me.has("admin"):
-        raise PermissionDenied("only an admin may grant or remove the roles hr, admin, evaluator or it")
+        raise PermissionDenied("only an admin may grant or remove the roles hr, admin, integration, evaluator or it")
+    # A field the identity system provides is changed there, not here (it would be overwritten).
+    provisioning.refuse_local_change(
+        provisioned=person.provisioned,
+        changed=[k for k, v in body.model_dump(exclude_unset=True).items() if getattr(person, k) != v],
+    )
     before = person.snapshot()
     directory.update_person(session=session, person=person, data=body, now=clock.now())
     audit.log(
@@ -129,9 +135,8 @@ def deactivate_person(
     require_may_administer(principal=me, person=person)
     before = person.snapshot()
     now = clock.now()
-    directory.deactivate_person(session=session, person=person, now=now)
     by = By(person_id=me.person_id, label=me.label, roles=me.roles, meta=request_meta(request))
-    offboarding.person_deactivated(session=session, person_id=person.id, by=by, now=now)
+    provisioned_people.deactivate(session=session, person=person, by=by, now=now)
     audit.log(
         session,
         action="person.deactivate",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from kernel.i18n import codes, errors, fleet, messaging, rest_records, staff_app, statement
+from kernel.i18n import admin, codes, errors, fleet, messaging, rest_records, staff_app, statement
 
 LANGUAGES = ("sv", "en")
 
@@ -314,6 +314,7 @@ def texts(language: str) -> dict[str, str]:
         | errors.TEXTS
         | statement.TEXTS
         | messaging.TEXTS
+        | admin.TEXTS
     )
     out = {key: pair[index] for key, pair in catalogs.items()}
     # The API's known validator sentences, so the page can say them in the reader's language.

@@ -71,6 +71,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "fleet/loans": ("fleet_loans.html", FLEET_ROLES),
     "fleet/offboarding": ("fleet_offboarding.html", FLEET_ROLES),
     "fleet/costs": ("fleet_costs.html", FLEET_ROLES),
+    "admin/people": ("admin_people.html", ("admin", "hr")),  # served by api/web/admin_pages.py
 }
 NAV = [
     ("compose", "nav.compose"),
@@ -86,6 +87,7 @@ NAV = [
     ("surveys", "nav.surveys"),
     ("pilots", "nav.pilots"),
     ("fleet", "nav.fleet"),
+    ("admin/people", "nav.admin"),
 ]
 # Pages whose texts live in a catalog of their own, merged into the page's `t`.
 PAGE_TEXTS: dict[str, Callable[[str], dict[str, str]]] = {
@@ -462,7 +464,7 @@ def _page(name: str) -> Any:
 
 
 for _name in PAGES:
-    if _name == "rest":  # its own handler (api.web.rest_pages) renders it with its data
+    if _name == "rest" or _name.startswith("admin/"):  # their own handlers (rest_pages, admin_pages)
         continue
     router.add_api_route(f"/{_name}", _page(_name), methods=["GET"], response_class=HTMLResponse)
 

@@ -33,6 +33,14 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Employment, as the identity system (SCIM's enterprise extension) or an import provides it.
+    employee_number: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(200))
+    employment_type: Mapped[str | None] = mapped_column(String(64))
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    # The fields whose values come from the identity system: Vila's pages show them as such, and
+    # provisioning overwrites only these (kernel/directory/provisioning.py).
+    provisioned: Mapped[list[str] | None] = mapped_column(json_type())
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -43,6 +51,10 @@ class Person(Base):
             "language": self.language,
             "roles": sorted(self.roles),
             "active": self.active,
+            "employee_number": self.employee_number,
+            "department": self.department,
+            "employment_type": self.employment_type,
+            "manager_id": str(self.manager_id) if self.manager_id else None,
         }
 
 
@@ -55,6 +67,8 @@ class Group(Base):
     kind: Mapped[str] = mapped_column(String(16), default="unit")
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("group.id", ondelete="RESTRICT"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    provisioned: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

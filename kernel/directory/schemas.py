@@ -69,6 +69,14 @@ class PersonRead(BaseModel):
     active: bool
     created_at: datetime
     deactivated_at: datetime | None
+    external_id: str | None = None
+    employee_number: str | None = None
+    department: str | None = None
+    employment_type: str | None = None
+    manager_id: uuid.UUID | None = None
+    provisioned: list[str] | None = Field(
+        default=None, description="The fields that come from the identity system (Entra ID); change them there."
+    )
 
 
 class GroupCreate(_Strict):

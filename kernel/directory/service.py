@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -177,7 +178,9 @@ def list_people(
     """People matching the filters. `group_ids` includes subgroups; `within` limits to members of those groups."""
     stmt = select(Person)
     if q:
-        like = f"%{q.lower()}%"
+        # NFC: a name typed on a keyboard that decomposes Å (A + ring) still matches; lower() is
+        # Unicode-aware on both databases (kernel.db gives SQLite one).
+        like = f"%{unicodedata.normalize('NFC', q).lower()}%"
         stmt = stmt.where(or_(func.lower(Person.name).like(like), Person.email.like(like)))
     if profession:
         stmt = stmt.where(Person.profession == profession)
