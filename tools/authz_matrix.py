@@ -166,6 +166,56 @@ RULES.update(
         "GET /api/v1/reports/compliance/{table}.csv": same(frozenset({"admin", "hr", "union", "manager"})),
     }
 )
+# Rest records, messaging and the directory.
+_SENDERS = frozenset({"admin", "manager"})
+RULES.update(
+    {
+        "POST /api/v1/directory/import/{kind}": same(HR),
+        "GET /api/v1/people/me/rest-record": SELF,
+        "GET /api/v1/people/me/rest-record.csv": SELF,
+        "GET /api/v1/people/{person_id}/rest-record": same(HR, "one's own at /people/me/rest-record"),
+        "GET /api/v1/rest-periods": same(HR),
+        "POST /api/v1/rest-periods/{period_id}/grant": same(HR),
+        "POST /api/v1/rosters/check": scoped(),
+        "POST /api/v1/rosters/{roster_id}/check": scoped(),
+        "POST /api/v1/rosters/{roster_id}/overrides/check": scoped(),
+        "POST /api/v1/messages/size": same(ANY, "counts bytes, stores nothing"),
+        "POST /api/v1/messages/{message_id}/recall": Rule(_SENDERS, ADMIN, "the sender, or an admin"),
+        "GET /api/v1/messages/{message_id}/escalation": Rule(_SENDERS, ADMIN, "the sender, or an admin"),
+        "GET /api/v1/people/me/email": SELF,
+        "PUT /api/v1/people/me/email": SELF,
+        "POST /api/v1/email/bounces": same(IT, "the mail system's bounce reports"),
+        "GET /api/v1/templates": same(ANY, "the caller's groups' templates"),
+        "POST /api/v1/templates": Rule(_SENDERS, ADMIN, "for a group the caller manages"),
+        "DELETE /api/v1/templates/{template_id}": Rule(_SENDERS, ADMIN, "for a group the caller manages"),
+        "GET /api/v1/escalation-chains": same(ANY),
+        "POST /api/v1/escalation-chains": same(KEEPERS),
+        "POST /api/v1/escalation-chains/{chain_id}/versions": same(KEEPERS),
+        "GET /api/v1/reports/compliance/{table}.xlsx": same(frozenset({"admin", "hr", "union", "manager"})),
+    }
+)
+# SCIM: the integration role's own token only; every other caller is refused.
+for _op in (
+    "GET /scim/v2/ServiceProviderConfig",
+    "GET /scim/v2/ResourceTypes",
+    "GET /scim/v2/ResourceTypes/{name}",
+    "GET /scim/v2/Schemas",
+    "GET /scim/v2/Schemas/{schema_id}",
+    "GET /scim/v2/Users",
+    "POST /scim/v2/Users",
+    "GET /scim/v2/Users/{user_id}",
+    "PUT /scim/v2/Users/{user_id}",
+    "PATCH /scim/v2/Users/{user_id}",
+    "DELETE /scim/v2/Users/{user_id}",
+    "GET /scim/v2/Groups",
+    "POST /scim/v2/Groups",
+    "GET /scim/v2/Groups/{group_id}",
+    "PUT /scim/v2/Groups/{group_id}",
+    "PATCH /scim/v2/Groups/{group_id}",
+    "DELETE /scim/v2/Groups/{group_id}",
+    "POST /scim/v2/Bulk",
+):
+    RULES[_op] = same(NOBODY, "the integration role (provisioning) only")
 for _op in (
     "GET /api/v1/fleet/assets",
     "POST /api/v1/fleet/assets",
