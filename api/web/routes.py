@@ -30,6 +30,7 @@ from api.deps import (
     request_meta,
 )
 from api.web import i18n
+from kernel import formats
 from kernel.audit import service as audit
 from kernel.auth import oidc as oidc_login
 from kernel.auth.service import Principal, end_web_session, exchange_for_web_session, issue_web_session
@@ -52,6 +53,8 @@ log = logging.getLogger("vila.web")
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
+# An instant as a person reads it, in their zone and language: {{ at|when(zone, lang) }}.
+templates.env.filters["when"] = lambda at, tz, language: formats.full(at, tz, language)
 
 # page name -> (template, roles that see it; empty: everyone)
 PAGES: dict[str, tuple[str, tuple[str, ...]]] = {

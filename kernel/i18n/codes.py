@@ -69,6 +69,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "code.role.union": ("facklig företrädare", "union representative"),
     "code.role.evaluator": ("utvärderare", "evaluator"),
     "code.role.it": ("IT och enhetsadministration", "IT and device administration"),
+    "code.role.integration": ("katalogintegration (SCIM)", "directory integration (SCIM)"),
     # policy fields (the editor's diff) and their values
     "code.policy_field.effective_from": ("Gäller från", "Effective from"),
     "code.policy_field.daily_rest_hours": ("Dygnsvila (timmar)", "Daily rest (hours)"),

@@ -76,9 +76,7 @@ def test_a_template_fills_in_the_compose_page(page: Page, served: Served) -> Non
     page.get_by_label("Mall").select_option(label="Teams-möte (e2e)")
     expect(page.get_by_label("Rubrik")).to_have_value("Teams-möte kl 14")
     expect(page.get_by_label(akuten["name"], exact=True)).to_be_checked()
-    expect(page.get_by_label("Länk (valfri, t.ex. Teams-möte)")).to_have_value(
-        "https://teams.microsoft.com/l/meetup-join/e2e"
-    )
+    expect(page.get_by_label("Länk (valfri, https://)")).to_have_value("https://teams.microsoft.com/l/meetup-join/e2e")
     expect(page.locator('#preview [data-count="deliver"]')).to_be_visible()
 
 

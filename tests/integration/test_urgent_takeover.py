@@ -43,6 +43,7 @@ def workers(db_url: str, broker: str, fcm: FcmEmulator, tmp_path: Path) -> Itera
         "VILA_BROKER_NAMESPACE": BROKER_NAMESPACE,
         "VILA_DATA_DIR": str(tmp_path),
         "VILA_FCM_ENDPOINT": fcm.url,
+        "VILA_TEST_INSTALLATION": "true",  # the worker may start with the FCM stand-in
     }  # the production leases: VILA_URGENT_LEASE_S and VILA_JOB_LEASE_S at their defaults
     w = Workers(env, tmp_path)
     yield w
