@@ -199,13 +199,29 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
         claimed = _claim_deliveries(session, ids, now=now, lease=lease)
         if not claimed:
             return
-        requests, unserved = _requests(session, claimed)
-        for delivery_id, state, reason in unserved:
-            session.execute(
-                update(Delivery).where(Delivery.id == delivery_id).values(state=state, error=reason, lease_until=None)
-            )
+        requests = _sendable(session, claimed)
     results = _push(ctx).send(requests) if requests else []
     record_results(ctx, requests, results)
+
+
+def send_claimed(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """`send`, for deliveries the caller's own transaction already claimed (state sending, with
+    its lease): the release's digests. Should this worker die, their lease and the job's run
+    out together, and the job's next run claims them as `send` does."""
+    with unit_of_work(ctx.session_factory) as session:
+        requests = _sendable(session, [uuid.UUID(d) for d in payload["delivery_ids"]])
+    results = _push(ctx).send(requests) if requests else []
+    record_results(ctx, requests, results)
+
+
+def _sendable(session: Session, claimed: list[uuid.UUID]) -> list[PushRequest]:
+    """The provider requests of these claimed deliveries; those that must not go out are settled."""
+    requests, unserved = _requests(session, claimed)
+    for delivery_id, state, reason in unserved:
+        session.execute(
+            update(Delivery).where(Delivery.id == delivery_id).values(state=state, error=reason, lease_until=None)
+        )
+    return requests
 
 
 def record_results(ctx: JobContext, requests: list[PushRequest], results: list[PushResult]) -> None:
