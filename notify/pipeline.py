@@ -113,39 +113,46 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
     they end in: to a device blocked, lost or removed since they were queued, or to a person who
     has been deactivated, they are dropped (checked here, at claim time, so nothing queued before
     the block slips through); to a provider no transport serves, they fail."""
-    # Plain columns, not entities: a send batch is hundreds of rows and ORM loading would dominate.
-    rows = session.execute(
-        select(
-            Delivery.id,
-            Delivery.provider,
-            Delivery.kind,
-            Delivery.level,
-            Delivery.content_free,
-            Delivery.digest_id,
-            Device.token,
-            Device.platform,
-            Device.webpush_p256dh,
-            Device.webpush_auth,
-            Message.id,
-            Message.title,
-            Message.body,
-            Message.priority,
-            Message.deep_link,
-            Message.collapse_key,
-            Message.expires_at,
-            Message.category,
-            Message.requires_ack,
-            Person.language,
+    # Plain columns through Core, not the ORM: a send batch is hundreds of rows and the ORM's row
+    # processing would dominate.
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Delivery.id,
+                Delivery.provider,
+                Delivery.kind,
+                Delivery.level,
+                Delivery.content_free,
+                Delivery.digest_id,
+                Device.token,
+                Device.platform,
+                Device.webpush_p256dh,
+                Device.webpush_auth,
+                Message.id,
+                Message.title,
+                Message.body,
+                Message.priority,
+                Message.deep_link,
+                Message.collapse_key,
+                Message.expires_at,
+                Message.category,
+                Message.requires_ack,
+                Person.language,
+            )
+            .join(Device, Device.id == Delivery.device_id)
+            .join(Message, Message.id == Delivery.message_id)
+            .outerjoin(Person, Person.id == Delivery.person_id)  # none for a shared ward tablet
+            .where(among(session, Delivery.id, ids))
         )
-        .join(Device, Device.id == Delivery.device_id)
-        .join(Message, Message.id == Delivery.message_id)
-        .outerjoin(Person, Person.id == Delivery.person_id)  # none for a shared ward tablet
-        .where(among(session, Delivery.id, ids))
-    ).all()
+        .all()
+    )
     # Plain columns here too: a release sends batches of digests, one each.
     digest_ids = list({r.digest_id for r in rows if r.digest_id})
     columns = (Digest.id, Digest.title, Digest.body, Digest.message_ids)
-    digests = {d.id: d for d in session.execute(select(*columns).where(among(session, Digest.id, digest_ids)))}
+    digests = {
+        d.id: d for d in session.connection().execute(select(*columns).where(among(session, Digest.id, digest_ids)))
+    }
     requests: list[PushRequest] = []
     unserved: list[tuple[uuid.UUID, str, str]] = []
     unreachable = device_service.unreachable(session, ids)

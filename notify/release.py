@@ -167,7 +167,10 @@ def claim_people(session: Session, person_ids: Sequence[uuid.UUID], *, wait: boo
 
 
 def _held(session: Session, *where: ColumnElement[bool]) -> list[HeldRow]:
-    rows = session.execute(select(*_HELD_COLUMNS).where(Delivery.state == "held", *where)).all()
+    # Core, not the ORM: plain columns need none of its row processing, which cost as much as
+    # fetching the rows in a profile of a release (20,000 rows per batch of 5,000 people).
+    session.flush()  # what the ORM's execute would do first: the caller's pending changes count
+    rows = session.connection().execute(select(*_HELD_COLUMNS).where(Delivery.state == "held", *where)).all()
     return [HeldRow(*r) for r in rows if r.person_id is not None]  # type: ignore[arg-type]  # checked
 
 
