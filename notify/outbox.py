@@ -169,6 +169,23 @@ def run_job(ctx: JobContext, registry: JobRegistry, job_id: uuid.UUID) -> str:
         if job is None:
             return "skipped"
         name, payload, attempts = job.name, dict(job.payload), job.attempts
+    return run_claimed(ctx, registry, job_id, name=name, payload=payload, attempts=attempts, lease=lease)
+
+
+def run_claimed(
+    ctx: JobContext,
+    registry: JobRegistry,
+    job_id: uuid.UUID,
+    *,
+    name: str,
+    payload: dict[str, Any],
+    attempts: int,
+    lease: timedelta | None = None,
+) -> str:
+    """Run and settle a job this worker already holds the lease of (`run_job` after its claim, or
+    a job written RUNNING by the transaction that claimed its work), renewing that lease while it
+    runs. Returns the state it ended in."""
+    lease = lease or timedelta(seconds=ctx.settings.job_lease_s)
     spec = registry.get(name)
     error: str | None = None
     retry_after: float | None = None

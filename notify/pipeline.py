@@ -114,40 +114,45 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
     they end in: to a device blocked, lost or removed since they were queued, or to a person who
     has been deactivated, they are dropped (checked here, at claim time, so nothing queued before
     the block slips through); to a provider no transport serves, they fail."""
-    # Plain columns, not entities: a send batch is hundreds of rows and ORM loading would dominate.
-    rows = session.execute(
-        select(
-            Delivery.id,
-            Delivery.provider,
-            Delivery.kind,
-            Delivery.level,
-            Delivery.content_free,
-            Delivery.digest_id,
-            Device.token,
-            Device.platform,
-            Device.webpush_p256dh,
-            Device.webpush_auth,
-            Message.id,
-            Message.title,
-            Message.body,
-            Message.priority,
-            Message.deep_link,
-            Message.collapse_key,
-            Message.expires_at,
-            Message.category,
-            Message.requires_ack,
-            Person.language,
+    # Plain columns through Core, not the ORM: a send batch is hundreds of rows and the ORM's row
+    # processing would dominate.
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Delivery.id,
+                Delivery.provider,
+                Delivery.kind,
+                Delivery.level,
+                Delivery.content_free,
+                Delivery.digest_id,
+                Device.token,
+                Device.platform,
+                Device.webpush_p256dh,
+                Device.webpush_auth,
+                Message.id,
+                Message.title,
+                Message.body,
+                Message.priority,
+                Message.deep_link,
+                Message.collapse_key,
+                Message.expires_at,
+                Message.category,
+                Message.requires_ack,
+                Person.language,
+            )
+            .join(Device, Device.id == Delivery.device_id)
+            .join(Message, Message.id == Delivery.message_id)
+            .outerjoin(Person, Person.id == Delivery.person_id)  # none for a shared ward tablet
+            .where(among(session, Delivery.id, ids))
         )
-        .join(Device, Device.id == Delivery.device_id)
-        .join(Message, Message.id == Delivery.message_id)
-        .outerjoin(Person, Person.id == Delivery.person_id)  # none for a shared ward tablet
-        .where(among(session, Delivery.id, ids))
-    ).all()
+        .all()
+    )
     # Plain columns here too: a release sends batches of digests, one each.
     digest_ids = list({r.digest_id for r in rows if r.digest_id})
     columns = (Digest.id, Digest.person_id, Digest.title, Digest.body, Digest.message_ids)
     digests: dict[uuid.UUID, Any] = {
-        d.id: d for d in session.execute(select(*columns).where(among(session, Digest.id, digest_ids)))
+        d.id: d for d in session.connection().execute(select(*columns).where(among(session, Digest.id, digest_ids)))
     }
     digests = _without_recalled(session, digests)
     recalled_ids = set(
@@ -216,11 +221,7 @@ def send(ctx: JobContext, payload: dict[str, Any]) -> None:
         claimed = _claim_deliveries(session, ids, now=now, lease=lease)
         if not claimed:
             return
-        requests, unserved = _requests(session, claimed)
-        for delivery_id, state, reason in unserved:
-            session.execute(
-                update(Delivery).where(Delivery.id == delivery_id).values(state=state, error=reason, lease_until=None)
-            )
+        requests = _sendable(session, claimed)
     with LeaseKeeper(lease, lambda: _renew_deliveries(ctx, [r.delivery_id for r in requests], lease), name="send"):
         results = _push(ctx).send(requests) if requests else []
     record_results(ctx, requests, results)
@@ -235,6 +236,26 @@ def _renew_deliveries(ctx: JobContext, ids: list[uuid.UUID], lease: timedelta) -
             .values(lease_until=ctx.clock.now() + lease)
             .execution_options(synchronize_session=False)
         )
+
+
+def send_claimed(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """`send`, for deliveries the caller's own transaction already claimed (state sending, with
+    its lease): the release's digests. Should this worker die, their lease and the job's run
+    out together, and the job's next run claims them as `send` does."""
+    with unit_of_work(ctx.session_factory) as session:
+        requests = _sendable(session, [uuid.UUID(d) for d in payload["delivery_ids"]])
+    results = _push(ctx).send(requests) if requests else []
+    record_results(ctx, requests, results)
+
+
+def _sendable(session: Session, claimed: list[uuid.UUID]) -> list[PushRequest]:
+    """The provider requests of these claimed deliveries; those that must not go out are settled."""
+    requests, unserved = _requests(session, claimed)
+    for delivery_id, state, reason in unserved:
+        session.execute(
+            update(Delivery).where(Delivery.id == delivery_id).values(state=state, error=reason, lease_until=None)
+        )
+    return requests
 
 
 def record_results(ctx: JobContext, requests: list[PushRequest], results: list[PushResult]) -> None:

@@ -263,6 +263,7 @@ def run(
             "VILA_DATA_DIR": str(tmp),
             "VILA_LOG_LEVEL": os.environ.get("VILA_BENCH_LOG_LEVEL", "WARNING"),  # INFO: what each job did
             "VILA_RELEASE_BATCH": str(batch),
+            "VILA_TEST_INSTALLATION": "true",  # the providers are the stand-in
             **apns,
         }
         try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -64,6 +65,11 @@ _TRANSIENT_ERRORS = (
 
 _PLACEHOLDER_TOKEN = "vila-placeholder-token-5f0c1c1e"  # noqa: S105 - not a secret
 _TEMPLATE_CACHE_SIZE = 1024
+# The data fields that differ from one push to the next where the rest is the same: a digest's
+# id (and the message id the push names, which is the digest's). They get placeholders too.
+_PER_PUSH = ("message_id", "digest_id")
+_PLACEHOLDER = {name: f"vila-placeholder-{name}-5f0c1c1e" for name in _PER_PUSH}
+_HOLES = re.compile(rb'"(vila-placeholder-(?:token|message_id|digest_id)-5f0c1c1e)"')
 
 
 def load_credential(
@@ -175,14 +181,15 @@ class FcmTransport:
         self._token_lock: asyncio.Lock | None = None
         self._token_stale = False
         self._closed = False
-        self._templates: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
+        self._templates: dict[tuple[object, ...], list[bytes]] = {}
 
     def encode(self, request: PushRequest) -> bytes:
         """The request body, built and validated by firebase-admin.
 
         A broadcast sends one message to many devices, and only the token differs between their
-        bodies: firebase-admin builds and validates the body once per distinct content, with a
-        placeholder token that is then swapped for each device's (JSON-escaped) token.
+        bodies; a release sends a digest of the same messages to many people, and only the token
+        and the digest's id differ. firebase-admin builds and validates the body once per distinct
+        content, with placeholders that are then swapped for each push's (JSON-escaped) values.
         """
         if not request.token:
             raise ValueError("Message.token must be a non-empty string")
@@ -201,7 +208,7 @@ class FcmTransport:
             w.collapse_key,
             w.title,
             w.body,
-            tuple(w.data.items()),
+            tuple((k, None if k in _PER_PUSH else v) for k, v in w.data.items()),
             w.thread_id,
             w.badge,
             w.sensitive,
@@ -209,15 +216,17 @@ class FcmTransport:
         template = self._templates.get(key)
         if template is None:
             placeholder = replace(request, token=_PLACEHOLDER_TOKEN)
-            body = mapping.fcm_body(mapping.fcm_message(placeholder, w))
-            prefix, _, suffix = (
-                json.dumps(body, separators=(",", ":")).encode().partition(f'"{_PLACEHOLDER_TOKEN}"'.encode())
-            )
-            template = (prefix, suffix)
+            data = {k: _PLACEHOLDER[k] if k in _PER_PUSH else v for k, v in w.data.items()}
+            body = mapping.fcm_body(mapping.fcm_message(placeholder, replace(w, data=data)))
+            template = _HOLES.split(json.dumps(body, separators=(",", ":")).encode())
             if len(self._templates) >= _TEMPLATE_CACHE_SIZE:
                 self._templates.pop(next(iter(self._templates)))
             self._templates[key] = template
-        return template[0] + json.dumps(request.token).encode() + template[1]
+        values = {_PLACEHOLDER_TOKEN: request.token, **{_PLACEHOLDER[k]: w.data[k] for k in _PER_PUSH if k in w.data}}
+        # split() leaves the text between the holes at even places and each hole's name at odd ones.
+        return b"".join(
+            part if i % 2 == 0 else json.dumps(values[part.decode()]).encode() for i, part in enumerate(template)
+        )
 
     async def send(self, batch: Sequence[PushRequest]) -> list[PushResult]:
         if self._closed:

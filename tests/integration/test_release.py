@@ -15,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import ManualClock
+from kernel.db import unit_of_work
 from kernel.settings import Settings
 from notify.jobs import registry
 from notify.models import Delivery, Digest
-from notify.outbox import Job, JobContext, run_due
+from notify.outbox import Job, JobContext, NullWaker, run_due, sweep
 from notify.push import PushClient
+from notify.release import _held, claim_people, release
 from notify.transports import mapping
 from notify.transports.base import RecordingTransport
 from tests.messaging_helpers import recording_push
@@ -206,3 +208,33 @@ def test_a_digest_of_300_held_messages_fits_every_provider(
     with session_factory() as s:
         [digest] = s.scalars(select(Digest)).all()
     assert sorted(digest.message_ids) == sorted(str(m) for m in held.messages), "the inbox has the full list"
+
+
+def test_a_release_whose_worker_dies_before_pushing_is_pushed_once_after_its_lease(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    push: tuple[PushClient, RecordingTransport],
+) -> None:
+    """A release claims its digests' deliveries and send jobs in its own transaction, to push
+    them itself: no other worker takes them meanwhile; if it dies before pushing, the sweeper
+    finds the lease run out and the digests go out once, then."""
+    held = _seed(session_factory, clock)
+    ctx = _ctx(settings, session_factory, clock, push[0])
+    with unit_of_work(session_factory) as session:  # release_people, up to its commit: then it dies
+        people = claim_people(session, held.people, wait=False)
+        rows = _held(session, Delivery.person_id.in_(people))
+        claimed = release(ctx, session, rows, now=clock.now(), claim_sends=True)
+    assert claimed and all(j.state == "running" for j in claimed)
+    run_due(ctx, registry)  # any other worker, now
+    sweep(ctx, NullWaker())
+    run_due(ctx, registry)
+    assert push[1].requests == [], "a digest its releasing worker still holds went out elsewhere"
+    with session_factory() as s:
+        assert Counter(s.scalars(select(Delivery.state)))["sending"] == len(held.tokens)
+    clock.advance(timedelta(seconds=settings.job_lease_s + 1))
+    assert sweep(ctx, NullWaker()).expired_leases == len(claimed)
+    run_due(ctx, registry)
+    _assert_one_digest_each(session_factory, held, push[1])
+    with session_factory() as s:
+        assert Counter(s.scalars(select(Delivery.state)))["sent"] == len(held.tokens)
