@@ -399,7 +399,7 @@ class ApnsTransport:
             except ConnectFailed as exc:
                 return TransientFailure(str(exc))
             except ConnectionClosed as exc:
-                return TransientFailure(f"connection closed: {exc}")
+                return TransientFailure(f"connection closed: {exc}", unprocessed="not processed" in str(exc))
             except (NoAvailableStreamIDError, FlowControlError) as exc:
                 return TransientFailure(f"HTTP/2: {type(exc).__name__}")
         return self._classify(result, header)

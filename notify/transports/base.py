@@ -93,6 +93,9 @@ class TransientFailure:
     # No answer in time: the provider may have accepted it. Retried at most once, then the
     # delivery is recorded as `uncertain` and not sent again (a resend could show it twice).
     uncertain: bool = False
+    # The provider refused it unprocessed (an HTTP/2 GOAWAY above its last stream id): certainly
+    # not delivered, so sending it again costs no attempt (up to UNPROCESSED_CAP refusals).
+    unprocessed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,9 @@ def parse_retry_after(value: str | None, *, clock: Clock) -> float | None:
     return max(0.0, (when - clock.now()).total_seconds())
 
 
+# Refusals of a request unprocessed (GOAWAY) that are sent again without spending an attempt.
+UNPROCESSED_CAP = 16
+
 AttemptFn = Callable[[Sequence[PushRequest]], Awaitable[list[PushResult]]]
 
 
@@ -121,6 +124,7 @@ async def send_with_retries(
     final: list[PushResult | None] = [None] * len(batch)
     tries = [0] * len(batch)
     first_uncertain: dict[int, int] = {}  # the try that first went unanswered: it may have arrived
+    refusals = [0] * len(batch)  # tries the provider refused unprocessed: they cost no attempt
     due: dict[int, float] = {i: 0.0 for i in range(len(batch))}
 
     while due:
@@ -138,6 +142,14 @@ async def send_with_retries(
         for i, answer in zip(ready, answers, strict=True):
             request = batch[i]
             if isinstance(answer, TransientFailure):
+                if answer.unprocessed and refusals[i] < UNPROCESSED_CAP:
+                    # A connection going away refused it before processing: certainly not sent,
+                    # so it goes again at once on a fresh connection without spending an attempt.
+                    refusals[i] += 1
+                    tries[i] -= 1
+                    stats.retried_reasons[answer.reason] += 1  # counted here, not as an attempt
+                    due[i] = loop.time()
+                    continue
                 if answer.uncertain:
                     first_uncertain.setdefault(i, tries[i])
                 if i in first_uncertain:
