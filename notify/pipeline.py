@@ -140,6 +140,7 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
                 Message.category,
                 Message.requires_ack,
                 Person.language,
+                Message.recalled_at.is_not(None),
             )
             .join(Device, Device.id == Delivery.device_id)
             .join(Message, Message.id == Delivery.message_id)
@@ -155,20 +156,24 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
         d.id: d for d in session.connection().execute(select(*columns).where(among(session, Digest.id, digest_ids)))
     }
     digests = _without_recalled(session, digests)
-    recalled_ids = set(
-        session.scalars(
-            select(Message.id).where(
-                among(session, Message.id, list({r[10] for r in rows})), Message.recalled_at.is_not(None)
-            )
-        )
-    )
     requests: list[PushRequest] = []
     unserved: list[tuple[uuid.UUID, str, str]] = []
     unreachable = device_service.unreachable(session, ids)
     for r in rows:
         delivery_id, provider, kind, level, content_free, digest_id, token, platform, p256dh, auth = r[:10]
-        message_id, title, body, priority, deep_link, collapse_key, expires_at, category, wants_ack, language = r[10:]
-        recalled = message_id in recalled_ids
+        (
+            message_id,
+            title,
+            body,
+            priority,
+            deep_link,
+            collapse_key,
+            expires_at,
+            category,
+            wants_ack,
+            language,
+            recalled,
+        ) = r[10:]
         if delivery_id in unreachable:
             unserved.append((delivery_id, "dropped", f"not sent: {unreachable[delivery_id]}"))
             continue
@@ -333,19 +338,22 @@ def _without_recalled(session: Session, digests: dict[uuid.UUID, Any]) -> dict[u
     )
     if not recalled:
         return digests
+    left_of = {i: [m for m in d.message_ids if uuid.UUID(m) not in recalled] for i, d in digests.items()}
+    changed = [i for i, left in left_of.items() if left and len(left) < len(digests[i].message_ids)]
+    # What the rewritten digests need, in two queries for the batch, not two per digest.
+    wanted = [uuid.UUID(m) for i in changed for m in left_of[i]]
+    messages = {m.id: m for m in session.scalars(select(Message).where(among(session, Message.id, wanted)))}
+    owners = [digests[i].person_id for i in changed]
+    languages = dict(session.execute(select(Person.id, Person.language).where(among(session, Person.id, owners))).all())
     kept: dict[uuid.UUID, Any] = {}
     for digest_id, digest in digests.items():
-        left = [m for m in digest.message_ids if uuid.UUID(m) not in recalled]
+        left = left_of[digest_id]
         if len(left) == len(digest.message_ids):
             kept[digest_id] = digest
         elif left:
-            rest = sorted(
-                session.scalars(select(Message).where(Message.id.in_([uuid.UUID(m) for m in left]))).all(),
-                key=lambda m: m.created_at,
-            )
-            language = session.scalar(select(Person.language).where(Person.id == digest.person_id)) or "sv"
+            rest = sorted((messages[uuid.UUID(m)] for m in left), key=lambda m: m.created_at)
             items = [Item(title=m.title, label=m.audience_label, private=m.sensitive) for m in rest]
-            title, body = digest_text(items, language)
+            title, body = digest_text(items, languages.get(digest.person_id) or "sv")
             session.execute(
                 update(Digest).where(Digest.id == digest_id).values(title=title, body=body, message_ids=left)
             )
