@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -96,18 +97,7 @@ def replace_user(
 ) -> Response:
     person = _person(session, user_id)
     user = ScimUser.model_validate(normalise_user_body(body), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-    if people.apply(
-        session=session,
-        person=person,
-        values=user_values(user),
-        provisioned=scim.provisioned,
-        by=scim.by,
-        now=clock.now(),
-        action=f"{ACTION}.person",
-    ):
-        scim.audited()
-    session.commit()
-    return _answer(person, scim)
+    return _apply(session, person, user, scim, now=clock.now())
 
 
 @router.patch("/Users/{user_id}")
@@ -126,13 +116,18 @@ def patch_user(
     patch = PatchOp[ScimUser].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     user = person_to_user(person, base_url=scim.base_url)
     patch.patch(user)
+    return _apply(session, person, user, scim, now=clock.now())
+
+
+def _apply(session: Session, person: Person, user: ScimUser, scim: Scim, *, now: datetime) -> Response:
+    """A replaced or patched user written back (only the provisioned fields), audited if it changed."""
     if people.apply(
         session=session,
         person=person,
         values=user_values(user),
         provisioned=scim.provisioned,
         by=scim.by,
-        now=clock.now(),
+        now=now,
         action=f"{ACTION}.person",
     ):
         scim.audited()
