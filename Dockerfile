@@ -18,6 +18,7 @@ COPY pilot ./pilot
 COPY api ./api
 COPY workers ./workers
 COPY vila ./vila
+COPY tools ./tools
 RUN pip install --no-deps . && useradd --system --uid 10001 --home-dir /var/lib/vila --create-home vila
 
 USER vila

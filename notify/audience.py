@@ -16,8 +16,8 @@ from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import InvalidInput, PermissionDenied
 from notify.schemas import Audience
 from policies import service as policies
+from policies.core.types import OnCallSlot
 from policies.models import OnCallSlotRow, Roster
-from policies.types import OnCallSlot
 
 
 @dataclass(frozen=True)

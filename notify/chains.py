@@ -28,7 +28,7 @@ from notify.messages import decide, enqueue_sends, facts_for_stored, persist, re
 from notify.models import Message, Recipient
 from notify.outbox import enqueue
 from policies import service as policies
-from policies.types import Reason
+from policies.core.types import Reason
 
 WHO = ("role", "person", "manager")
 CHANNELS = ("push", "email")

@@ -52,8 +52,8 @@ from notify.schemas import (
 from notify.transports.mapping import PAYLOAD_LIMIT_BYTES, check_fits, largest_push
 from policies import rest_records
 from policies import service as policies
-from policies.engine import decide_many
-from policies.types import Decision, MessageFacts, PolicyParams
+from policies.core.engine import decide_many
+from policies.core.types import Decision, MessageFacts, PolicyParams
 
 INLINE_MAX = 1000  # default: recipients decided inside the send request; more go to fan-out jobs
 CHUNK = 5000  # default: recipients per fan-out job

@@ -40,8 +40,8 @@ from notify.outbox import PENDING, RUNNING, Job, JobContext, JobRegistry, JobSpe
 from notify.release_timing import next_due, schedule_wake
 from policies import rest_records
 from policies import service as policies
-from policies.engine import decide_many
-from policies.types import Decision, Reason
+from policies.core.engine import decide_many
+from policies.core.types import Decision, Reason
 
 log = logging.getLogger("vila.release")
 

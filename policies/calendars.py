@@ -29,7 +29,7 @@ from kernel.directory.models import Person
 from kernel.errors import InvalidInput
 from kernel.events import AvailabilityChanged, CalendarLinked, emit
 from policies import rosters
-from policies.ical import CalendarError, CalEvent, FeedItem, WeeklyItem, events, feed
+from policies.core.ical import CalendarError, CalEvent, FeedItem, WeeklyItem, events, feed
 from policies.models import (
     CalendarFeed,
     CalendarLink,

@@ -1,5 +1,5 @@
 """Weekly-rest and jour-limit findings of people, read from the database: the facts (shifts,
-weekly hours, stand-by, jour, contacts that broke rest) go to the pure `policies.rest_periods`,
+weekly hours, stand-by, jour, contacts that broke rest) go to the pure `policies.core.rest_periods`,
 and the findings come back as rows for the report, the roster check and the person's record."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from policies.calendar import local_date
-from policies.rest_periods import JourFinding, WeeklyRestFinding, jour_findings, weekly_rest_findings
+from policies.core.rest_periods import JourFinding, WeeklyRestFinding, jour_findings, weekly_rest_findings
+from policies.core.wallclock import local_date
 from policies.rest_records import contacts_of, entries_by_person, facts_of
 from policies.service import load_states, policies_for
 

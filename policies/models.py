@@ -345,7 +345,7 @@ class RestLedgerEntry(Base):
 
 class RestPeriodRecord(Base):
     """A rest period that contacts broke: from the end of work to the next start of work, what
-    it required and what it lost (see `policies.rest_periods`). Its ledger entries point to it."""
+    it required and what it lost (see `policies.core.rest_periods`). Its ledger entries point to it."""
 
     __tablename__ = "rest_period"
     __table_args__ = (UniqueConstraint("person_id", "start_at"),)

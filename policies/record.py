@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from kernel.directory.service import names_of
 from kernel.spreadsheet import SafeWriter
 from policies import rest_records
-from policies.calendar import local_date, wall_instant
+from policies.core.wallclock import local_date, wall_instant
 from policies.findings import finding_rows, findings_for
 from policies.models import RestLedgerEntry
 

@@ -1,7 +1,7 @@
 """Rest records: the ledger grouped into rest periods, kept current as contacts are written and
 recomputed on demand, and the weekly-rest and jour findings drawn from the same facts.
 
-The figures come from `policies.rest_periods` (pure); this module reads the facts (work, stand-by,
+The figures come from `policies.core.rest_periods` (pure); this module reads the facts (work, stand-by,
 jour, ledger contacts) from the database and writes the `rest_period` rows and each entry's share.
 """
 
@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session
 from kernel.db import new_id
 from kernel.directory.models import Person
 from kernel.errors import InvalidInput
-from policies.calendar import local_date
-from policies.models import RestLedgerEntry, RestPeriodRecord
-from policies.rest_periods import (
+from policies.core.rest_periods import (
     Contact,
     RestPeriod,
     rest_periods,
 )
+from policies.core.types import Interval, PolicyParams, RecipientState
+from policies.core.wallclock import local_date
+from policies.models import RestLedgerEntry, RestPeriodRecord
 from policies.service import load_states, policies_for
-from policies.types import Interval, PolicyParams, RecipientState
 
 # A rest period runs from the end of work to the next start: look this far either side of the
 # contacts to find both ends (a weekend's weekly rest is about 60 hours; a long leave is longer,

@@ -11,8 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from kernel.inputs import InputModel
 from kernel.instants import SaneInstant
 from kernel.timezones import validate_timezone
-from policies.holidays import validate_calendar
-from policies.types import HoldTarget, Priority, WorkSource
+from policies.core.holidays import validate_calendar
+from policies.core.types import HoldTarget, Priority, WorkSource
 
 LeaveKind = Literal["vacation", "sick", "parental", "other"]
 OnCallKindIn = Literal["jour", "beredskap"]

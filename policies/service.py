@@ -52,9 +52,20 @@ from kernel.directory import service as directory
 from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
 from kernel.events import AvailabilityChanged, emit
-from policies.calendar import expand_weekly, local_date, weekly_overlaps
-from policies.engine import AvailabilityInterval, availability, decide
-from policies.holidays import holiday_ordinals
+from policies.core.engine import AvailabilityInterval, availability, decide
+from policies.core.holidays import holiday_ordinals
+from policies.core.types import (
+    DEFAULT_POLICY,
+    Decision,
+    Interval,
+    MessageFacts,
+    OnCallKind,
+    OnCallSlot,
+    PolicyParams,
+    RecipientState,
+    WorkSource,
+)
+from policies.core.wallclock import expand_weekly, local_date, weekly_overlaps
 from policies.models import (
     DndSession,
     Leave,
@@ -76,17 +87,6 @@ from policies.schemas import (
     ShiftCreate,
     ShiftUpdate,
     WeeklyWindow,
-)
-from policies.types import (
-    DEFAULT_POLICY,
-    Decision,
-    Interval,
-    MessageFacts,
-    OnCallKind,
-    OnCallSlot,
-    PolicyParams,
-    RecipientState,
-    WorkSource,
 )
 
 LOOKBACK = timedelta(days=3)

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from policies.rules import markdown_table  # noqa: E402 - the repository root is put on the path first
+from policies.core.rules import markdown_table  # noqa: E402 - the repository root is put on the path first
 
 DOC = ROOT / "docs" / "policy-engine.md"
 START, END = "<!-- precedence:start -->\n", "<!-- precedence:end -->"

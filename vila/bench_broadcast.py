@@ -50,7 +50,7 @@ def _stand_in(directory: Path) -> Iterator[dict[str, str]]:
     """A push stand-in on a loop thread; returns the VILA_FCM_ settings that point at it."""
     import shutil
 
-    from notify.transports.bench import nginx_stand_in, python_stand_in
+    from tools.bench.transports import nginx_stand_in, python_stand_in
 
     loop = BackgroundLoop("vila-bench-stand-in")
     manager = (

@@ -42,15 +42,15 @@ from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.directory.models import GroupMember, Person
 from kernel.settings import Settings
 from notify.celery_waker import CeleryWaker
-from notify.emulators.tls import make_local_ca
 from notify.fleet import models as fleet_models  # noqa: F401 - devices refer to the fleet's assets
 from notify.loop import BackgroundLoop
 from notify.models import Delivery, Device, Digest
 from notify.outbox import install_waker
 from notify.release_timing import schedule_wake
-from notify.transports.bench import free_port, run_nginx
 from policies.models import Shift
 from tools.bench.held import Held, seed_held
+from tools.bench.transports import free_port, run_nginx
+from tools.standins.tls import make_local_ca
 
 LEAD_S = 5.0  # at least this long between everything being up and the release instant
 URGENT_AFTER_S = 2.0

@@ -438,7 +438,7 @@ def bench_policy(recipients: int, database_url: str | None, as_json: bool) -> No
     """Decide messages of every priority for N synthetic recipients with varied schedules."""
     import json
 
-    from policies.bench import run
+    from tools.bench.policy import run
 
     result = run(recipients, database_url=database_url)
     if not as_json:
@@ -560,7 +560,7 @@ def bench_roster(queries: int, database_url: str | None, as_json: bool) -> None:
     """`who is on call` for a year-long roster of 20 people (target under 50 ms)."""
     import json
 
-    from policies.bench_roster import run
+    from tools.bench.roster import run
 
     result = run(database_url=database_url, queries=queries)
     if not as_json:
@@ -644,7 +644,7 @@ def bench_transport(messages: int, faults: bool, profile: bool, as_json: bool) -
     import asyncio
     import json
 
-    from notify.transports import bench as transport_bench
+    from tools.bench import transports as transport_bench
     from tools.bench import webpush as webpush_bench
 
     logging.basicConfig(level=logging.ERROR)
@@ -673,7 +673,7 @@ def emulate(host: str, fcm_port: int, apns_port: int, control_port: int, webpush
     """Run the FCM, APNs and Web Push stand-ins (with fault injection) until interrupted."""
     import asyncio
 
-    from notify.emulators import serve_emulators
+    from tools.standins.providers import serve_emulators
     from tools.standins.webpush import serve_webpush
 
     async def run() -> None:

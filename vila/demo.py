@@ -24,7 +24,7 @@ from notify import devices
 from notify.schemas import DeviceCreate
 from policies import rosters
 from policies import service as policy_service
-from policies.calendar import local_date
+from policies.core.wallclock import local_date
 from policies.schemas import OnCallSlotCreate, PolicyCreate, RosterCreate, RosterLayerIn, ShiftCreate, WeeklyWindow
 from vila import demo_fleet, demo_pilot
 

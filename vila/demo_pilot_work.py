@@ -20,9 +20,9 @@ from kernel.timezones import local_instant
 from notify.messages import Decided, facts_of, persist
 from notify.models import Delivery, Message, Recipient
 from policies import service as policy_service
-from policies.engine import decide_many
+from policies.core.engine import decide_many
+from policies.core.types import MessageFacts, PolicyParams, RecipientState
 from policies.models import Shift
-from policies.types import MessageFacts, PolicyParams, RecipientState
 
 ZONE = "Europe/Stockholm"
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notify.emulators.server import Emulators, serve_emulators
 from notify.loop import BackgroundLoop
 from notify.push import PushClient, router
 from notify.transports.config import PUSH_SERVICES, WebPushSettings
 from notify.transports.vapid import WebPush
+from tools.standins.server import Emulators, serve_emulators
 
 
 class EmbeddedProviders:

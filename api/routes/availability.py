@@ -17,7 +17,8 @@ from kernel.auth.service import Principal, can_act_on_person, require_group_righ
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from kernel.timezones import validate_timezone
 from policies import service, shift_import
-from policies.engine import AvailabilityInterval
+from policies.core.engine import AvailabilityInterval
+from policies.core.types import MessageFacts
 from policies.models import QuietHours, WorkingHours
 from policies.schemas import (
     AvailabilityIntervalRead,
@@ -40,7 +41,6 @@ from policies.schemas import (
     WeeklyWindowsRead,
     WeeklyWindowsUpdate,
 )
-from policies.types import MessageFacts
 
 router = APIRouter(prefix="/api/v1", tags=["availability"])
 MAX_IMPORT_BYTES = 5_000_000

@@ -19,8 +19,8 @@ from kernel.auth.service import Principal, require_group_rights, require_person_
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from kernel.inputs import InputModel
 from policies import calendars, rosters
-from policies.holidays import holidays_between, validate_calendar
-from policies.ical import CalendarError
+from policies.core.holidays import holidays_between, validate_calendar
+from policies.core.ical import CalendarError
 from policies.models import CalendarLink
 from policies.schemas import LeaveKind
 

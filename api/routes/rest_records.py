@@ -22,7 +22,7 @@ from kernel.errors import InvalidInput, NotFound
 from policies import rest_records
 from policies import rosters as roster_service
 from policies import service as policy_service
-from policies.calendar import local_date
+from policies.core.wallclock import local_date
 from policies.findings import finding_key, finding_rows, findings_for
 from policies.models import OnCallSlotRow, RestLedgerEntry, RestPeriodRecord, Roster
 from policies.record import own_record, record_csv, record_years

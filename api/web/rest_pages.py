@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import ClockDep, SessionDep
 from api.web.routes import _principal, _render
 from kernel.directory import service as directory
-from policies.calendar import local_date
+from policies.core.wallclock import local_date
 from policies.record import own_record, record_years
 
 router = APIRouter(include_in_schema=False)

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 import pytz
 
 from kernel.timezones import local_instant
-from policies.holidays import holiday_ordinals
+from policies.core.holidays import holiday_ordinals
 
 CALENDAR = "SE"
 

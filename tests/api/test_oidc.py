@@ -19,7 +19,6 @@ from api.deps import SESSION_COOKIE, csrf_token
 from api.main import create_app
 from kernel.audit.models import AuditRecord
 from kernel.auth.models import ApiToken
-from kernel.auth.oidc_stand_in import OidcStandIn
 from kernel.clock import ManualClock
 from kernel.db import unit_of_work
 from kernel.directory import service as directory
@@ -28,6 +27,7 @@ from kernel.settings import Settings
 from notify.outbox import NullWaker
 from tests.factories import Factory
 from tests.web_login import log_in
+from tools.standins.oidc import OidcStandIn
 
 ROLE_MAP = "Vila.Manager=manager,Vila.HR=hr,Vila.Admin=admin,Vila.Union=union"
 

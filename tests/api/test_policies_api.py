@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.db import unit_of_work
 from policies import service
-from policies.engine import decide
+from policies.core.engine import decide
+from policies.core.types import MessageFacts
 from policies.schemas import ShiftCreate
-from policies.types import MessageFacts
 from tests.factories import Factory
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

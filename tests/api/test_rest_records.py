@@ -23,9 +23,9 @@ from notify.push import PushClient
 from notify.release import release_held
 from notify.transports.base import RecordingTransport
 from policies import service
-from policies.engine import decide
+from policies.core.engine import decide
+from policies.core.types import MessageFacts
 from policies.models import Leave, OnCallSlotRow, RestLedgerEntry, RestPeriodRecord
-from policies.types import MessageFacts
 from tests.factories import Factory
 from tests.messaging_helpers import Facts, recording_push, run_jobs, run_periodic
 from tests.web_login import log_in

@@ -19,9 +19,9 @@ from kernel.settings import Settings
 from kernel.spreadsheet import XLSX_MEDIA_TYPE, read_csv
 from notify.outbox import NullWaker
 from policies import service
-from policies.engine import decide
+from policies.core.engine import decide
+from policies.core.types import MessageFacts
 from policies.schemas import ShiftCreate
-from policies.types import MessageFacts
 from tests.factories import Factory
 from tests.web_login import form_nonce, log_in, nonce_in
 

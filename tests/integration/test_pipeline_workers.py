@@ -28,7 +28,6 @@ from kernel.db import unit_of_work
 from kernel.directory.models import GroupMember, Person
 from kernel.settings import Settings
 from notify.celery_waker import CeleryWaker
-from notify.emulators.fcm import FcmEmulator
 from notify.fleet.models import Assignment
 from notify.loop import BackgroundLoop
 from notify.models import AudienceChunk, Delivery, Device, Message, Recipient
@@ -36,6 +35,7 @@ from notify.outbox import JobContext, sweep
 from policies.models import Shift
 from tests.conftest import BROKER_NAMESPACE, BROKER_URL, flush_broker
 from tests.factories import Factory
+from tools.standins.fcm import FcmEmulator
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -281,7 +281,7 @@ def test_flushed_broker_loses_no_broadcast(
 
 @pytest.fixture
 def emulators(tmp_path: Path) -> Iterator[Any]:
-    from notify.emulators.server import serve_emulators
+    from tools.standins.server import serve_emulators
 
     loop = BackgroundLoop()
     running = loop.run(serve_emulators(control_port=None, state_dir=tmp_path / "emulators"), timeout=30)

@@ -12,7 +12,8 @@ from kernel.clock import ManualClock
 from kernel.db import unit_of_work
 from kernel.errors import InvalidInput
 from policies import service
-from policies.engine import decide, decide_many
+from policies.core.engine import decide, decide_many
+from policies.core.types import DEFAULT_POLICY, MessageFacts
 from policies.schemas import (
     DndStart,
     LeaveCreate,
@@ -22,7 +23,6 @@ from policies.schemas import (
     ShiftCreate,
     WeeklyWindow,
 )
-from policies.types import DEFAULT_POLICY, MessageFacts
 from tests.factories import Factory
 
 # Monday 23 November 2026, 10:00 in Stockholm (the shared clock's start).

@@ -21,9 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.main import create_app
 from kernel.clock import ManualClock
 from kernel.settings import Settings
-from notify.emulators import Emulators, serve_emulators
-from notify.emulators.faults import FaultPlan
-from notify.emulators.fcm import FcmEmulator
 from notify.loop import BackgroundLoop
 from notify.models import Delivery
 from notify.outbox import NullWaker
@@ -43,6 +40,9 @@ from tests.integration.transport_helpers import (
     push,
 )
 from tests.messaging_helpers import Facts, run_jobs, workday
+from tools.standins.faults import FaultPlan
+from tools.standins.fcm import FcmEmulator
+from tools.standins.providers import Emulators, serve_emulators
 from tools.standins.webpush import RunningStandIn, serve_webpush
 
 SLOW: dict[str, Any] = {"timeout_s": 0.3}

@@ -13,9 +13,9 @@ from kernel.clock import ManualClock
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
 from policies import service
-from policies.engine import decide
+from policies.core.engine import decide
+from policies.core.types import MessageFacts
 from policies.models import OnCallSlotRow, RestLedgerEntry, RestPeriodRecord, Shift
-from policies.types import MessageFacts
 from tests.factories import Factory
 
 

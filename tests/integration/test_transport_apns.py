@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from notify.emulators import Emulators, FaultPlan, serve_emulators
-from notify.emulators.tls import issue_client_certificate, make_p8_key
 from notify.transports.apns import JWT_MIN_REFRESH_INTERVAL_S, SharedJwt
 from notify.transports.base import PermanentFailure, Sent, TokenInvalid, TransientFailure
 from tests.integration.transport_helpers import apns_token, apns_transport, push
+from tools.standins.providers import Emulators, FaultPlan, serve_emulators
+from tools.standins.tls import issue_client_certificate, make_p8_key
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ async def test_refused_connection_and_timeout_are_transient(emulators: Emulators
     await transport.aclose()
     assert isinstance(refused, TransientFailure) and refused.reason.startswith("cannot connect")
 
-    from notify.emulators.server import server_ssl_context
+    from tools.standins.server import server_ssl_context
 
     await emulators.apns.start("127.0.0.1", port, server_ssl_context(emulators.ca, alpn=["h2"]))
     emulators.apns.faults = FaultPlan(latency_s=0.5)

@@ -8,10 +8,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from notify.emulators import Emulators, serve_emulators
-from notify.transports import bench
 from notify.transports.base import Sent, TokenInvalid
 from tests.integration.transport_helpers import apns_token, apns_transport, fcm_token, fcm_transport, push
+from tools.bench import transports as bench
+from tools.standins.providers import Emulators, serve_emulators
 
 
 @pytest.fixture

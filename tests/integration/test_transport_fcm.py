@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from notify.emulators import Emulators, FaultPlan, serve_emulators
 from notify.transports.base import PermanentFailure, Sent, TokenInvalid, TransientFailure
 from tests.integration.transport_helpers import fcm_token, fcm_transport, push, service_account_file
+from tools.standins.providers import Emulators, FaultPlan, serve_emulators
 
 
 @pytest.fixture

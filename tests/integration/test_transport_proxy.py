@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from notify.emulators import ConnectProxy, Emulators, serve_emulators
 from notify.transports.base import Sent, TransientFailure
 from tests.integration.transport_helpers import (
     apns_token,
@@ -24,6 +23,7 @@ from tests.integration.transport_helpers import (
     push,
     service_account_file,
 )
+from tools.standins.providers import ConnectProxy, Emulators, serve_emulators
 
 USER, PASSWORD = "vila-push", "hem:ligt@42"  # ':' and '@' must survive the URL and the header
 PROXY_AUTH = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from notify.emulators.faults import FaultPlan
-from notify.emulators.tls import make_local_ca
 from notify.transports import mapping
 from notify.transports.base import PermanentFailure, PushRequest, Sent, TokenInvalid, TransientFailure, WebPushKeys
 from notify.transports.config import WebPushSettings
 from notify.transports.vapid import VapidKey
 from notify.transports.webpush import WebPushTransport
 from tests.integration.transport_helpers import FAST_RETRY
+from tools.standins.faults import FaultPlan
+from tools.standins.tls import make_local_ca
 from tools.standins.webpush import RunningStandIn, StandInSubscription, serve_webpush
 
 

@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.clock import SystemClock
 from kernel.settings import Settings
 from notify.celery_waker import CeleryWaker
-from notify.emulators.faults import FaultPlan
-from notify.emulators.fcm import FcmEmulator
 from notify.models import Delivery
 from notify.outbox import Job, JobContext, sweep
 from tests.conftest import BROKER_NAMESPACE
 from tests.factories import Factory
 from tests.integration.test_pipeline_workers import Workers, _count, _seed, _wait, broker, fcm  # noqa: F401
+from tools.standins.faults import FaultPlan
+from tools.standins.fcm import FcmEmulator
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

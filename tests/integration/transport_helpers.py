@@ -10,11 +10,11 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from notify.emulators import Emulators
 from notify.transports.apns import ApnsTransport
 from notify.transports.base import PushRequest
 from notify.transports.config import ApnsSettings, FcmSettings
 from notify.transports.fcm import FcmTransport
+from tools.standins.providers import Emulators
 
 FAST_RETRY: dict[str, Any] = {"retry_base_delay_s": 0.01, "retry_max_delay_s": 0.05, "retry_max_attempts": 4}
 

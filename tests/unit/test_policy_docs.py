@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from policies.rules import PRECEDENCE, markdown_table
+from policies.core.rules import PRECEDENCE, markdown_table
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "policy-engine.md"

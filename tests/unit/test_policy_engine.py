@@ -8,10 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import pytz
 
-from policies.calendar import ALL_DAYS, expand_weekly, wall_instant, weekly_overlaps
-from policies.engine import OutsideHorizon, availability, decide, decide_many
-from policies.rules import PRECEDENCE
-from policies.types import (
+from policies.core.engine import OutsideHorizon, availability, decide, decide_many
+from policies.core.rules import PRECEDENCE
+from policies.core.types import (
     DEFAULT_POLICY,
     Interval,
     MessageFacts,
@@ -19,6 +18,7 @@ from policies.types import (
     PolicyParams,
     RecipientState,
 )
+from policies.core.wallclock import ALL_DAYS, expand_weekly, wall_instant, weekly_overlaps
 
 ZONE = "Europe/Stockholm"
 TZ = pytz.timezone(ZONE)

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies.calendar import expand_weekly
-from policies.engine import decide
-from policies.types import DEFAULT_POLICY, Interval, MessageFacts, OnCallSlot, PolicyParams, RecipientState
+from policies.core.engine import decide
+from policies.core.types import DEFAULT_POLICY, Interval, MessageFacts, OnCallSlot, PolicyParams, RecipientState
+from policies.core.wallclock import expand_weekly
 
 ZONE = "Europe/Stockholm"
 BASES = (

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies.calendar import wall_instant
-from policies.rest_periods import Contact, jour_findings, rest_periods, weekly_rest_findings
-from policies.types import Interval, PolicyParams
+from policies.core.rest_periods import Contact, jour_findings, rest_periods, weekly_rest_findings
+from policies.core.types import Interval, PolicyParams
+from policies.core.wallclock import wall_instant
 
 ZONE = "Europe/Stockholm"
 POLICY = PolicyParams()  # 11 h daily rest, 36 h weekly rest

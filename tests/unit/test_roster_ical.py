@@ -10,7 +10,7 @@ import pytest
 import recurring_ical_events
 
 from policies.calendars import DEFAULT_RULE, is_patient_meeting
-from policies.ical import CalendarError, FeedItem, WeeklyItem, events, feed
+from policies.core.ical import CalendarError, FeedItem, WeeklyItem, events, feed
 
 ZONE = "Europe/Stockholm"
 

@@ -9,7 +9,7 @@ import pytz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies.timeline import Cover, Rotation, resolve
+from policies.core.rotation import Cover, Rotation, resolve
 
 ZONE = "Europe/Stockholm"
 STHLM = pytz.timezone(ZONE)

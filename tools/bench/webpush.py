@@ -35,14 +35,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kernel.clock import SystemClock
-from notify.emulators.faults import FaultPlan
-from notify.emulators.tls import LocalCa, make_local_ca
 from notify.transports import mapping
 from notify.transports.base import PushRequest, PushResult, Sent, TokenInvalid, WebPushKeys
-from notify.transports.bench import NGINX_CONF, free_port, run_nginx
 from notify.transports.config import WebPushSettings
 from notify.transports.vapid import VapidKey, VapidSigner
 from notify.transports.webpush import Subscription, WebPushTransport, encrypt
+from tools.bench.transports import NGINX_CONF, free_port, run_nginx
+from tools.standins.faults import FaultPlan
+from tools.standins.tls import LocalCa, make_local_ca
 from tools.standins.webpush import b64url, serve_webpush
 
 ORIGINS = 3

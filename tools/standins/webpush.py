@@ -38,8 +38,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import jwt as vapid_jwt
 
-from notify.emulators.faults import Fault, FaultPlan, Received, Recorder, RequestCounter
-from notify.emulators.tls import LocalCa, make_local_ca
+from tools.standins.faults import Fault, FaultPlan, Received, Recorder, RequestCounter
+from tools.standins.tls import LocalCa, make_local_ca
 
 BODY_LIMIT = 4096
 MAX_JWT_LIFETIME_S = 24 * 3600

@@ -34,7 +34,7 @@ from h2.events import (
 from h2.exceptions import ProtocolError
 from h2.settings import SettingCodes
 
-from notify.emulators.faults import Fault, FaultPlan, Received, Recorder
+from tools.standins.faults import Fault, FaultPlan, Received, Recorder
 
 TOKEN_RE = re.compile(r"^(?:[0-9a-fA-F]{2}){32,100}$")
 PUSH_TYPES = {

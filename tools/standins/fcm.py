@@ -21,7 +21,7 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from notify.emulators.faults import Fault, FaultPlan, Received, Recorder, RequestCounter
+from tools.standins.faults import Fault, FaultPlan, Received, Recorder, RequestCounter
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_:\-]{16,4096}$")
 TTL_RE = re.compile(r"^\d+(\.\d{1,9})?s$")

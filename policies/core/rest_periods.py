@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-from policies.calendar import local_date, wall_instant
-from policies.types import Interval, PolicyParams
+from policies.core.types import Interval, PolicyParams
+from policies.core.wallclock import local_date, wall_instant
 
 PeriodKind = Literal["daily", "weekly"]
 WeeklyCause = Literal["stand_by", "contacts", "schedule"]

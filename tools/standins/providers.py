@@ -1,11 +1,11 @@
 """Local stand-ins for FCM and APNs (and an outbound CONNECT proxy): for tests, the demo and the
 embedded mode."""
 
-from notify.emulators.apns import ApnsEmulator
-from notify.emulators.faults import FaultPlan, Received
-from notify.emulators.fcm import FcmEmulator
-from notify.emulators.proxy import ConnectProxy, ConnectRecord
-from notify.emulators.server import Emulators, serve_emulators
+from tools.standins.apns import ApnsEmulator
+from tools.standins.faults import FaultPlan, Received
+from tools.standins.fcm import FcmEmulator
+from tools.standins.proxy import ConnectProxy, ConnectRecord
+from tools.standins.server import Emulators, serve_emulators
 
 __all__ = [
     "ApnsEmulator",

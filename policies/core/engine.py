@@ -13,7 +13,7 @@ Contract (the messaging pipeline calls exactly this)::
   (with `reroute_to`, the person on call for the addressed role) or `drop`.
 * `Decision.reasons` lists the rules that produced it (rule id, Swedish and English text), in
   precedence order; `Decision.ledger` is set when the contact must be written to the rest ledger.
-* Precedence is the table `policies.rules.PRECEDENCE` (and `docs/policy-engine.md`); `_decide`
+* Precedence is the table `policies.core.rules.PRECEDENCE` (and `docs/policy-engine.md`); `_decide`
   below applies it top to bottom, one labelled step per rule.
 
 Speed: the facts of a recipient are compiled once per policy into a timeline of segments with
@@ -32,8 +32,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from uuid import UUID
 
-from policies.calendar import day_edges, local_date, local_days, spans_of
-from policies.rules import (
+from policies.core.rules import (
     HORIZON,
     OVERRIDE_BLOCKED,
     OVERRIDE_CAP,
@@ -42,7 +41,7 @@ from policies.rules import (
     OVERRIDE_ROLE,
     reason,
 )
-from policies.types import (
+from policies.core.types import (
     DEFAULT_POLICY,
     ContactKind,
     Decision,
@@ -57,6 +56,7 @@ from policies.types import (
     RecipientState,
     utc_from_ts,
 )
+from policies.core.wallclock import day_edges, local_date, local_days, spans_of
 
 __all__ = [
     "AvailabilityInterval",

@@ -183,7 +183,7 @@ class LedgerNote:
 
     `states` are the rest and availability states at the instant (see `STATES`), `restarts_rest`
     says the contact broke a rest window and restarts its clock, and `compensatory_minutes` are
-    what this contact adds to the rest its rest period lost (see `policies.rest_periods`: an
+    what this contact adds to the rest its rest period lost (see `policies.core.rest_periods`: an
     earlier contact in the same period was already charged its part), owed by `compensatory_due`.
     """
 

@@ -1,6 +1,6 @@
 """The precedence table: every rule of the engine, in the order it is applied.
 
-`PRECEDENCE` is the one source of truth. `policies.engine.decide` walks it top to bottom, and
+`PRECEDENCE` is the one source of truth. `policies.core.engine.decide` walks it top to bottom, and
 `docs/policy-engine.md` shows the same table, written by `scripts/precedence_doc.py` from
 `markdown_table()` (a test fails when the doc is not current). Each rule has an
 id, when it applies, what it does, and the reason text a decision carries when the rule shaped
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.types import Reason
+from policies.core.types import Reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import pytz
 
-from policies.types import Interval
+from policies.core.types import Interval
 
 WEEKDAYS = 7
 ALL_DAYS = 0b1111111

@@ -19,11 +19,11 @@ from typing import Any
 
 from aiohttp import web
 
-from notify.emulators.apns import ApnsEmulator
-from notify.emulators.faults import FaultPlan
-from notify.emulators.fcm import FcmEmulator
-from notify.emulators.tls import LocalCa, make_local_ca
 from notify.transports.config import ApnsSettings, FcmSettings
+from tools.standins.apns import ApnsEmulator
+from tools.standins.faults import FaultPlan
+from tools.standins.fcm import FcmEmulator
+from tools.standins.tls import LocalCa, make_local_ca
 
 
 def server_ssl_context(ca: LocalCa, *, alpn: list[str] | None = None) -> ssl.SSLContext:

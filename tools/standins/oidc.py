@@ -5,7 +5,7 @@ an authorize endpoint that redirects straight back with a code, and a token endp
 the code (once only), the client secret, the redirect address and the PKCE verifier. Plain http on
 127.0.0.1, so Vila needs VILA_OIDC_ALLOW_HTTP=true to talk to it.
 
-    python -m kernel.auth.oidc_stand_in --port 9400 --email anna@exempel.se --role Vila.Manager
+    python -m tools.standins.oidc --port 9400 --email anna@exempel.se --role Vila.Manager
 
 Tests reach into `user`, `token_claims` and `sign_with_foreign_key` to make it misbehave.
 """

@@ -16,15 +16,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from policies.calendar import ALL_DAYS, expand_weekly, wall_instant
-from policies.engine import decide_many, prepare
-from policies.types import (
+from policies.core.engine import decide_many, prepare
+from policies.core.types import (
     Interval,
     MessageFacts,
     OnCallSlot,
     PolicyParams,
     RecipientState,
 )
+from policies.core.wallclock import ALL_DAYS, expand_weekly, wall_instant
 
 ZONE = "Europe/Stockholm"
 WEEKDAYS_MON_FRI = 0b0011111
@@ -190,7 +190,7 @@ def run_engine(recipients: int, *, seed: int = 7) -> dict[str, Any]:
 
 def run_preview(database_url: str, recipients: int = 10_000) -> dict[str, Any]:
     """Write `recipients` people with schedules to a database of its own, then time load + decide."""
-    from policies.bench_db import preview
+    from tools.bench.policy_db import preview
 
     result: dict[str, Any] = preview(database_url, recipients, at=bench_instant())
     return result

@@ -32,13 +32,13 @@ from firebase_admin import _utils as firebase_utils
 from firebase_admin import credentials as firebase_credentials
 
 from kernel.clock import SystemClock
-from notify.emulators import FaultPlan, serve_emulators
-from notify.emulators.tls import LocalCa, make_local_ca
 from notify.transports import mapping
 from notify.transports.apns import ApnsTransport
 from notify.transports.base import PushRequest, PushResult, Sent, TokenInvalid
 from notify.transports.config import ApnsSettings, FcmSettings
 from notify.transports.fcm import FcmTransport
+from tools.standins.providers import FaultPlan, serve_emulators
+from tools.standins.tls import LocalCa, make_local_ca
 
 BROADCAST_SIZE = 100
 

@@ -17,8 +17,9 @@ from sqlalchemy import insert, make_url
 from kernel import migrate
 from kernel.db import make_engine, make_session_factory
 from kernel.directory.models import Group, GroupMember, Person
-from policies.calendar import wall_instant
-from policies.engine import decide_many
+from policies.core.engine import decide_many
+from policies.core.types import MessageFacts
+from policies.core.wallclock import wall_instant
 from policies.models import (
     DndSession,
     Leave,
@@ -31,7 +32,6 @@ from policies.models import (
     WorkingHours,
 )
 from policies.service import load_states, policies_for
-from policies.types import MessageFacts
 
 ZONE = "Europe/Stockholm"
 

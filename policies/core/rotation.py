@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from policies.calendar import local_date, wall_instant
+from policies.core.wallclock import local_date, wall_instant
 
 
 @dataclass(frozen=True)

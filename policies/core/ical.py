@@ -18,7 +18,7 @@ import icalendar
 import pytz
 import recurring_ical_events
 
-from policies.calendar import wall_instant
+from policies.core.wallclock import wall_instant
 
 MAX_OCCURRENCES = 20_000
 

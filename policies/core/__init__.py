@@ -1,0 +1,1 @@
+"""The pure decision core: value types, rules, wall-clock and rotation maths, iCal parsing; no I/O."""
