@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.vocabulary import Platform, Priority, Provider
+from notify.fleet import models as fleet_models  # noqa: F401 - a device refers to the fleet's asset table
 
 OWNERSHIPS = ("work", "private")
 # blocked: by device administration (its asset was lost, returned or retired, or its person left);

@@ -42,7 +42,6 @@ from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.directory.models import GroupMember, Person
 from kernel.settings import Settings
 from notify.celery_waker import CeleryWaker
-from notify.fleet import models as fleet_models  # noqa: F401 - devices refer to the fleet's assets
 from notify.loop import BackgroundLoop
 from notify.models import Delivery, Device, Digest
 from notify.outbox import install_waker
