@@ -15,7 +15,7 @@ from kernel.directory import service as directory
 from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import InvalidInput, PermissionDenied
 from notify.schemas import Audience
-from policies import service as policies
+from policies.availability import cover_for_role
 from policies.core.types import OnCallSlot
 from policies.models import OnCallSlotRow, Roster
 
@@ -92,7 +92,7 @@ def resolve(
         for role_name in audience.roles:
             _require_role_in_scope(session, role=role_name, scope=scope)
     for role_name in audience.roles:
-        slots = policies.cover_for_role(session=session, role=role_name, at=at)
+        slots = cover_for_role(session=session, role=role_name, at=at)
         current = [s for s in slots if s.start <= at < s.end and s.person_id is not None]
         if not current:
             raise InvalidInput(f"nobody is on call for the role {role_name!r} now")

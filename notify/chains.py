@@ -27,7 +27,7 @@ from notify.mail.models import EmailChoice, EmailMessage
 from notify.messages import decide, enqueue_sends, facts_for_stored, persist, reasons_json
 from notify.models import Message, Recipient
 from notify.outbox import enqueue
-from policies import service as policies
+from policies.availability import cover_for_role
 from policies.core.types import Reason
 
 WHO = ("role", "person", "manager")
@@ -207,7 +207,7 @@ def _people(session: Session, message: Message, step: dict[str, Any], now: datet
     if step["who"] == "person":
         yield uuid.UUID(step["person_id"])
     elif step["who"] == "role":
-        for slot in policies.cover_for_role(session=session, role=step["role"], at=now):
+        for slot in cover_for_role(session=session, role=step["role"], at=now):
             if slot.person_id is not None and slot.start <= now < slot.end:
                 yield slot.person_id
     else:

@@ -26,7 +26,7 @@ from notify.chains import EscalationStep
 from notify.messages import decide, enqueue_sends, facts_for_stored, persist, reasons_json
 from notify.models import Message, Recipient
 from notify.outbox import JobContext
-from policies import service as policies
+from policies.availability import cover_for_role
 from policies.core.types import Reason
 
 log = logging.getLogger("vila.escalation")
@@ -47,7 +47,7 @@ def default_steps(session: Session, message: Message, now: datetime) -> Iterator
     """Who comes next, in order: the role's roster from now on (each person once), then the sender."""
     role = message.audience.get("resolved_role")
     if role:
-        for slot in policies.cover_for_role(session=session, role=role, at=now):
+        for slot in cover_for_role(session=session, role=role, at=now):
             if slot.person_id is not None:
                 yield slot.person_id
     yield message.sender_id

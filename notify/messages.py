@@ -51,9 +51,12 @@ from notify.schemas import (
 )
 from notify.transports.mapping import PAYLOAD_LIMIT_BYTES, check_fits, largest_push
 from policies import rest_records
-from policies import service as policies
+from policies.availability import cover_for_role
 from policies.core.engine import decide_many
 from policies.core.types import Decision, MessageFacts, PolicyParams
+from policies.ledger import record_contact
+from policies.rest_policies import policies_for
+from policies.states import load_states
 
 INLINE_MAX = 1000  # default: recipients decided inside the send request; more go to fan-out jobs
 CHUNK = 5000  # default: recipients per fan-out job
@@ -121,14 +124,14 @@ class Decided:
 
 def decide(*, session: Session, person_ids: Sequence[uuid.UUID], facts: MessageFacts, at: datetime) -> Decided:
     """Decide for every person; a reroute brings the covering person in as a recipient too."""
-    states = policies.load_states(session=session, person_ids=person_ids, at=at)
-    pols = policies.policies_for(session=session, person_ids=person_ids, at=at)
+    states = load_states(session=session, person_ids=person_ids, at=at)
+    pols = policies_for(session=session, person_ids=person_ids, at=at)
     decisions = decide_many(states.values(), facts, pols, at)
     targets = {d.reroute_to for d in decisions.values() if d.kind == "reroute" and d.reroute_to} - set(decisions)
     if targets:
         direct = replace(facts, audience_role=None, cover=())
-        more_states = policies.load_states(session=session, person_ids=targets, at=at)
-        more_pols = policies.policies_for(session=session, person_ids=targets, at=at)
+        more_states = load_states(session=session, person_ids=targets, at=at)
+        more_pols = policies_for(session=session, person_ids=targets, at=at)
         decisions.update(decide_many(more_states.values(), direct, more_pols, at))
         pols.update(more_pols)
     return Decided(decisions=decisions, policies=pols)
@@ -455,7 +458,7 @@ def _facts_for_message(message: Message, role: str | None, cover: tuple[Any, ...
 def facts_for_stored(*, session: Session, message: Message, at: datetime) -> MessageFacts:
     """The engine's facts for a stored message at a later instant (a fan-out job, a release)."""
     role = message.audience.get("resolved_role")
-    cover = policies.cover_for_role(session=session, role=role, at=at) if role else ()
+    cover = cover_for_role(session=session, role=role, at=at) if role else ()
     return _facts_for_message(message, role, cover)
 
 
@@ -531,7 +534,7 @@ def persist(
         if d.ledger is not None:
             policy = decided.policies.get(pid)
             if policy is not None:
-                policies.record_contact(
+                record_contact(
                     session=session, person_id=pid, decision=d, message=facts, policy=policy, at=now, settle=False
                 )
                 contacted.append(pid)

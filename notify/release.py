@@ -39,9 +39,11 @@ from notify.models import Delivery, Digest, Message, Recipient
 from notify.outbox import PENDING, RUNNING, Job, JobContext, JobRegistry, JobSpec, enqueue, run_claimed
 from notify.release_timing import next_due, schedule_wake
 from policies import rest_records
-from policies import service as policies
 from policies.core.engine import decide_many
 from policies.core.types import Decision, Reason
+from policies.ledger import record_contact
+from policies.rest_policies import policies_for
+from policies.states import load_states
 
 log = logging.getLogger("vila.release")
 
@@ -196,8 +198,8 @@ def release(
         return []
     messages = {m.id: m for m in session.scalars(select(Message).where(among(session, Message.id, list(people_of))))}
     everyone = list({pid for pids in people_of.values() for pid in pids})
-    states = policies.load_states(session=session, person_ids=everyone, at=now)
-    pols = policies.policies_for(session=session, person_ids=everyone, at=now)
+    states = load_states(session=session, person_ids=everyone, at=now)
+    pols = policies_for(session=session, person_ids=everyone, at=now)
     deliverable: dict[uuid.UUID, dict[uuid.UUID, Decision]] = defaultdict(dict)  # person -> message -> decision
     delivered_recipients: list[uuid.UUID] = []
     contacted: list[uuid.UUID] = []
@@ -237,7 +239,7 @@ def release(
                 if rid is not None:
                     delivered_recipients.append(rid)
                 if decision.ledger is not None and pid in pols:
-                    policies.record_contact(
+                    record_contact(
                         session=session,
                         person_id=pid,
                         decision=decision,

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from policies.core.rest_periods import JourFinding, WeeklyRestFinding, jour_findings, weekly_rest_findings
 from policies.core.wallclock import local_date
+from policies.rest_policies import policies_for
 from policies.rest_records import contacts_of, entries_by_person, facts_of
-from policies.service import load_states, policies_for
+from policies.states import load_states
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,8 @@ from policies.core.rest_periods import (
 from policies.core.types import Interval, PolicyParams, RecipientState
 from policies.core.wallclock import local_date
 from policies.models import RestLedgerEntry, RestPeriodRecord
-from policies.service import load_states, policies_for
+from policies.rest_policies import policies_for
+from policies.states import load_states
 
 # A rest period runs from the end of work to the next start: look this far either side of the
 # contacts to find both ends (a weekend's weekly rest is about 60 hours; a long leave is longer,

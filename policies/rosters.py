@@ -20,10 +20,10 @@ from kernel.db import is_postgres
 from kernel.directory.models import Group, Person
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.events import AvailabilityChanged, emit
+from policies.availability import first_overlap
 from policies.core.rotation import Cover, Rotation, Segment, Timeline, resolve
 from policies.models import OnCallReminder, OnCallSlotRow, Roster, RosterLayer, RosterOverride
 from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
-from policies.service import first_overlap
 
 HORIZON = timedelta(days=90)
 MAX_SPAN = timedelta(days=400)

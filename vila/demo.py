@@ -22,8 +22,7 @@ from kernel.directory.schemas import GroupCreate, PersonCreate
 from kernel.timezones import local_instant
 from notify import devices
 from notify.schemas import DeviceCreate
-from policies import rosters
-from policies import service as policy_service
+from policies import availability, rest_policies, rosters
 from policies.core.wallclock import local_date
 from policies.schemas import OnCallSlotCreate, PolicyCreate, RosterCreate, RosterLayerIn, ShiftCreate, WeeklyWindow
 from vila import demo_fleet, demo_pilot
@@ -310,7 +309,7 @@ def _local(day: date, hour: int, minute: int = 0) -> datetime:
 def _day_worker(session: Session, who: Person, now: datetime) -> None:
     """Monday to Friday 08:00-17:00, as at a primary-care centre or an office."""
     window = WeeklyWindow(days=[1, 2, 3, 4, 5], start=time(8, 0), end=time(17, 0))
-    policy_service.replace_working_hours(session=session, person_id=who.id, windows=[window], timezone=ZONE, now=now)
+    availability.replace_working_hours(session=session, person_id=who.id, windows=[window], timezone=ZONE, now=now)
 
 
 def _shifts(session: Session, who: Person, now: datetime, *, night: bool, offset: int) -> None:
@@ -328,20 +327,20 @@ def _shifts(session: Session, who: Person, now: datetime, *, night: bool, offset
             )
         else:
             start, end = _local(day, 6, 45), _local(day, 16, 0)
-        policy_service.create_shift(
+        availability.create_shift(
             session=session, person_id=who.id, now=now, data=ShiftCreate(planned_start=start, planned_end=end)
         )
 
 
 def _quiet_hours(session: Session, who: Person, now: datetime) -> None:
     window = WeeklyWindow(days=[1, 2, 3, 4, 5, 6, 7], start=time(21, 0), end=time(7, 0))
-    policy_service.replace_quiet_hours(session=session, person_id=who.id, windows=[window], timezone=ZONE, now=now)
+    availability.replace_quiet_hours(session=session, person_id=who.id, windows=[window], timezone=ZONE, now=now)
 
 
 def _standby(session: Session, who: Person, group_id: uuid.UUID, now: datetime) -> None:
     """A week of stand-by (beredskap) for the ambulance station's role."""
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    policy_service.create_on_call_slot(
+    availability.create_on_call_slot(
         session=session,
         now=now,
         data=OnCallSlotCreate(
@@ -357,7 +356,7 @@ def _standby(session: Session, who: Person, group_id: uuid.UUID, now: datetime) 
 
 def _policy(session: Session, group_id: uuid.UUID, author: uuid.UUID, now: datetime) -> None:
     """The region's rest-time policy: the law and AB's defaults; managers may override urgently, with a reason."""
-    policy, _ = policy_service.create_policy(
+    policy, _ = rest_policies.create_policy(
         session=session,
         author_id=author,
         now=now,
@@ -371,7 +370,7 @@ def _policy(session: Session, group_id: uuid.UUID, author: uuid.UUID, now: datet
             override_weekly_cap=2,
         ),
     )
-    policy_service.assign_policy(session=session, policy=policy, group_id=group_id, by=author, now=now)
+    rest_policies.assign_policy(session=session, policy=policy, group_id=group_id, by=author, now=now)
 
 
 def issue_demo_tokens(*, session: Session, people: dict[str, Person], now: datetime, data_dir: Path) -> Path:

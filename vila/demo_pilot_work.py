@@ -19,10 +19,11 @@ from kernel.directory.models import Group, GroupManager, GroupMember
 from kernel.timezones import local_instant
 from notify.messages import Decided, facts_of, persist
 from notify.models import Delivery, Message, Recipient
-from policies import service as policy_service
 from policies.core.engine import decide_many
 from policies.core.types import MessageFacts, PolicyParams, RecipientState
 from policies.models import Shift
+from policies.rest_policies import policies_for
+from policies.states import load_states
 
 ZONE = "Europe/Stockholm"
 
@@ -99,8 +100,8 @@ class Week:
 def _week(session: Session, people: list[uuid.UUID], at: datetime) -> Week:
     horizon = timedelta(days=12)
     return Week(
-        states=policy_service.load_states(session=session, person_ids=people, at=at, horizon=horizon),
-        policies=policy_service.policies_for(session=session, person_ids=people, at=at),
+        states=load_states(session=session, person_ids=people, at=at, horizon=horizon),
+        policies=policies_for(session=session, person_ids=people, at=at),
         until=at + horizon,
     )
 

@@ -16,7 +16,7 @@ from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep,
 from kernel.auth.service import Principal, can_act_on_person, require_group_rights, require_person_rights
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from kernel.timezones import validate_timezone
-from policies import service, shift_import
+from policies import availability, decisions, shift_import
 from policies.core.engine import AvailabilityInterval
 from policies.core.types import MessageFacts
 from policies.models import QuietHours, WorkingHours
@@ -85,7 +85,7 @@ def _windows(person_id: uuid.UUID, rows: list[QuietHours] | list[WorkingHours]) 
         windows=[
             WeeklyWindowRead(
                 id=r.id,
-                days=service.days_of(r.weekdays),
+                days=availability.days_of(r.weekdays),
                 start=r.start_time,
                 end=r.end_time,
                 timezone=r.timezone,
@@ -102,7 +102,7 @@ def _windows(person_id: uuid.UUID, rows: list[QuietHours] | list[WorkingHours]) 
 @router.get("/people/{person}/quiet-hours", response_model=WeeklyWindowsRead)
 def read_quiet_hours(person: PersonRef, session: SessionDep, me: CurrentPerson) -> WeeklyWindowsRead:
     person_id = _readable(session, me, person)
-    return _windows(person_id, service.list_quiet_hours(session=session, person_id=person_id))
+    return _windows(person_id, availability.list_quiet_hours(session=session, person_id=person_id))
 
 
 @router.put("/people/{person}/quiet-hours", response_model=WeeklyWindowsRead)
@@ -116,10 +116,10 @@ def replace_quiet_hours(
     uow: UowDep,
 ) -> WeeklyWindowsRead:
     person_id = _self_only(me, person, "quiet hours")
-    before = _windows(person_id, service.list_quiet_hours(session=session, person_id=person_id))
+    before = _windows(person_id, availability.list_quiet_hours(session=session, person_id=person_id))
     if body.except_holidays or body.holidays is not None:
         raise InvalidInput("public holidays apply to working hours only")
-    rows = service.replace_quiet_hours(
+    rows = availability.replace_quiet_hours(
         session=session, person_id=person_id, windows=body.windows, timezone=body.timezone, now=clock.now()
     )
     after = _windows(person_id, rows)
@@ -138,7 +138,7 @@ def replace_quiet_hours(
 @router.get("/people/{person}/working-hours", response_model=WeeklyWindowsRead)
 def read_working_hours(person: PersonRef, session: SessionDep, me: CurrentPerson) -> WeeklyWindowsRead:
     person_id = _readable(session, me, person)
-    return _windows(person_id, service.list_working_hours(session=session, person_id=person_id))
+    return _windows(person_id, availability.list_working_hours(session=session, person_id=person_id))
 
 
 @router.put("/people/{person}/working-hours", response_model=WeeklyWindowsRead)
@@ -154,11 +154,11 @@ def replace_working_hours(
 ) -> WeeklyWindowsRead:
     person_id = _target(person, me)
     _employer(session, me, person_id)
-    before = _windows(person_id, service.list_working_hours(session=session, person_id=person_id))
+    before = _windows(person_id, availability.list_working_hours(session=session, person_id=person_id))
     calendar = (body.holidays or settings.holiday_calendar) if body.except_holidays else None
     if body.holidays is not None and not body.except_holidays:
         raise InvalidInput("a holiday calendar needs except_holidays: true")
-    rows = service.replace_working_hours(
+    rows = availability.replace_working_hours(
         session=session,
         person_id=person_id,
         windows=body.windows,
@@ -194,7 +194,7 @@ def create_shift(
 ) -> ShiftRead:
     person_id = _target(person, me)
     _employer(session, me, person_id)
-    shift = service.create_shift(session=session, person_id=person_id, data=body, now=clock.now())
+    shift = availability.create_shift(session=session, person_id=person_id, data=body, now=clock.now())
     read = ShiftRead.model_validate(shift)
     audit.log(
         session, action="shift.create", target_type="shift", target_id=shift.id, after=read.model_dump(mode="json")
@@ -213,7 +213,7 @@ def list_shifts(
 ) -> list[ShiftRead]:
     person_id = _readable(session, me, person)
     now = clock.now()
-    rows = service.list_shifts(session=session, person_id=person_id, start=now, end=now + timedelta(days=days))
+    rows = availability.list_shifts(session=session, person_id=person_id, start=now, end=now + timedelta(days=days))
     return [ShiftRead.model_validate(r) for r in rows]
 
 
@@ -298,10 +298,10 @@ def update_shift(
     uow: UowDep,
 ) -> ShiftRead:
     """Record the actual end of a shift (overtime or a call-out ends work later)."""
-    shift = service.require_shift(session=session, shift_id=shift_id)
+    shift = availability.require_shift(session=session, shift_id=shift_id)
     _employer(session, me, shift.person_id)
     before = ShiftRead.model_validate(shift).model_dump(mode="json")
-    service.update_shift(session=session, shift=shift, data=body, now=clock.now())
+    availability.update_shift(session=session, shift=shift, data=body, now=clock.now())
     read = ShiftRead.model_validate(shift)
     audit.log(
         session,
@@ -317,10 +317,10 @@ def update_shift(
 
 @router.delete("/shifts/{shift_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_shift(shift_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
-    shift = service.require_shift(session=session, shift_id=shift_id)
+    shift = availability.require_shift(session=session, shift_id=shift_id)
     _employer(session, me, shift.person_id)
     before = ShiftRead.model_validate(shift).model_dump(mode="json")
-    service.delete_shift(session=session, shift=shift, now=uow.clock.now())
+    availability.delete_shift(session=session, shift=shift, now=uow.clock.now())
     audit.log(session, action="shift.delete", target_type="shift", target_id=shift_id, before=before)
     uow.commit()
 
@@ -331,7 +331,7 @@ def delete_shift(shift_id: uuid.UUID, session: SessionDep, me: CurrentPerson, au
 @router.get("/people/{person}/dnd", response_model=DndRead | None)
 def read_dnd(person: PersonRef, session: SessionDep, me: CurrentPerson, clock: ClockDep) -> DndRead | None:
     person_id = _readable(session, me, person)
-    dnd = service.active_dnd(session=session, person_id=person_id, at=clock.now())
+    dnd = availability.active_dnd(session=session, person_id=person_id, at=clock.now())
     return DndRead.model_validate(dnd) if dnd else None
 
 
@@ -347,7 +347,7 @@ def start_dnd(
 ) -> DndRead:
     """Start "with a patient" for N minutes or until a time; it ends by itself."""
     person_id = _self_only(me, person, "do-not-disturb")
-    dnd = service.start_dnd(session=session, person_id=person_id, data=body, now=clock.now())
+    dnd = availability.start_dnd(session=session, person_id=person_id, data=body, now=clock.now())
     read = DndRead.model_validate(dnd)
     audit.log(
         session, action="dnd.start", target_type="person", target_id=person_id, after=read.model_dump(mode="json")
@@ -361,7 +361,7 @@ def end_dnd(
     person: PersonRef, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> DndRead:
     person_id = _self_only(me, person, "do-not-disturb")
-    dnd = service.end_dnd(session=session, person_id=person_id, now=clock.now())
+    dnd = availability.end_dnd(session=session, person_id=person_id, now=clock.now())
     if dnd is None:
         raise NotFound("no do-not-disturb is running")
     read = DndRead.model_validate(dnd)
@@ -386,7 +386,7 @@ def create_leave(
     person_id = _target(person, me)
     if person_id != me.person_id:
         _employer(session, me, person_id)
-    leave = service.create_leave(session=session, person_id=person_id, data=body, by=me.person_id, now=clock.now())
+    leave = availability.create_leave(session=session, person_id=person_id, data=body, by=me.person_id, now=clock.now())
     read = LeaveRead.model_validate(leave)
     audit.log(
         session, action="leave.create", target_type="leave", target_id=leave.id, after=read.model_dump(mode="json")
@@ -398,17 +398,17 @@ def create_leave(
 @router.get("/people/{person}/leave", response_model=list[LeaveRead])
 def list_leave(person: PersonRef, session: SessionDep, me: CurrentPerson, clock: ClockDep) -> list[LeaveRead]:
     person_id = _readable(session, me, person)
-    rows = service.list_leave(session=session, person_id=person_id, since=clock.now() - timedelta(days=30))
+    rows = availability.list_leave(session=session, person_id=person_id, since=clock.now() - timedelta(days=30))
     return [LeaveRead.model_validate(r) for r in rows]
 
 
 @router.delete("/leave/{leave_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_leave(leave_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
-    leave = service.require_leave(session=session, leave_id=leave_id)
+    leave = availability.require_leave(session=session, leave_id=leave_id)
     if leave.person_id != me.person_id:
         _employer(session, me, leave.person_id)
     before = LeaveRead.model_validate(leave).model_dump(mode="json")
-    service.delete_leave(session=session, leave=leave, now=uow.clock.now())
+    availability.delete_leave(session=session, leave=leave, now=uow.clock.now())
     audit.log(session, action="leave.delete", target_type="leave", target_id=leave_id, before=before)
     uow.commit()
 
@@ -423,7 +423,7 @@ def create_on_call_slot(
     _employer(session, me, body.person_id)
     if body.group_id is not None:  # the slot's group owns its role: only that group's keepers name it
         require_group_rights(session=session, principal=me, group_id=body.group_id)
-    slot = service.create_on_call_slot(session=session, data=body, now=clock.now())
+    slot = availability.create_on_call_slot(session=session, data=body, now=clock.now())
     read = OnCallSlotRead.model_validate(slot)
     audit.log(
         session,
@@ -441,7 +441,7 @@ def list_on_call(person: PersonRef, session: SessionDep, me: CurrentPerson, cloc
     person_id = _readable(session, me, person)
     return [
         OnCallSlotRead.model_validate(r)
-        for r in service.list_on_call(session=session, person_id=person_id, since=clock.now())
+        for r in availability.list_on_call(session=session, person_id=person_id, since=clock.now())
     ]
 
 
@@ -471,7 +471,7 @@ def read_availability(
     """Now, and the next days as intervals: reachable, on call, or held until when."""
     person_id = _readable(session, me, person)
     now = clock.now()
-    state, policy, intervals = service.availability_of(session=session, person_id=person_id, at=now, days=days)
+    state, policy, intervals = decisions.availability_of(session=session, person_id=person_id, at=now, days=days)
     if not intervals:
         raise InvalidInput("no availability can be computed for this period")
     return AvailabilityRead(
@@ -492,8 +492,10 @@ def explain(
     person_id = _readable(session, me, person)
     at = body.at or clock.now()
     sender_id = body.sender_id or me.person_id
-    roles = me.roles if sender_id == me.person_id else frozenset(service.roles_of(session=session, person_id=sender_id))
-    cover = service.cover_for_role(session=session, role=body.audience_role, at=at) if body.audience_role else ()
+    roles = (
+        me.roles if sender_id == me.person_id else frozenset(decisions.roles_of(session=session, person_id=sender_id))
+    )
+    cover = availability.cover_for_role(session=session, role=body.audience_role, at=at) if body.audience_role else ()
     message = MessageFacts(
         priority=body.priority,
         sender_id=sender_id,
@@ -503,7 +505,7 @@ def explain(
         audience_role=body.audience_role,
         cover=cover,
     )
-    decision, policy = service.explain(session=session, person_id=person_id, message=message, at=at)
+    decision, policy = decisions.explain(session=session, person_id=person_id, message=message, at=at)
     note = decision.ledger
     return DecisionRead(
         person_id=person_id,

@@ -12,7 +12,7 @@ from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, Uow
 from kernel.auth.service import require_group_rights, require_person_rights, require_role
 from kernel.directory import service as directory
 from kernel.errors import InvalidInput, PermissionDenied
-from policies import service
+from policies import decisions, ledger, rest_policies
 from policies.models import RestPolicy
 from policies.schemas import (
     GrantCreate,
@@ -34,9 +34,9 @@ def _read(session: SessionDep, policy: RestPolicy) -> PolicyRead:
         name=policy.name,
         description=policy.description,
         versions=[
-            PolicyVersionRead.model_validate(v) for v in service.versions_of(session=session, policy_id=policy.id)
+            PolicyVersionRead.model_validate(v) for v in rest_policies.versions_of(session=session, policy_id=policy.id)
         ],
-        groups=service.groups_of_policy(session=session, policy_id=policy.id),
+        groups=rest_policies.groups_of_policy(session=session, policy_id=policy.id),
     )
 
 
@@ -45,7 +45,7 @@ def create_policy(
     body: PolicyCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> PolicyRead:
     require_role(me, "hr", "admin")
-    policy, _ = service.create_policy(session=session, data=body, author_id=me.person_id, now=clock.now())
+    policy, _ = rest_policies.create_policy(session=session, data=body, author_id=me.person_id, now=clock.now())
     read = _read(session, policy)
     audit.log(
         session, action="policy.create", target_type="policy", target_id=policy.id, after=read.model_dump(mode="json")
@@ -57,13 +57,13 @@ def create_policy(
 @router.get("/policies", response_model=list[PolicyRead])
 def list_policies(session: SessionDep, me: CurrentPerson) -> list[PolicyRead]:
     require_role(me, "hr", "admin", "manager", "union")
-    return [_read(session, p) for p in service.list_policies(session=session)]
+    return [_read(session, p) for p in rest_policies.list_policies(session=session)]
 
 
 @router.get("/policies/{policy_id}", response_model=PolicyRead)
 def read_policy(policy_id: uuid.UUID, session: SessionDep, me: CurrentPerson) -> PolicyRead:
     require_role(me, "hr", "admin", "manager", "union")
-    return _read(session, service.require_policy(session=session, policy_id=policy_id))
+    return _read(session, rest_policies.require_policy(session=session, policy_id=policy_id))
 
 
 @router.post("/policies/{policy_id}/versions", status_code=status.HTTP_201_CREATED, response_model=PolicyVersionRead)
@@ -78,8 +78,10 @@ def add_version(
 ) -> PolicyVersionRead:
     """A new version, in force from its effective date; earlier versions stay for the record."""
     require_role(me, "hr", "admin")
-    policy = service.require_policy(session=session, policy_id=policy_id)
-    version = service.add_version(session=session, policy=policy, data=body, author_id=me.person_id, now=clock.now())
+    policy = rest_policies.require_policy(session=session, policy_id=policy_id)
+    version = rest_policies.add_version(
+        session=session, policy=policy, data=body, author_id=me.person_id, now=clock.now()
+    )
     read = PolicyVersionRead.model_validate(version)
     audit.log(
         session, action="policy.version", target_type="policy", target_id=policy.id, after=read.model_dump(mode="json")
@@ -100,8 +102,8 @@ def assign_policy(
 ) -> PolicyRead:
     """Assign the policy to a group (its members and subgroups inherit it, nearest group first)."""
     require_role(me, "hr", "admin")
-    policy = service.require_policy(session=session, policy_id=policy_id)
-    _, previous = service.assign_policy(
+    policy = rest_policies.require_policy(session=session, policy_id=policy_id)
+    _, previous = rest_policies.assign_policy(
         session=session, policy=policy, group_id=group_id, by=me.person_id, now=clock.now()
     )
     audit.log(
@@ -119,7 +121,7 @@ def assign_policy(
 @router.delete("/groups/{group_id}/policy", status_code=status.HTTP_204_NO_CONTENT)
 def unassign_policy(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
     require_role(me, "hr", "admin")
-    previous = service.unassign_policy(session=session, group_id=group_id)
+    previous = rest_policies.unassign_policy(session=session, group_id=group_id)
     audit.log(
         session,
         action="policy.unassign",
@@ -135,7 +137,7 @@ def unassign_policy(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson,
 def policy_in_force(person_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep) -> PolicyInForce:
     require_person_rights(session=session, principal=me, person_id=person_id)
     directory.require_person(session=session, person_id=person_id)
-    params = service.policies_for(session=session, person_ids=[person_id], at=clock.now())[person_id]
+    params = rest_policies.policies_for(session=session, person_ids=[person_id], at=clock.now())[person_id]
     return PolicyInForce(
         person_id=person_id,
         policy_id=params.policy_id,
@@ -175,7 +177,7 @@ def read_ledger(
         require_group_rights(session=session, principal=me, group_id=group_id)
         directory.require_group(session=session, group_id=group_id)
         groups = directory.descendant_ids(session=session, group_ids=[group_id])
-        people = service.member_ids(session=session, group_ids=groups)
+        people = decisions.member_ids(session=session, group_ids=groups)
     if person_id is not None:
         if person_id != me.person_id and not me.has("hr", "admin"):
             raise PermissionDenied("HR and admin read the rest ledger; others only their own entries")
@@ -183,7 +185,7 @@ def read_ledger(
     if people is None:
         if not me.has("hr", "admin"):
             raise PermissionDenied("HR and admin read the rest ledger; others only their own entries")
-    entries, total, owed, granted = service.list_ledger(
+    entries, total, owed, granted = ledger.list_ledger(
         session=session, person_ids=people, since=start, until=end, limit=page.limit, offset=page.offset
     )
     return LedgerPage(
@@ -206,9 +208,9 @@ def grant(
 ) -> LedgerEntryRead:
     """Record compensatory rest granted against what a contact created."""
     require_role(me, "hr", "admin")
-    entry = service.require_ledger_entry(session=session, entry_id=entry_id)
+    entry = ledger.require_ledger_entry(session=session, entry_id=entry_id)
     before = entry.granted_minutes
-    service.grant_compensatory(session=session, entry=entry, minutes=body.minutes, by=me.person_id, now=clock.now())
+    ledger.grant_compensatory(session=session, entry=entry, minutes=body.minutes, by=me.person_id, now=clock.now())
     audit.log(
         session,
         action="ledger.grant",

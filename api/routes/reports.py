@@ -15,7 +15,7 @@ from kernel.auth.service import Principal, require_role
 from kernel.directory import service as directory
 from kernel.errors import InvalidInput
 from kernel.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
-from policies import reports, service
+from policies import decisions, reports
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -33,7 +33,7 @@ def _build(
     people: set[uuid.UUID] | None = None
     if group_id is not None:
         directory.require_group(session=session, group_id=group_id)
-        people = service.member_ids(
+        people = decisions.member_ids(
             session=session, group_ids=directory.descendant_ids(session=session, group_ids=[group_id])
         )
     if weeks < 1:
@@ -43,7 +43,7 @@ def _build(
         session=session,
         since=now - timedelta(weeks=weeks),
         until=now + timedelta(seconds=1),
-        today=service.today(tz, now),
+        today=decisions.today(tz, now),
         tz=tz,
         person_ids=people,
     )

@@ -19,9 +19,8 @@ from kernel.auth.service import require_group_rights, require_role
 from kernel.directory import service as directory
 from kernel.directory.service import names_of
 from kernel.errors import InvalidInput, NotFound
-from policies import rest_records
+from policies import decisions, rest_records
 from policies import rosters as roster_service
-from policies import service as policy_service
 from policies.core.wallclock import local_date
 from policies.findings import finding_key, finding_rows, findings_for
 from policies.models import OnCallSlotRow, RestLedgerEntry, RestPeriodRecord, Roster
@@ -120,7 +119,7 @@ def read_periods(
         require_group_rights(session=session, principal=me, group_id=group_id)
         directory.require_group(session=session, group_id=group_id)
         groups = directory.descendant_ids(session=session, group_ids=[group_id])
-        people = policy_service.member_ids(session=session, group_ids=groups)
+        people = decisions.member_ids(session=session, group_ids=groups)
     if person_id is not None:
         if person_id != me.person_id:
             require_role(me, "hr", "admin")

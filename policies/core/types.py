@@ -65,7 +65,7 @@ class RecipientState:
     """Everything the engine needs to know about one recipient.
 
     `horizon` is the span in which the engine can decide (the loader starts it at the instant
-    of interest). Facts may begin before it: the loader (`policies.service.load_states`) reads
+    of interest). Facts may begin before it: the loader (`policies.states.load_states`) reads
     work from a look-back period, so that a rest window that began earlier is known.
     `last_work_end` is the end of work before the earliest fact given, if known;
     `rest_restarts` are contacts during rest that restarted the rest clock; `overrides_7d`

@@ -22,7 +22,7 @@ from notify.models import Delivery
 from notify.outbox import NullWaker
 from notify.push import PushClient
 from notify.transports.base import RecordingTransport
-from policies import service as policy_service
+from policies import availability
 from policies.schemas import OnCallSlotCreate
 from tests.factories import Actor, Factory
 from tests.fleet_helpers import Fleet
@@ -160,7 +160,7 @@ def test_a_shared_ward_tablet_gets_unit_and_role_messages_and_never_a_personal_o
         assert r.status_code == 201, r.text
         assert r.json()["person_id"] is None  # nobody's device
     with unit_of_work(session_factory) as s:
-        policy_service.create_on_call_slot(
+        availability.create_on_call_slot(
             session=s,
             now=clock.now(),
             data=OnCallSlotCreate(

@@ -8,10 +8,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.db import unit_of_work
-from policies import service
+from policies.availability import create_shift
 from policies.core.engine import decide
 from policies.core.types import MessageFacts
+from policies.ledger import record_contact
+from policies.rest_policies import policies_for
 from policies.schemas import ShiftCreate
+from policies.states import load_states
 from tests.factories import Factory
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -108,23 +111,23 @@ def test_rest_ledger_per_person_and_group_and_grants(
     colleague = make.actor(groups=[unit])
     hr = make.actor(roles=["hr"])
     with unit_of_work(session_factory) as s:
-        service.create_shift(
+        create_shift(
             session=s,
             person_id=nurse.id,
             data=ShiftCreate(planned_start=NOW - timedelta(hours=12), planned_end=NOW - timedelta(hours=4)),
             now=NOW,
         )
-        service.create_shift(
+        create_shift(
             session=s,
             person_id=nurse.id,
             data=ShiftCreate(planned_start=NOW + timedelta(hours=4), planned_end=NOW + timedelta(hours=12)),
             now=NOW,
         )
-        state = service.load_states(session=s, person_ids=[nurse.id], at=NOW)[nurse.id]
-        policy = service.policies_for(session=s, person_ids=[nurse.id], at=NOW)[nurse.id]
+        state = load_states(session=s, person_ids=[nurse.id], at=NOW)[nurse.id]
+        policy = policies_for(session=s, person_ids=[nurse.id], at=NOW)[nurse.id]
         message = MessageFacts(priority="emergency", sender_id=hr.id, override_reason="Masskadeläge")
         decision = decide(state, message, policy, NOW)
-        service.record_contact(session=s, person_id=nurse.id, decision=decision, message=message, policy=policy, at=NOW)
+        record_contact(session=s, person_id=nurse.id, decision=decision, message=message, policy=policy, at=NOW)
 
     since = (NOW - timedelta(days=1)).isoformat()
     until = (NOW + timedelta(hours=1)).isoformat()

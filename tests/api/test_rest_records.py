@@ -22,10 +22,12 @@ from notify.outbox import JobContext
 from notify.push import PushClient
 from notify.release import release_held
 from notify.transports.base import RecordingTransport
-from policies import service
 from policies.core.engine import decide
 from policies.core.types import MessageFacts
+from policies.ledger import record_contact
 from policies.models import Leave, OnCallSlotRow, RestLedgerEntry, RestPeriodRecord
+from policies.rest_policies import policies_for
+from policies.states import load_states
 from tests.factories import Factory
 from tests.messaging_helpers import Facts, recording_push, run_jobs, run_periodic
 from tests.web_login import log_in
@@ -64,12 +66,12 @@ def _stand_by_night(session_factory: sessionmaker[Session], clock: ManualClock, 
 def _call(session_factory: sessionmaker[Session], person: Person, at: datetime) -> None:
     """An urgent call to the person on stand-by, decided and written as the pipeline does."""
     with unit_of_work(session_factory) as s:
-        state = service.load_states(session=s, person_ids=[person.id], at=at)[person.id]
-        policy = service.policies_for(session=s, person_ids=[person.id], at=at)[person.id]
+        state = load_states(session=s, person_ids=[person.id], at=at)[person.id]
+        policy = policies_for(session=s, person_ids=[person.id], at=at)[person.id]
         message = MessageFacts(priority="urgent", audience_role="ssk-beredskap")
         decision = decide(state, message, policy, at)
         assert decision.kind == "deliver" and decision.ledger is not None
-        service.record_contact(session=s, person_id=person.id, decision=decision, message=message, policy=policy, at=at)
+        record_contact(session=s, person_id=person.id, decision=decision, message=message, policy=policy, at=at)
 
 
 def test_two_calls_in_one_night_owe_what_the_rest_period_lost_and_the_report_adds_periods(

@@ -18,10 +18,13 @@ from kernel.db import unit_of_work
 from kernel.settings import Settings
 from kernel.spreadsheet import XLSX_MEDIA_TYPE, read_csv
 from notify.outbox import NullWaker
-from policies import service
+from policies.availability import create_shift
 from policies.core.engine import decide
 from policies.core.types import MessageFacts
+from policies.ledger import record_contact
+from policies.rest_policies import policies_for
 from policies.schemas import ShiftCreate
+from policies.states import load_states
 from tests.factories import Factory
 from tests.web_login import form_nonce, log_in, nonce_in
 
@@ -151,17 +154,17 @@ def test_compliance_report_and_csv(
     hr = make.actor(roles=["hr"])
     with unit_of_work(session_factory) as s:
         for start, end in ((-12, -4), (4, 12)):
-            service.create_shift(
+            create_shift(
                 session=s,
                 person_id=nurse.id,
                 data=ShiftCreate(planned_start=now + timedelta(hours=start), planned_end=now + timedelta(hours=end)),
                 now=now,
             )
-        state = service.load_states(session=s, person_ids=[nurse.id], at=now)[nurse.id]
-        policy = service.policies_for(session=s, person_ids=[nurse.id], at=now)[nurse.id]
+        state = load_states(session=s, person_ids=[nurse.id], at=now)[nurse.id]
+        policy = policies_for(session=s, person_ids=[nurse.id], at=now)[nurse.id]
         message = MessageFacts(priority="emergency", sender_id=boss.id, override_reason="Masskadeläge")
         decision = decide(state, message, policy, now)
-        service.record_contact(session=s, person_id=nurse.id, decision=decision, message=message, policy=policy, at=now)
+        record_contact(session=s, person_id=nurse.id, decision=decision, message=message, policy=policy, at=now)
     clock.advance(timedelta(days=20))  # the compensatory rest is now overdue
 
     r = client.get("/api/v1/reports/compliance", params={"weeks": 4}, headers=hr.headers)

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.clock import ManualClock
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
-from policies import service
 from policies.core.engine import decide
 from policies.core.types import MessageFacts
+from policies.ledger import record_contact
 from policies.models import OnCallSlotRow, RestLedgerEntry, RestPeriodRecord, Shift
+from policies.rest_policies import policies_for
+from policies.states import load_states
 from tests.factories import Factory
 
 
@@ -24,14 +26,12 @@ def utc(day: int, hour: int) -> datetime:
 
 
 def _record(session: Session, person: Person, at: datetime) -> None:
-    state = service.load_states(session=session, person_ids=[person.id], at=at)[person.id]
-    policy = service.policies_for(session=session, person_ids=[person.id], at=at)[person.id]
+    state = load_states(session=session, person_ids=[person.id], at=at)[person.id]
+    policy = policies_for(session=session, person_ids=[person.id], at=at)[person.id]
     message = MessageFacts(priority="urgent")
     decision = decide(state, message, policy, at)
     assert decision.ledger is not None
-    service.record_contact(
-        session=session, person_id=person.id, decision=decision, message=message, policy=policy, at=at
-    )
+    record_contact(session=session, person_id=person.id, decision=decision, message=message, policy=policy, at=at)
 
 
 def test_two_contacts_written_at_once_are_counted_once_for_their_period(

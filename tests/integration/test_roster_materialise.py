@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.clock import ManualClock
 from kernel.db import unit_of_work
 from policies import rosters
+from policies.availability import cover_for_role
 from policies.models import OnCallSlotRow, Roster
 from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
-from policies.service import cover_for_role, load_states
+from policies.states import load_states
 from tests.factories import Factory
 
 STHLM = pytz.timezone("Europe/Stockholm")

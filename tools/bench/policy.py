@@ -3,7 +3,7 @@
 The pure engine decides messages of every priority for N synthetic recipients with varied
 schedules (rotating shifts, day workers, quiet hours, DND, leave, stand-by, restarted rest) and
 three policies. With a database URL it also times a 10,000-recipient preview: load availability
-from the database (`policies.service.load_states` and `policies_for`) and decide.
+from the database (`policies.states.load_states` and `policies_for`) and decide.
 """
 
 from __future__ import annotations

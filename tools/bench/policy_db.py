@@ -31,7 +31,8 @@ from policies.models import (
     Shift,
     WorkingHours,
 )
-from policies.service import load_states, policies_for
+from policies.rest_policies import policies_for
+from policies.states import load_states
 
 ZONE = "Europe/Stockholm"
 

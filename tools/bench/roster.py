@@ -4,7 +4,7 @@ It builds its own temporary SQLite database (or, given a PostgreSQL URL, a datab
 that server, dropped afterwards): 20 people, a roster with a weekly day-time layer of 20 people, a
 daily night layer of 10 and 60 overrides over 2026, materialised a year ahead. It then times both
 ways of answering: resolved from the roster definition (`rosters.on_call_at`, any instant) and read
-from the materialised slots (`service.cover_for_role`, what the messaging pipeline calls).
+from the materialised slots (`policies.availability.cover_for_role`, what the messaging pipeline calls).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from kernel import migrate
 from kernel.db import make_engine, make_session_factory
 from kernel.directory.models import Group, Person
 from policies import rosters
+from policies.availability import cover_for_role
 from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn
-from policies.service import cover_for_role
 
 ROLE = "Bench jour"
 START = datetime(2026, 1, 1, tzinfo=UTC)
