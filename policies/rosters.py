@@ -22,7 +22,7 @@ from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.events import AvailabilityChanged, emit
 from policies.core.rotation import Cover, Rotation, Segment, Timeline, resolve
 from policies.models import OnCallReminder, OnCallSlotRow, Roster, RosterLayer, RosterOverride
-from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
+from policies.schemas.rosters import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
 from policies.service import first_overlap
 
 HORIZON = timedelta(days=90)

@@ -78,16 +78,15 @@ from policies.models import (
     Shift,
     WorkingHours,
 )
-from policies.schemas import (
+from policies.schemas.availability import (
     DndStart,
     LeaveCreate,
     OnCallSlotCreate,
-    PolicyCreate,
-    PolicyVersionCreate,
     ShiftCreate,
     ShiftUpdate,
     WeeklyWindow,
 )
+from policies.schemas.rest_policies import PolicyCreate, PolicyVersionCreate
 
 LOOKBACK = timedelta(days=3)
 DEFAULT_HORIZON = timedelta(days=7)

@@ -22,7 +22,7 @@ from policies import calendars, rosters
 from policies.core.holidays import holidays_between, validate_calendar
 from policies.core.ical import CalendarError
 from policies.models import CalendarLink
-from policies.schemas import LeaveKind
+from policies.schemas.availability import LeaveKind
 
 router = APIRouter(prefix="/api/v1", tags=["calendars"])
 MAX_BYTES = calendars.MAX_CALENDAR_BYTES

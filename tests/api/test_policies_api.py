@@ -11,7 +11,7 @@ from kernel.db import unit_of_work
 from policies import service
 from policies.core.engine import decide
 from policies.core.types import MessageFacts
-from policies.schemas import ShiftCreate
+from policies.schemas.availability import ShiftCreate
 from tests.factories import Factory
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

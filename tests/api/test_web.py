@@ -21,7 +21,7 @@ from notify.outbox import NullWaker
 from policies import service
 from policies.core.engine import decide
 from policies.core.types import MessageFacts
-from policies.schemas import ShiftCreate
+from policies.schemas.availability import ShiftCreate
 from tests.factories import Factory
 from tests.web_login import form_nonce, log_in, nonce_in
 

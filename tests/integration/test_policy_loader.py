@@ -14,15 +14,8 @@ from kernel.errors import InvalidInput
 from policies import service
 from policies.core.engine import decide, decide_many
 from policies.core.types import DEFAULT_POLICY, MessageFacts
-from policies.schemas import (
-    DndStart,
-    LeaveCreate,
-    OnCallSlotCreate,
-    PolicyCreate,
-    PolicyVersionCreate,
-    ShiftCreate,
-    WeeklyWindow,
-)
+from policies.schemas.availability import DndStart, LeaveCreate, OnCallSlotCreate, ShiftCreate, WeeklyWindow
+from policies.schemas.rest_policies import PolicyCreate, PolicyVersionCreate
 from tests.factories import Factory
 
 # Monday 23 November 2026, 10:00 in Stockholm (the shared clock's start).

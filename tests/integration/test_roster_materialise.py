@@ -15,7 +15,7 @@ from kernel.clock import ManualClock
 from kernel.db import unit_of_work
 from policies import rosters
 from policies.models import OnCallSlotRow, Roster
-from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
+from policies.schemas.rosters import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
 from policies.service import cover_for_role, load_states
 from tests.factories import Factory
 

@@ -18,7 +18,7 @@ from kernel.uow import FOLLOW_UPS, UnitOfWork
 from notify.jobs import registry
 from policies import calendars, rosters
 from policies.models import CalendarLink
-from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn
+from policies.schemas.rosters import OverrideCreate, RosterCreate, RosterLayerIn
 from tests.factories import Factory
 
 

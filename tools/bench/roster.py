@@ -20,7 +20,7 @@ from kernel import migrate
 from kernel.db import make_engine, make_session_factory
 from kernel.directory.models import Group, Person
 from policies import rosters
-from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn
+from policies.schemas.rosters import OverrideCreate, RosterCreate, RosterLayerIn
 from policies.service import cover_for_role
 
 ROLE = "Bench jour"
