@@ -15,7 +15,7 @@ from notify import escalation, pipeline, recall, release, reminders, retention, 
 from notify.fleet import followup
 from notify.mail import sender as mail_sender
 from notify.outbox import JobContext, JobRegistry, JobSpec
-from policies import calendars, rosters
+from policies import calendar_dnd, calendar_fetch, rosters
 from policies.models import CalendarLink
 
 registry = JobRegistry()
@@ -51,11 +51,11 @@ def refresh_rosters(ctx: JobContext, payload: dict[str, Any]) -> None:
         rosters.refresh_all(session=session, now=ctx.clock.now())
 
 
-def _fetcher(ctx: JobContext) -> calendars.CalendarFetcher:
+def _fetcher(ctx: JobContext) -> calendar_fetch.CalendarFetcher:
     fetcher = ctx.resources.get("calendar_fetcher")
     if fetcher is not None:
         return fetcher  # type: ignore[no-any-return]
-    return calendars.HttpCalendarFetcher(allow_http=ctx.settings.calendar_allow_http)
+    return calendar_fetch.HttpCalendarFetcher(allow_http=ctx.settings.calendar_allow_http)
 
 
 @registry.job("policies.refresh_calendar", queue="bulk")
@@ -64,7 +64,7 @@ def refresh_calendar(ctx: JobContext, payload: dict[str, Any]) -> None:
     with unit_of_work(ctx.session_factory) as session:
         link = session.get(CalendarLink, uuid.UUID(payload["person_id"]))
         if link is not None:
-            calendars.refresh_link(session=session, link=link, fetcher=_fetcher(ctx), now=ctx.clock.now())
+            calendar_dnd.refresh_link(session=session, link=link, fetcher=_fetcher(ctx), now=ctx.clock.now())
 
 
 @registry.job("policies.refresh_calendars", queue="bulk", every_s=900.0)
@@ -72,9 +72,9 @@ def refresh_calendars(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Every linked calendar, one unit of work each, so one slow or broken link spoils no other."""
     fetcher = _fetcher(ctx)
     with unit_of_work(ctx.session_factory) as session:
-        people = calendars.links(session=session)
+        people = calendar_dnd.links(session=session)
     for person_id in people:
         with unit_of_work(ctx.session_factory) as session:
             link = session.get(CalendarLink, person_id)
             if link is not None:
-                calendars.refresh_link(session=session, link=link, fetcher=fetcher, now=ctx.clock.now())
+                calendar_dnd.refresh_link(session=session, link=link, fetcher=fetcher, now=ctx.clock.now())

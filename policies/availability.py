@@ -22,7 +22,14 @@ from kernel.events import AvailabilityChanged, emit
 from policies.core.types import OnCallSlot
 from policies.core.wallclock import weekly_overlaps
 from policies.models import DndSession, Leave, OnCallSlotRow, QuietHours, Shift, WorkingHours
-from policies.schemas import DndStart, LeaveCreate, OnCallSlotCreate, ShiftCreate, ShiftUpdate, WeeklyWindow
+from policies.schemas.availability import (
+    DndStart,
+    LeaveCreate,
+    OnCallSlotCreate,
+    ShiftCreate,
+    ShiftUpdate,
+    WeeklyWindow,
+)
 from policies.states import DEFAULT_HORIZON, on_call_kind
 
 # Weekly windows ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from kernel.directory.models import Group, GroupMember
 from kernel.errors import InvalidInput, NotFound
 from policies.core.types import DEFAULT_POLICY, PolicyParams, WorkSource
 from policies.models import PolicyAssignment, RestPolicy, RestPolicyVersion
-from policies.schemas import PolicyCreate, PolicyVersionCreate
+from policies.schemas.rest_policies import PolicyCreate, PolicyVersionCreate
 from policies.states import listed_ids
 
 

@@ -23,7 +23,7 @@ from kernel.events import AvailabilityChanged, emit
 from policies.availability import first_overlap
 from policies.core.rotation import Cover, Rotation, Segment, Timeline, resolve
 from policies.models import OnCallReminder, OnCallSlotRow, Roster, RosterLayer, RosterOverride
-from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
+from policies.schemas.rosters import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
 
 HORIZON = timedelta(days=90)
 MAX_SPAN = timedelta(days=400)

@@ -24,7 +24,9 @@ from notify import devices
 from notify.schemas import DeviceCreate
 from policies import availability, rest_policies, rosters
 from policies.core.wallclock import local_date
-from policies.schemas import OnCallSlotCreate, PolicyCreate, RosterCreate, RosterLayerIn, ShiftCreate, WeeklyWindow
+from policies.schemas.availability import OnCallSlotCreate, ShiftCreate, WeeklyWindow
+from policies.schemas.rest_policies import PolicyCreate
+from policies.schemas.rosters import RosterCreate, RosterLayerIn
 from vila import demo_fleet, demo_pilot
 
 FIRST_NAMES = [

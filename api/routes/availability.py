@@ -20,19 +20,15 @@ from policies import availability, decisions, shift_import
 from policies.core.engine import AvailabilityInterval
 from policies.core.types import MessageFacts
 from policies.models import QuietHours, WorkingHours
-from policies.schemas import (
+from policies.schemas.availability import (
     AvailabilityIntervalRead,
     AvailabilityRead,
-    DecisionRead,
     DndRead,
     DndStart,
-    ExplainRequest,
     LeaveCreate,
     LeaveRead,
-    LedgerNoteRead,
     OnCallSlotCreate,
     OnCallSlotRead,
-    ReasonRead,
     ShiftCreate,
     ShiftImportRead,
     ShiftRead,
@@ -41,6 +37,7 @@ from policies.schemas import (
     WeeklyWindowsRead,
     WeeklyWindowsUpdate,
 )
+from policies.schemas.decisions import DecisionRead, ExplainRequest, LedgerNoteRead, ReasonRead
 
 router = APIRouter(prefix="/api/v1", tags=["availability"])
 MAX_IMPORT_BYTES = 5_000_000

@@ -18,14 +18,14 @@ from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep,
 from kernel.auth.service import Principal, require_group_rights, require_person_rights
 from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from kernel.inputs import InputModel
-from policies import calendars, rosters
+from policies import calendar_dnd, calendar_feed, calendar_fetch, calendar_import, rosters
 from policies.core.holidays import holidays_between, validate_calendar
 from policies.core.ical import CalendarError
 from policies.models import CalendarLink
-from policies.schemas import LeaveKind
+from policies.schemas.availability import LeaveKind
 
 router = APIRouter(prefix="/api/v1", tags=["calendars"])
-MAX_BYTES = calendars.MAX_CALENDAR_BYTES
+MAX_BYTES = calendar_fetch.MAX_CALENDAR_BYTES
 ICS = "text/calendar; charset=utf-8"
 
 
@@ -98,8 +98,8 @@ def _ics_body(
     if url is not None:
         if raw.strip():
             raise InvalidInput("send either a file or a url, not both")
-        fetcher: calendars.CalendarFetcher = getattr(request.app.state, "calendar_fetcher", None) or (
-            calendars.HttpCalendarFetcher(allow_http=settings.calendar_allow_http)
+        fetcher: calendar_fetch.CalendarFetcher = getattr(request.app.state, "calendar_fetcher", None) or (
+            calendar_fetch.HttpCalendarFetcher(allow_http=settings.calendar_allow_http)
         )
         try:
             return fetcher.fetch(url)
@@ -122,7 +122,7 @@ def _window(start: datetime | None, end: datetime | None, now: datetime) -> tupl
     return first, rosters.check_instant("end", end or first + rosters.HORIZON)
 
 
-def _report(report: calendars.CalendarImport) -> CalendarImportRead:
+def _report(report: calendar_import.CalendarImport) -> CalendarImportRead:
     read = CalendarImportRead(
         occurrences=report.occurrences,
         created=report.created,
@@ -170,7 +170,7 @@ def import_roster_ical(
     require_group_rights(session=session, principal=me, group_id=roster.group_id)
     now = clock.now()
     first, last = _window(start, end, now)
-    report = calendars.import_roster(
+    report = calendar_import.import_roster(
         session=session, roster=roster, data=body, start=first, end=last, by=me.person_id, now=now
     )
     read = _report(report)
@@ -203,7 +203,7 @@ def import_leave_ical(
     require_person_rights(session=session, principal=me, person_id=person_id)
     now = clock.now()
     first, last = _window(start, end, now)
-    report = calendars.import_leave(
+    report = calendar_import.import_leave(
         session=session, person_id=person_id, data=body, kind=kind, start=first, end=last, by=me.person_id, now=now
     )
     read = _report(report)
@@ -232,7 +232,7 @@ def issue_feed(
     uow: UowDep,
 ) -> FeedRead:
     """A subscription URL for your shifts, on-call slots and quiet hours; any earlier URL stops working."""
-    secret = calendars.issue_feed(session=session, person_id=me.person_id, now=clock.now())
+    secret = calendar_feed.issue_feed(session=session, person_id=me.person_id, now=clock.now())
     base = settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
     audit.log(session, action="calendar.feed_issue", target_type="person", target_id=me.person_id)
     uow.commit()
@@ -241,7 +241,7 @@ def issue_feed(
 
 @router.delete("/people/me/calendar-feed", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_feed(session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
-    if not calendars.revoke_feed(session=session, person_id=me.person_id):
+    if not calendar_feed.revoke_feed(session=session, person_id=me.person_id):
         raise NotFound("you have no calendar feed")
     audit.log(session, action="calendar.feed_revoke", target_type="person", target_id=me.person_id)
     uow.commit()
@@ -250,10 +250,10 @@ def revoke_feed(session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: Uo
 @router.get("/calendar-feeds/{secret}.ics", response_class=Response, include_in_schema=True)
 def read_feed_by_secret(secret: str, session: SessionDep, clock: ClockDep) -> Response:
     """The feed for calendar apps: the secret in the URL is the credential."""
-    person_id = calendars.person_of_feed(session=session, secret=secret)
+    person_id = calendar_feed.person_of_feed(session=session, secret=secret)
     if person_id is None:
         raise NotFound("no such calendar feed (it may have been replaced by a newer link)")
-    data = calendars.person_feed(session=session, person_id=person_id, now=clock.now())
+    data = calendar_feed.person_feed(session=session, person_id=person_id, now=clock.now())
     return Response(content=data, media_type=ICS, headers={"Cache-Control": "private, max-age=300"})
 
 
@@ -266,7 +266,7 @@ def read_feed(
 ) -> Response:
     person_id = _person(person, me)
     require_person_rights(session=session, principal=me, person_id=person_id)
-    data = calendars.person_feed(session=session, person_id=person_id, now=clock.now())
+    data = calendar_feed.person_feed(session=session, person_id=person_id, now=clock.now())
     return Response(content=data, media_type=ICS)
 
 
@@ -297,7 +297,7 @@ def link_calendar(
     """Link your calendar: patient meetings in it (by your unit's rule) become do-not-disturb.
     It is read at once in the background and then every 15 minutes."""
     now = clock.now()
-    link = calendars.link_calendar(
+    link = calendar_dnd.link_calendar(
         session=session, person_id=me.person_id, url=body.url, allow_http=settings.calendar_allow_http, now=now
     )
     read = _link_read(link)
@@ -325,7 +325,7 @@ def read_calendar_link(session: SessionDep, me: CurrentPerson) -> CalendarLinkRe
 @router.delete("/people/me/calendar-link", status_code=status.HTTP_204_NO_CONTENT)
 def unlink_calendar(session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep) -> None:
     """Unlink: do-not-disturb that came from the calendar ends now."""
-    if not calendars.unlink_calendar(session=session, person_id=me.person_id, now=clock.now()):
+    if not calendar_dnd.unlink_calendar(session=session, person_id=me.person_id, now=clock.now()):
         raise NotFound("you have not linked a calendar")
     audit.log(session, action="calendar.unlink", target_type="person", target_id=me.person_id)
     uow.commit()
@@ -347,7 +347,7 @@ def set_calendar_rule(
     require_group_rights(session=session, principal=me, group_id=group_id)
     if not (body.categories or body.keywords or body.all_busy):
         raise InvalidInput("give at least one category or keyword, or all_busy: true")
-    calendars.set_rule(
+    calendar_dnd.set_rule(
         session=session,
         group_id=group_id,
         categories=body.categories,

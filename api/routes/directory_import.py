@@ -13,7 +13,7 @@ from kernel.directory.fields import parse_fields
 from kernel.errors import InvalidInput
 from notify.fleet.lifecycle import By
 from notify.provisioning import csv_import
-from policies.schemas import ShiftImportRead as ImportRead
+from policies.schemas.availability import ShiftImportRead as ImportRead
 
 router = APIRouter(prefix="/api/v1/directory", tags=["people"])
 

@@ -14,10 +14,8 @@ from kernel.directory import service as directory
 from kernel.errors import InvalidInput, PermissionDenied
 from policies import decisions, ledger, rest_policies
 from policies.models import RestPolicy
-from policies.schemas import (
-    GrantCreate,
-    LedgerEntryRead,
-    LedgerPage,
+from policies.schemas.ledger import GrantCreate, LedgerEntryRead, LedgerPage
+from policies.schemas.rest_policies import (
     PolicyCreate,
     PolicyInForce,
     PolicyRead,

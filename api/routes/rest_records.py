@@ -25,7 +25,8 @@ from policies.core.wallclock import local_date
 from policies.findings import finding_key, finding_rows, findings_for
 from policies.models import OnCallSlotRow, RestLedgerEntry, RestPeriodRecord, Roster
 from policies.record import own_record, record_csv, record_years
-from policies.schemas import GrantCreate, OverrideCreate, RosterCreate, RosterUpdate
+from policies.schemas.ledger import GrantCreate
+from policies.schemas.rosters import OverrideCreate, RosterCreate, RosterUpdate
 
 router = APIRouter(prefix="/api/v1", tags=["rest records"])
 

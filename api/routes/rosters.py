@@ -21,7 +21,7 @@ from kernel.errors import InvalidInput, NotFound
 from kernel.inputs import InputModel
 from policies import rosters as service
 from policies.models import OnCallReminder, Roster
-from policies.schemas import (
+from policies.schemas.rosters import (
     OnCallNowRead,
     OverlapRead,
     OverrideCreate,

@@ -84,7 +84,7 @@ class RecipientState:
     last_work_end: datetime | None = None
     rest_restarts: tuple[datetime, ...] = ()
     overrides_7d: int = 0
-    # A one-entry memo of the compiled timeline for the last policy used (see engine._timeline).
+    # A one-entry memo of the compiled segments for the last policy used (see segments.segments_for).
     # It never changes a decision; it only saves recompiling the same facts.
     _memo: list[Any] = field(default_factory=list, init=False, repr=False, compare=False)
 

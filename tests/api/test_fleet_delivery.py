@@ -23,7 +23,7 @@ from notify.outbox import NullWaker
 from notify.push import PushClient
 from notify.transports.base import RecordingTransport
 from policies import availability
-from policies.schemas import OnCallSlotCreate
+from policies.schemas.availability import OnCallSlotCreate
 from tests.factories import Actor, Factory
 from tests.fleet_helpers import Fleet
 from tests.messaging_helpers import Facts, recording_push, run_jobs, run_periodic, workday

@@ -21,7 +21,7 @@ from kernel import logs
 from kernel.clock import ManualClock
 from kernel.settings import Settings
 from notify.push import PushClient
-from policies.calendars import HttpCalendarFetcher
+from policies.calendar_fetch import HttpCalendarFetcher
 from policies.models import DndSession, Leave
 from tests.conftest import BROKER_NAMESPACE
 from tests.factories import Actor, Factory

@@ -23,7 +23,7 @@ from policies.core.engine import decide
 from policies.core.types import MessageFacts
 from policies.ledger import record_contact
 from policies.rest_policies import policies_for
-from policies.schemas import ShiftCreate
+from policies.schemas.availability import ShiftCreate
 from policies.states import load_states
 from tests.factories import Factory
 from tests.web_login import form_nonce, log_in, nonce_in

@@ -14,15 +14,8 @@ from kernel.errors import InvalidInput
 from policies import availability, ledger, rest_policies
 from policies.core.engine import decide, decide_many
 from policies.core.types import DEFAULT_POLICY, MessageFacts
-from policies.schemas import (
-    DndStart,
-    LeaveCreate,
-    OnCallSlotCreate,
-    PolicyCreate,
-    PolicyVersionCreate,
-    ShiftCreate,
-    WeeklyWindow,
-)
+from policies.schemas.availability import DndStart, LeaveCreate, OnCallSlotCreate, ShiftCreate, WeeklyWindow
+from policies.schemas.rest_policies import PolicyCreate, PolicyVersionCreate
 from policies.states import load_states
 from tests.factories import Factory
 

@@ -16,7 +16,7 @@ from kernel.db import unit_of_work
 from policies import rosters
 from policies.availability import cover_for_role
 from policies.models import OnCallSlotRow, Roster
-from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
+from policies.schemas.rosters import OverrideCreate, RosterCreate, RosterLayerIn, RosterUpdate
 from policies.states import load_states
 from tests.factories import Factory
 

@@ -16,9 +16,9 @@ from kernel.events import AvailabilityChanged, Event, PersonDeactivated, emit
 from kernel.outbox import Job
 from kernel.uow import FOLLOW_UPS, UnitOfWork
 from notify.jobs import registry
-from policies import calendars, rosters
+from policies import calendar_dnd, rosters
 from policies.models import CalendarLink
-from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn
+from policies.schemas.rosters import OverrideCreate, RosterCreate, RosterLayerIn
 from tests.factories import Factory
 
 
@@ -128,7 +128,7 @@ def test_calendar_dnd_states_a_change_only_when_the_meetings_change(
     now = datetime(2026, 11, 23, 9, tzinfo=UTC)
     anna = make.person()
     with unit_of_work(session_factory) as session:
-        calendars.link_calendar(
+        calendar_dnd.link_calendar(
             session=session, person_id=anna.id, url="https://calendar.example/a.ics", allow_http=False, now=now
         )
     assert [name for name, _ in _jobs(session_factory)] == ["policies.refresh_calendar"]
@@ -137,7 +137,7 @@ def test_calendar_dnd_states_a_change_only_when_the_meetings_change(
         with unit_of_work(session_factory) as session:
             link = session.get(CalendarLink, anna.id)
             assert link is not None
-            calendars.refresh_link(session=session, link=link, fetcher=_Calendar(data), now=at)
+            calendar_dnd.refresh_link(session=session, link=link, fetcher=_Calendar(data), now=at)
 
     refresh(_meeting(now + timedelta(hours=2)), now)
     assert [name for name, _ in _jobs(session_factory)][1:] == ["notify.redecide_holds"]

@@ -9,7 +9,7 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from policies.calendars import DEFAULT_RULE, is_patient_meeting
+from policies.calendar_dnd import DEFAULT_RULE, is_patient_meeting
 from policies.core.ical import CalendarError, FeedItem, WeeklyItem, events, feed
 
 ZONE = "Europe/Stockholm"

@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from policies.core.engine import decide_many, prepare
+from policies.core.engine import decide_many
+from policies.core.segments import prepare
 from policies.core.types import (
     Interval,
     MessageFacts,

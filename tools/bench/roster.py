@@ -21,7 +21,7 @@ from kernel.db import make_engine, make_session_factory
 from kernel.directory.models import Group, Person
 from policies import rosters
 from policies.availability import cover_for_role
-from policies.schemas import OverrideCreate, RosterCreate, RosterLayerIn
+from policies.schemas.rosters import OverrideCreate, RosterCreate, RosterLayerIn
 
 ROLE = "Bench jour"
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""Pydantic shapes of the policies domain, in and out: one module per concern (import from it)."""
