@@ -10,6 +10,7 @@ from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep,
 from api.routes.availability import CsvBody
 from kernel.auth.service import require_role
 from kernel.directory.fields import parse_fields
+from kernel.directory.service import PersonDefaults
 from kernel.errors import InvalidInput
 from notify.fleet.lifecycle import By
 from notify.provisioning import csv_import
@@ -47,6 +48,7 @@ def import_directory(
             provisioned=parse_fields(settings.provisioned_fields),
             by=by,
             now=clock.now(),
+            defaults=PersonDefaults.of(settings),
         )
     except csv_import.MalformedFile as exc:
         raise InvalidInput(str(exc)) from exc

@@ -34,8 +34,9 @@ def create_person(
     require_role(me, "admin", "hr")
     if _PRIVILEGED.intersection(body.roles) and not me.has("admin"):
         raise PermissionDenied("only an admin may grant the roles hr, admin, integration, evaluator or it")
-    defaults = directory.PersonDefaults(timezone=settings.default_timezone, language=settings.default_language)
-    person = directory.create_person(session=session, data=body, now=clock.now(), defaults=defaults)
+    person = directory.create_person(
+        session=session, data=body, now=clock.now(), defaults=directory.PersonDefaults.of(settings)
+    )
     audit.log(session, action="person.create", target_type="person", target_id=person.id, after=person.snapshot())
     uow.commit()
     return PersonRead.model_validate(person)
