@@ -46,7 +46,6 @@ def role_rule(*roles: str) -> Callable[[Principal], Principal]:
     return rule
 
 
-Admin = Annotated[Principal, Depends(role_rule("admin"))]
 # HR (and admin) keep the register (people, groups, professions), the rest policies, the rest
 # records and the audit.
 HrOrAdmin = Annotated[Principal, Depends(role_rule("hr", "admin"))]
