@@ -41,14 +41,14 @@ from api.routes import (
     reports,
     rest_records,
     rosters,
+    shifts,
     surveys,
     templates,
     tokens,
 )
 from api.routes import webpush as webpush_routes
 from api.scim import router as scim_router
-from api.web import admin_pages, api_docs, installable, pilot_pages, rest_pages, statement
-from api.web import routes as web
+from api.web import admin_pages, api_docs, installable, pages, pilot_pages, rest_pages, signin, statement
 from kernel.audit import service as audit_log
 from kernel.auth.oidc import AccessTokenProvider, OidcClient, OidcConfig
 from kernel.auth.service import BearerTokenProvider, IdentityProvider
@@ -163,6 +163,7 @@ def create_app(
         tokens,
         audit,
         availability,
+        shifts,
         policies,
         rest_records,
         rosters,
@@ -221,13 +222,14 @@ def create_app(
 
     app.include_router(reports.router)
     app.include_router(rest_pages.router)
-    app.include_router(web.router)
+    app.include_router(signin.router)
+    app.include_router(pages.router)
     app.include_router(installable.router)
     app.include_router(pilot_pages.router)
     app.include_router(statement.router)
     api_docs.install(app)
     app.include_router(admin_pages.router)
-    web.mount_static(app)
+    pages.mount_static(app)
     # Outermost, so that every layer (the audit, the access log, Secure cookies) sees the client
     # address and scheme as the trusted proxies report them; the servers do not apply the headers.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)

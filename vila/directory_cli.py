@@ -33,6 +33,7 @@ def import_command(kind: str, path: Path, dry_run: bool, as_json: bool) -> None:
     from kernel.clock import SystemClock
     from kernel.db import make_engine, make_session_factory
     from kernel.directory.fields import parse_fields
+    from kernel.directory.service import PersonDefaults
     from notify.fleet.imports import decode
     from notify.fleet.lifecycle import By
     from notify.provisioning import csv_import
@@ -54,6 +55,7 @@ def import_command(kind: str, path: Path, dry_run: bool, as_json: bool) -> None:
                 by=By.system(f"vila directory import {path.name}"),
                 now=SystemClock().now(),
                 progress=progress,
+                defaults=PersonDefaults.of(settings),
             )
             if report.written and not dry_run:
                 session.commit()

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from api.deps import CurrentPerson, PageDep, SessionDep
+from api.deps import PageDep, SessionDep
+from api.permissions import HrOrAdmin
 from kernel.audit import service as audit
-from kernel.auth.service import require_role
 from kernel.directory.schemas import Page
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -38,7 +38,7 @@ class AuditRead(BaseModel):
 @router.get("", response_model=Page[AuditRead])
 def read_audit(
     session: SessionDep,
-    me: CurrentPerson,
+    me: HrOrAdmin,
     page: PageDep,
     actor: Annotated[uuid.UUID | None, Query()] = None,
     action: Annotated[str | None, Query(max_length=64, description="An action or its prefix, e.g. 'person.'")] = None,
@@ -46,7 +46,6 @@ def read_audit(
     since: Annotated[AwareDatetime | None, Query()] = None,
     until: Annotated[AwareDatetime | None, Query()] = None,
 ) -> Page[AuditRead]:
-    require_role(me, "hr", "admin")
     rows, total = audit.query(
         session=session,
         limit=page.limit,

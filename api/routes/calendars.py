@@ -11,12 +11,12 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep, UowDep
-from kernel.auth.service import Principal, require_group_rights, require_person_rights
-from kernel.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
+from api.permissions import ActsOnPerson, KeepsGroup, manages_group
+from kernel.errors import InvalidInput, NotFound, PayloadTooLarge
 from kernel.inputs import InputModel
 from policies import calendar_dnd, calendar_feed, calendar_fetch, calendar_import, rosters
 from policies.core.holidays import holidays_between, validate_calendar
@@ -139,15 +139,6 @@ def _report(report: calendar_import.CalendarImport) -> CalendarImportRead:
     return read
 
 
-def _person(ref: str, me: Principal) -> uuid.UUID:
-    if ref == "me":
-        return me.person_id
-    try:
-        return uuid.UUID(ref)
-    except ValueError as exc:
-        raise NotFound("no such person; use a person id or 'me'") from exc
-
-
 # Import -----------------------------------------------------------------------------------------
 
 
@@ -167,7 +158,7 @@ def import_roster_ical(
     occurrence becomes an override for the person it names (attendee e-mail, or the summary as
     e-mail or external id). Re-importing replaces what the previous import made in the window."""
     roster = rosters.require_roster(session=session, roster_id=roster_id)
-    require_group_rights(session=session, principal=me, group_id=roster.group_id)
+    manages_group(session, me, roster.group_id)
     now = clock.now()
     first, last = _window(start, end, now)
     report = calendar_import.import_roster(
@@ -187,7 +178,7 @@ def import_roster_ical(
 
 @router.post("/people/{person}/leave/ical", response_model=CalendarImportRead, openapi_extra=_BODY)
 def import_leave_ical(
-    person: Annotated[str, Path(description="A person id, or `me`.")],
+    person_id: ActsOnPerson,
     body: IcsBody,
     session: SessionDep,
     me: CurrentPerson,
@@ -199,8 +190,6 @@ def import_leave_ical(
     end: Annotated[datetime | None, Query(description="Window end (default 90 days after start).")] = None,
 ) -> CalendarImportRead:
     """Leave from an iCalendar file: every busy occurrence in the window becomes leave of `kind`."""
-    person_id = _person(person, me)
-    require_person_rights(session=session, principal=me, person_id=person_id)
     now = clock.now()
     first, last = _window(start, end, now)
     report = calendar_import.import_leave(
@@ -258,14 +247,7 @@ def read_feed_by_secret(secret: str, session: SessionDep, clock: ClockDep) -> Re
 
 
 @router.get("/people/{person}/calendar.ics", response_class=Response)
-def read_feed(
-    person: Annotated[str, Path(description="A person id, or `me`.")],
-    session: SessionDep,
-    me: CurrentPerson,
-    clock: ClockDep,
-) -> Response:
-    person_id = _person(person, me)
-    require_person_rights(session=session, principal=me, person_id=person_id)
+def read_feed(person_id: ActsOnPerson, session: SessionDep, clock: ClockDep) -> Response:
     data = calendar_feed.person_feed(session=session, person_id=person_id, now=clock.now())
     return Response(content=data, media_type=ICS)
 
@@ -333,7 +315,7 @@ def unlink_calendar(session: SessionDep, me: CurrentPerson, clock: ClockDep, aud
 
 @router.put("/groups/{group_id}/calendar-rule", response_model=CalendarRuleRead)
 def set_calendar_rule(
-    group_id: uuid.UUID,
+    group_id: KeepsGroup,
     body: CalendarRuleIn,
     session: SessionDep,
     me: CurrentPerson,
@@ -342,9 +324,6 @@ def set_calendar_rule(
     uow: UowDep,
 ) -> CalendarRuleRead:
     """Which calendar events count as patient meetings in this unit (and its subgroups)."""
-    if not me.has("manager", "hr", "admin"):
-        raise PermissionDenied("calendar rules are kept by managers, HR and admin")
-    require_group_rights(session=session, principal=me, group_id=group_id)
     if not (body.categories or body.keywords or body.all_busy):
         raise InvalidInput("give at least one category or keyword, or all_busy: true")
     calendar_dnd.set_rule(

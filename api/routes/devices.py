@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SendableDep, SessionDep, UowDep, WebPushDep
-from kernel.auth.service import require_person_rights
+from api.permissions import acts_on
 from notify import devices
 from notify.models import Device
 from notify.schemas import DeviceCreate, DeviceRead, DeviceUpdate
@@ -66,7 +66,7 @@ def register(
 def list_devices(session: SessionDep, me: CurrentPerson, person: uuid.UUID | None = None) -> list[DeviceRead]:
     """Your devices; admins and managers may name a person they have rights on."""
     person_id = person or me.person_id
-    require_person_rights(session=session, principal=me, person_id=person_id)
+    acts_on(session, me, person_id)
     return [DeviceRead.model_validate(d) for d in devices.list_for(session=session, person_id=person_id)]
 
 

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep, UowDep, request_meta
-from api.routes.availability import CsvBody
-from kernel.auth.service import require_role
+from api.deps import AuditDep, ClockDep, SessionDep, SettingsDep, UowDep, request_meta
+from api.permissions import HrOrAdmin
+from api.routes.shifts import CsvBody
 from kernel.directory.fields import parse_fields
+from kernel.directory.service import PersonDefaults
 from kernel.errors import InvalidInput
 from notify.fleet.lifecycle import By
 from notify.provisioning import csv_import
@@ -28,7 +29,7 @@ def import_directory(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    me: CurrentPerson,
+    me: HrOrAdmin,
     clock: ClockDep,
     audit: AuditDep,
     uow: UowDep,
@@ -37,7 +38,6 @@ def import_directory(
 ) -> ImportRead:
     """Import a CSV file (docs/directory.md has the columns). All rows or none: any rejected row fails
     the import with 422 and a report of every rejected row and why. Importing a file twice changes nothing."""
-    require_role(me, "admin", "hr")
     by = By(person_id=me.person_id, label=me.label, roles=me.roles, meta=request_meta(request))
     try:
         report = csv_import.import_csv(
@@ -47,6 +47,7 @@ def import_directory(
             provisioned=parse_fields(settings.provisioned_fields),
             by=by,
             now=clock.now(),
+            defaults=PersonDefaults.of(settings),
         )
     except csv_import.MalformedFile as exc:
         raise InvalidInput(str(exc)) from exc

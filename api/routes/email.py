@@ -9,8 +9,9 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, EmailStr, Field
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, UowDep
+from api.permissions import BounceIntake
 from kernel.directory.models import Person
-from kernel.errors import InvalidInput, NotFound, PermissionDenied
+from kernel.errors import InvalidInput, NotFound
 from notify.mail import service
 
 router = APIRouter(prefix="/api/v1", tags=["e-mail"])
@@ -77,7 +78,7 @@ def choose_email(
 @router.post("/email/bounces", response_model=BouncesRead)
 def bounce_intake(
     session: SessionDep,
-    me: CurrentPerson,
+    me: BounceIntake,
     clock: ClockDep,
     audit: AuditDep,
     report: Annotated[bytes, Body(media_type="message/rfc822", description="A delivery status notification.")],
@@ -85,8 +86,6 @@ def bounce_intake(
 ) -> BouncesRead:
     """Read a delivery status notification (RFC 3464): each address it reports as failed for good is
     marked bounced. For the mail system's bounce mailbox (roles admin or it)."""
-    if not me.has("admin", "it"):
-        raise PermissionDenied("the bounce intake needs the role admin or it")
     bounces = service.parse_dsn(report)
     if not bounces:
         raise InvalidInput("the body is no delivery status notification with a permanent failure")

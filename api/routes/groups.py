@@ -9,12 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep, UowDep
+from api.permissions import HrOrAdmin, ManagesGroup
 from kernel.auth.service import (
     can_act_on_group,
     managed_groups,
     require_administers_all,
-    require_group_rights,
-    require_role,
 )
 from kernel.directory import service as directory
 from kernel.directory.schemas import (
@@ -33,9 +32,8 @@ router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=GroupRead)
 def create_group(
-    body: GroupCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
+    body: GroupCreate, session: SessionDep, me: HrOrAdmin, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> GroupRead:
-    require_role(me, "admin", "hr")
     group = directory.create_group(session=session, data=body, now=clock.now())
     audit.log(session, action="group.create", target_type="group", target_id=group.id, after=group.snapshot())
     uow.commit()
@@ -86,12 +84,11 @@ def update_group(
     group_id: uuid.UUID,
     body: GroupUpdate,
     session: SessionDep,
-    me: CurrentPerson,
+    me: HrOrAdmin,
     clock: ClockDep,
     audit: AuditDep,
     uow: UowDep,
 ) -> GroupRead:
-    require_role(me, "admin", "hr")
     group = directory.require_group(session=session, group_id=group_id)
     before = group.snapshot()
     directory.update_group(session=session, group=group, data=body, now=clock.now())
@@ -133,40 +130,36 @@ def _change(
 
 @router.post("/{group_id}/members", response_model=dict[str, int])
 def add_members(
-    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
+    group_id: ManagesGroup, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
 ) -> dict[str, int]:
     """Add members; a manager may do it for the groups they manage, with people already in them."""
     directory.require_group(session=session, group_id=group_id)
-    require_group_rights(session=session, principal=me, group_id=group_id)
     require_administers_all(session=session, principal=me, person_ids=body.person_ids)
     return _change(uow, audit, group_id=group_id, body=body, op=directory.add_members, action="group.members.add")
 
 
 @router.delete("/{group_id}/members", response_model=dict[str, int])
 def remove_members(
-    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
+    group_id: ManagesGroup, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
 ) -> dict[str, int]:
     directory.require_group(session=session, group_id=group_id)
-    require_group_rights(session=session, principal=me, group_id=group_id)
     require_administers_all(session=session, principal=me, person_ids=body.person_ids)
     return _change(uow, audit, group_id=group_id, body=body, op=directory.remove_members, action="group.members.remove")
 
 
 @router.post("/{group_id}/managers", response_model=dict[str, int])
 def add_managers(
-    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: HrOrAdmin, audit: AuditDep, uow: UowDep
 ) -> dict[str, int]:
     """Make people managers of the group (and grant them the role manager). HR and admin only."""
-    require_role(me, "admin", "hr")
     directory.require_group(session=session, group_id=group_id)
     return _change(uow, audit, group_id=group_id, body=body, op=directory.add_managers, action="group.managers.add")
 
 
 @router.delete("/{group_id}/managers", response_model=dict[str, int])
 def remove_managers(
-    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep
+    group_id: uuid.UUID, body: MembershipChange, session: SessionDep, me: HrOrAdmin, audit: AuditDep, uow: UowDep
 ) -> dict[str, int]:
-    require_role(me, "admin", "hr")
     directory.require_group(session=session, group_id=group_id)
     return _change(
         uow, audit, group_id=group_id, body=body, op=directory.remove_managers, action="group.managers.remove"

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, UowDep
-from kernel.auth.service import require_group_rights, require_person_rights, require_role
+from api.permissions import ActsOnPersonId, HrOrAdmin, PolicyReader, reads_rest_records
 from kernel.directory import service as directory
-from kernel.errors import InvalidInput, PermissionDenied
+from kernel.errors import InvalidInput
 from policies import decisions, ledger, rest_policies
 from policies.models import RestPolicy
 from policies.schemas.ledger import GrantCreate, LedgerEntryRead, LedgerPage
@@ -40,9 +40,8 @@ def _read(session: SessionDep, policy: RestPolicy) -> PolicyRead:
 
 @router.post("/policies", status_code=status.HTTP_201_CREATED, response_model=PolicyRead)
 def create_policy(
-    body: PolicyCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
+    body: PolicyCreate, session: SessionDep, me: HrOrAdmin, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> PolicyRead:
-    require_role(me, "hr", "admin")
     policy, _ = rest_policies.create_policy(session=session, data=body, author_id=me.person_id, now=clock.now())
     read = _read(session, policy)
     audit.log(
@@ -53,14 +52,12 @@ def create_policy(
 
 
 @router.get("/policies", response_model=list[PolicyRead])
-def list_policies(session: SessionDep, me: CurrentPerson) -> list[PolicyRead]:
-    require_role(me, "hr", "admin", "manager", "union")
+def list_policies(session: SessionDep, me: PolicyReader) -> list[PolicyRead]:
     return [_read(session, p) for p in rest_policies.list_policies(session=session)]
 
 
 @router.get("/policies/{policy_id}", response_model=PolicyRead)
-def read_policy(policy_id: uuid.UUID, session: SessionDep, me: CurrentPerson) -> PolicyRead:
-    require_role(me, "hr", "admin", "manager", "union")
+def read_policy(policy_id: uuid.UUID, session: SessionDep, me: PolicyReader) -> PolicyRead:
     return _read(session, rest_policies.require_policy(session=session, policy_id=policy_id))
 
 
@@ -69,13 +66,12 @@ def add_version(
     policy_id: uuid.UUID,
     body: PolicyVersionCreate,
     session: SessionDep,
-    me: CurrentPerson,
+    me: HrOrAdmin,
     clock: ClockDep,
     audit: AuditDep,
     uow: UowDep,
 ) -> PolicyVersionRead:
     """A new version, in force from its effective date; earlier versions stay for the record."""
-    require_role(me, "hr", "admin")
     policy = rest_policies.require_policy(session=session, policy_id=policy_id)
     version = rest_policies.add_version(
         session=session, policy=policy, data=body, author_id=me.person_id, now=clock.now()
@@ -93,13 +89,12 @@ def assign_policy(
     policy_id: uuid.UUID,
     group_id: uuid.UUID,
     session: SessionDep,
-    me: CurrentPerson,
+    me: HrOrAdmin,
     clock: ClockDep,
     audit: AuditDep,
     uow: UowDep,
 ) -> PolicyRead:
     """Assign the policy to a group (its members and subgroups inherit it, nearest group first)."""
-    require_role(me, "hr", "admin")
     policy = rest_policies.require_policy(session=session, policy_id=policy_id)
     _, previous = rest_policies.assign_policy(
         session=session, policy=policy, group_id=group_id, by=me.person_id, now=clock.now()
@@ -117,8 +112,7 @@ def assign_policy(
 
 
 @router.delete("/groups/{group_id}/policy", status_code=status.HTTP_204_NO_CONTENT)
-def unassign_policy(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson, audit: AuditDep, uow: UowDep) -> None:
-    require_role(me, "hr", "admin")
+def unassign_policy(group_id: uuid.UUID, session: SessionDep, me: HrOrAdmin, audit: AuditDep, uow: UowDep) -> None:
     previous = rest_policies.unassign_policy(session=session, group_id=group_id)
     audit.log(
         session,
@@ -132,8 +126,7 @@ def unassign_policy(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson,
 
 
 @router.get("/people/{person_id}/policy", response_model=PolicyInForce)
-def policy_in_force(person_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep) -> PolicyInForce:
-    require_person_rights(session=session, principal=me, person_id=person_id)
+def policy_in_force(person_id: ActsOnPersonId, session: SessionDep, clock: ClockDep) -> PolicyInForce:
     directory.require_person(session=session, person_id=person_id)
     params = rest_policies.policies_for(session=session, person_ids=[person_id], at=clock.now())[person_id]
     return PolicyInForce(
@@ -169,20 +162,14 @@ def read_ledger(
             raise InvalidInput("since and until need a time zone offset, e.g. 2026-03-29T00:00:00+01:00")
     if end <= start:
         raise InvalidInput("until must be after since")
+    reads_rest_records(session, me, person_id=person_id, group_id=group_id)
     people: set[uuid.UUID] | None = None
     if group_id is not None:
-        require_role(me, "hr", "admin")
-        require_group_rights(session=session, principal=me, group_id=group_id)
         directory.require_group(session=session, group_id=group_id)
         groups = directory.descendant_ids(session=session, group_ids=[group_id])
         people = decisions.member_ids(session=session, group_ids=groups)
     if person_id is not None:
-        if person_id != me.person_id and not me.has("hr", "admin"):
-            raise PermissionDenied("HR and admin read the rest ledger; others only their own entries")
         people = {person_id} if people is None else people & {person_id}
-    if people is None:
-        if not me.has("hr", "admin"):
-            raise PermissionDenied("HR and admin read the rest ledger; others only their own entries")
     entries, total, owed, granted = ledger.list_ledger(
         session=session, person_ids=people, since=start, until=end, limit=page.limit, offset=page.offset
     )
@@ -199,13 +186,12 @@ def grant(
     entry_id: uuid.UUID,
     body: GrantCreate,
     session: SessionDep,
-    me: CurrentPerson,
+    me: HrOrAdmin,
     clock: ClockDep,
     audit: AuditDep,
     uow: UowDep,
 ) -> LedgerEntryRead:
     """Record compensatory rest granted against what a contact created."""
-    require_role(me, "hr", "admin")
     entry = ledger.require_ledger_entry(session=session, entry_id=entry_id)
     before = entry.granted_minutes
     ledger.grant_compensatory(session=session, entry=entry, minutes=body.minutes, by=me.person_id, now=clock.now())

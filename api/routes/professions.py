@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, UowDep
-from kernel.auth.service import require_role
+from api.deps import AuditDep, ClockDep, SessionDep, UowDep
+from api.permissions import HrOrAdmin
 from kernel.directory import service as directory
 from kernel.directory.schemas import ProfessionAssign, ProfessionCount
 
@@ -15,17 +15,15 @@ router = APIRouter(prefix="/api/v1/professions", tags=["people"])
 
 
 @router.get("", response_model=list[ProfessionCount])
-def list_professions(session: SessionDep, me: CurrentPerson) -> list[ProfessionCount]:
-    require_role(me, "hr", "admin")
+def list_professions(session: SessionDep, me: HrOrAdmin) -> list[ProfessionCount]:
     return [ProfessionCount(profession=p, people=n) for p, n in directory.professions(session=session)]
 
 
 @router.post("/assign")
 def assign(
-    body: ProfessionAssign, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
+    body: ProfessionAssign, session: SessionDep, me: HrOrAdmin, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> dict[str, Any]:
     """Set one profession (or none) for many people; each change is audited on its person."""
-    require_role(me, "hr", "admin")
     changed = directory.set_profession(
         session=session, person_ids=body.person_ids, profession=body.profession, now=clock.now()
     )

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.deps import ClockDep, CurrentPerson, SessionDep
-from kernel.auth.service import Principal, require_role
+from api.deps import ClockDep, SessionDep
+from api.permissions import ComplianceReader
+from kernel.auth.service import Principal
 from kernel.directory import service as directory
 from kernel.errors import InvalidInput
 from kernel.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
@@ -27,9 +28,6 @@ Table = Literal[
 def _build(
     session: Session, me: Principal, now: datetime, weeks: int, group_id: uuid.UUID | None
 ) -> reports.ComplianceReport:
-    # HR and admin, and union and safety representatives: the report holds counts per group and
-    # week, and overrides per sender (an employer's act), never a person's own contacts.
-    require_role(me, "hr", "admin", "union")
     people: set[uuid.UUID] | None = None
     if group_id is not None:
         directory.require_group(session=session, group_id=group_id)
@@ -55,7 +53,7 @@ GroupFilter = Annotated[uuid.UUID | None, Query(description="Members of this gro
 
 @router.get("/compliance")
 def compliance(
-    session: SessionDep, me: CurrentPerson, clock: ClockDep, weeks: Weeks = 8, group_id: GroupFilter = None
+    session: SessionDep, me: ComplianceReader, clock: ClockDep, weeks: Weeks = 8, group_id: GroupFilter = None
 ) -> dict[str, Any]:
     """After-hours contacts per week and group, overrides per sender, broken rest per week,
     compensatory rest owed, granted and overdue, people without weekly rest per group and week,
@@ -84,7 +82,7 @@ def compliance(
 def compliance_csv(
     table: Table,
     session: SessionDep,
-    me: CurrentPerson,
+    me: ComplianceReader,
     clock: ClockDep,
     weeks: Weeks = 8,
     group_id: GroupFilter = None,
@@ -101,7 +99,7 @@ def compliance_csv(
 def compliance_xlsx(
     table: Table,
     session: SessionDep,
-    me: CurrentPerson,
+    me: ComplianceReader,
     clock: ClockDep,
     weeks: Weeks = 8,
     group_id: GroupFilter = None,

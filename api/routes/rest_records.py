@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, UowDep
-from kernel.auth.service import require_group_rights, require_role
+from api.permissions import HrOrAdmin, SelfOrHr, manages_group, reads_rest_records
 from kernel.directory import service as directory
 from kernel.directory.service import names_of
 from kernel.errors import InvalidInput, NotFound
@@ -51,12 +51,8 @@ def my_rest_record(session: SessionDep, me: CurrentPerson, clock: ClockDep, year
 
 
 @router.get("/people/{person_id}/rest-record")
-def rest_record_of(
-    person_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, year: Year = None
-) -> dict[str, Any]:
+def rest_record_of(person_id: SelfOrHr, session: SessionDep, clock: ClockDep, year: Year = None) -> dict[str, Any]:
     """A person's rest record, for the person and for HR (who keeps the working-time records)."""
-    if person_id != me.person_id:
-        require_role(me, "hr", "admin")
     tz, chosen = _year(session, person_id, clock.now(), year)
     return own_record(session=session, person_id=person_id, year=chosen, zone=tz, now=clock.now())
 
@@ -114,19 +110,14 @@ def read_periods(
         raise InvalidInput("since and until need a time zone offset, e.g. 2026-03-29T00:00:00+01:00")
     if end <= start:
         raise InvalidInput("until must be after since")
+    reads_rest_records(session, me, person_id=person_id, group_id=group_id)
     people: set[uuid.UUID] | None = None
     if group_id is not None:
-        require_role(me, "hr", "admin")
-        require_group_rights(session=session, principal=me, group_id=group_id)
         directory.require_group(session=session, group_id=group_id)
         groups = directory.descendant_ids(session=session, group_ids=[group_id])
         people = decisions.member_ids(session=session, group_ids=groups)
     if person_id is not None:
-        if person_id != me.person_id:
-            require_role(me, "hr", "admin")
         people = {person_id} if people is None else people & {person_id}
-    if people is None:
-        require_role(me, "hr", "admin")
     rows, total = rest_records.list_periods(
         session=session, person_ids=people, since=start, until=end, limit=page.limit, offset=page.offset
     )
@@ -142,13 +133,12 @@ def grant_period(
     period_id: uuid.UUID,
     body: GrantCreate,
     session: SessionDep,
-    me: CurrentPerson,
+    me: HrOrAdmin,
     clock: ClockDep,
     audit: AuditDep,
     uow: UowDep,
 ) -> dict[str, Any]:
     """Record compensatory rest granted for a whole rest period (spread over its entries' shares)."""
-    require_role(me, "hr", "admin")
     period = session.get(RestPeriodRecord, period_id)
     if period is None:
         raise NotFound("no such rest period")
@@ -204,7 +194,7 @@ def _caused(
 def check_new_roster(body: RosterCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep) -> dict[str, Any]:
     """What saving this roster would cause: weekly rest lost to stand-by, jour above 48 hours in
     four weeks or 50 in a calendar month. Nothing is saved."""
-    require_group_rights(session=session, principal=me, group_id=body.group_id)
+    manages_group(session, me, body.group_id)
     now = clock.now()
     people = {p for layer in body.layers for p in layer.participants}
     return _caused(
@@ -218,7 +208,7 @@ def check_roster_change(
 ) -> dict[str, Any]:
     """As `POST /rosters/check`, for a change to an existing roster (the body of its PATCH)."""
     roster = roster_service.require_roster(session=session, roster_id=roster_id)
-    require_group_rights(session=session, principal=me, group_id=roster.group_id)
+    manages_group(session, me, roster.group_id)
     now = clock.now()
     people = {p for layer in body.layers or () for p in layer.participants}
     return _caused(
@@ -236,7 +226,7 @@ def check_override(
 ) -> dict[str, Any]:
     """As `POST /rosters/check`, for an override (someone covering the role for a span)."""
     roster = roster_service.require_roster(session=session, roster_id=roster_id)
-    require_group_rights(session=session, principal=me, group_id=roster.group_id)
+    manages_group(session, me, roster.group_id)
     now = clock.now()
     if body.end <= now - timedelta(days=1):
         raise InvalidInput("the override ends in the past")

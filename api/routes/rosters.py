@@ -15,7 +15,8 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, UowDep
-from kernel.auth.service import Principal, require_group_rights
+from api.permissions import manages_group
+from kernel.auth.service import Principal
 from kernel.directory.service import names_of
 from kernel.errors import InvalidInput, NotFound
 from kernel.inputs import InputModel
@@ -70,14 +71,14 @@ def _read(session: Session, roster: Roster, now: datetime) -> RosterRead:
 
 
 def _keeper(session: Session, me: Principal, roster: Roster) -> None:
-    require_group_rights(session=session, principal=me, group_id=roster.group_id)
+    manages_group(session, me, roster.group_id)
 
 
 @router.post("/rosters", status_code=status.HTTP_201_CREATED, response_model=RosterRead)
 def create_roster(
     body: RosterCreate, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> RosterRead:
-    require_group_rights(session=session, principal=me, group_id=body.group_id)
+    manages_group(session, me, body.group_id)
     now = clock.now()
     roster = service.create_roster(session=session, data=body, now=now)
     read = _read(session, roster, now)

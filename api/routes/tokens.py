@@ -9,11 +9,12 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, SettingsDep, UowDep
+from api.permissions import issues_token_for
 from kernel.auth import service as auth
 from kernel.auth.models import ApiToken
 from kernel.directory import service as directory
 from kernel.directory.models import Role
-from kernel.errors import InvalidInput, PermissionDenied
+from kernel.errors import InvalidInput
 from kernel.inputs import InputModel
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
@@ -60,8 +61,7 @@ def create_token(
     uow: UowDep,
 ) -> TokenIssued:
     person_id = body.person_id or me.person_id
-    if person_id != me.person_id and not me.has("admin"):
-        raise PermissionDenied("only an admin may issue tokens for another person")
+    issues_token_for(me, person_id)
     person = directory.require_person(session=session, person_id=person_id)
     roles = auth.bounded_roles(creator=me, person=person, requested=body.roles)
     if body.ttl_days is not None and body.ttl_days > settings.token_ttl_days:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, Response
 from scim2_models import Context, InvalidValueException, SCIMException, UniquenessException
 from sqlalchemy.orm import Session
 
-from api.deps import ClockDep, SessionDep
+from api.deps import ClockDep, SessionDep, UowDep
 from api.scim.common import ACTION, Scim, ScimDep
 from api.scim.errors import ScimRoute, scim_json
 from api.scim.groups import _group, apply_patch
@@ -57,7 +57,7 @@ def _refuse(refused: list[batch.Refused], ops: list[dict[str, Any]]) -> SCIMExce
 
 
 @router.post("/Bulk")
-def bulk(body: dict[str, Any] = JsonBody, *, session: SessionDep,
+def bulk(body: dict[str, Any] = JsonBody, *, session: SessionDep, uow: UowDep,
          scim: ScimDep, clock: ClockDep) -> Response:  # fmt: skip
     ops = body.get("Operations")
     if not isinstance(ops, list) or not ops or not all(isinstance(o, dict) for o in ops):
@@ -83,7 +83,7 @@ def bulk(body: dict[str, Any] = JsonBody, *, session: SessionDep,
                     reason = exc.message if isinstance(exc, VilaError) else exc.detail
                     raise _refuse([batch.Refused(i, reason)], ops) from exc
     scim.audited()
-    session.commit()
+    uow.commit()
     answer = {"schemas": [BULK_RESPONSE], "Operations": results}
     return scim_json(answer)
 
@@ -104,9 +104,8 @@ def _post_users(session: Session, scim: Scim, chunk: list[tuple[int, dict[str, A
             rows.append((i, user_values(user)))
         except VilaError as exc:
             raise _refuse([batch.Refused(i, exc.message)], ops) from exc
-    outcome = batch.create_people(
-        session=session, rows=rows, provisioned=scim.provisioned, by=scim.by, now=now, action=f"{ACTION}.person"
-    )
+    outcome = batch.create_people(session=session, rows=rows, provisioned=scim.provisioned, by=scim.by, now=now,
+                                  action=f"{ACTION}.person", defaults=scim.defaults)  # fmt: skip
     if outcome.refused:
         raise _refuse(outcome.refused, ops)
     for (i, op), pid in zip(chunk, outcome.ids, strict=True):

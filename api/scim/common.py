@@ -1,5 +1,5 @@
 """What every SCIM route needs: the integration principal, who acts (for the audit and the fleet),
-the provisioned fields, the base address, and the query's filter and page."""
+the provisioned fields, a new person's defaults, the base address, and the query's filter and page."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from scim2_models.path import CompareOperator, Comparison
 from api.deps import ClockDep, SessionDep, SettingsDep, authenticate, request_meta
 from kernel.auth.service import Principal
 from kernel.directory.fields import parse_fields
+from kernel.directory.service import PersonDefaults
 from kernel.errors import NotAuthenticated
 from notify.fleet.lifecycle import By
 
@@ -40,6 +41,7 @@ class Scim:
     provisioned: frozenset[str]
     base_url: str
     group_separator: str
+    defaults: PersonDefaults
 
     def audited(self) -> None:
         """The change was written to the audit by the use case (no generic request record needed)."""
@@ -57,6 +59,7 @@ def scim_context(
         provisioned=parse_fields(settings.provisioned_fields),
         base_url=base,
         group_separator=settings.scim_group_separator,
+        defaults=PersonDefaults.of(settings),
     )
 
 

@@ -12,7 +12,7 @@ from scim2_models import Context, InvalidValueException, ListResponse, PatchOp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.deps import ClockDep, SessionDep
+from api.deps import ClockDep, SessionDep, UowDep
 from api.scim.common import ACTION, Scim, ScimDep, query
 from api.scim.errors import ScimResponse, ScimRoute, scim_json
 from api.scim.mapping import ScimGroup, group_to_scim, member_ids, parent_ref, parse_id
@@ -61,7 +61,9 @@ def _answer(
 
 
 @router.post("/Groups", status_code=201)
-def create_group(body: dict[str, Any] = JsonBody, *, session: SessionDep, scim: ScimDep, clock: ClockDep) -> Response:
+def create_group(
+    body: dict[str, Any] = JsonBody, *, session: SessionDep, uow: UowDep, scim: ScimDep, clock: ClockDep
+) -> Response:
     scim_group = ScimGroup.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     name = scim_group.display_name or ""
     parent = groups.resolve_parent(
@@ -78,7 +80,7 @@ def create_group(body: dict[str, Any] = JsonBody, *, session: SessionDep, scim: 
         action=f"{ACTION}.group",
     )
     scim.audited()
-    session.commit()
+    uow.commit()
     return _answer(session, group, scim, 201)
 
 
@@ -115,7 +117,7 @@ def read_group(group_id: str, request: Request, session: SessionDep, scim: ScimD
 
 @router.put("/Groups/{group_id}")
 def replace_group(
-    group_id: str, body: dict[str, Any] = JsonBody, *, session: SessionDep, scim: ScimDep, clock: ClockDep
+    group_id: str, body: dict[str, Any] = JsonBody, *, session: SessionDep, uow: UowDep, scim: ScimDep, clock: ClockDep
 ) -> Response:
     group = _group(session, group_id)
     scim_group = ScimGroup.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
@@ -139,7 +141,7 @@ def replace_group(
         session=session, group=group, person_ids=member_ids(scim_group), by=scim.by, now=now, action=action
     )
     scim.audited()
-    session.commit()
+    uow.commit()
     return _answer(session, group, scim)
 
 
@@ -159,11 +161,11 @@ def _member_values(value: Any, bulk_ids: dict[str, str] | None = None) -> list[u
 
 @router.patch("/Groups/{group_id}", status_code=204)
 def patch_group(
-    group_id: str, body: dict[str, Any] = JsonBody, *, session: SessionDep, scim: ScimDep, clock: ClockDep
+    group_id: str, body: dict[str, Any] = JsonBody, *, session: SessionDep, uow: UowDep, scim: ScimDep, clock: ClockDep
 ) -> Response:
     apply_patch(session=session, group=_group(session, group_id), body=body, scim=scim, now=clock.now())
     scim.audited()
-    session.commit()
+    uow.commit()
     return Response(status_code=204)  # RFC 7644 §3.5.2: a server may answer a patch with no body
 
 
@@ -238,10 +240,10 @@ def apply_patch(
 
 
 @router.delete("/Groups/{group_id}", status_code=204)
-def delete_group(group_id: str, session: SessionDep, scim: ScimDep, clock: ClockDep) -> Response:
+def delete_group(group_id: str, session: SessionDep, uow: UowDep, scim: ScimDep, clock: ClockDep) -> Response:
     """Deletion deactivates the group; its memberships and history are kept."""
     group = _group(session, group_id)
     groups.deactivate(session=session, group=group, by=scim.by, now=clock.now(), action=f"{ACTION}.group")
     scim.audited()
-    session.commit()
+    uow.commit()
     return Response(status_code=204)

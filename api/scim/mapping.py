@@ -37,6 +37,7 @@ from scim2_models import (
 from kernel.directory.models import Group as VilaGroupRow
 from kernel.directory.models import Person
 from kernel.errors import InvalidInput
+from kernel.vocabulary import LANGUAGES
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -118,6 +119,16 @@ def _name(user: ScimUser) -> str | None:
     return None
 
 
+def _language(user: ScimUser) -> str | None:
+    """Vila's language from preferredLanguage ("sv-SE", "en-US,en;q=0.9") or else locale; None when
+    neither names one Vila speaks."""
+    for tag in (user.preferred_language, user.locale):
+        first = (tag or "").split(",")[0].split(";")[0].strip().replace("_", "-").split("-")[0].lower()
+        if first in LANGUAGES:
+            return first
+    return None
+
+
 def user_values(user: ScimUser) -> dict[str, Any]:
     """The provisioned values a SCIM user carries, by Vila field name."""
     user_name = (user.user_name or "").strip()
@@ -131,6 +142,9 @@ def user_values(user: ScimUser) -> dict[str, Any]:
         "active": user.active is not False,
         "profession": user.title,
         "employment_type": user.user_type,
+        # Taken at creation only; absent, the installation's defaults apply.
+        "timezone": user.timezone,
+        "language": _language(user),
     }
     enterprise = user[EnterpriseUser]
     if enterprise is not None:

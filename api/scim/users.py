@@ -11,12 +11,13 @@ from scim2_models import Context, ListResponse, PatchOp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.deps import ClockDep, SessionDep
+from api.deps import ClockDep, SessionDep, UowDep
 from api.scim.common import ACTION, Scim, ScimDep, query
 from api.scim.errors import ScimResponse, ScimRoute, scim_json
 from api.scim.mapping import ScimUser, normalise_user_body, person_to_user, user_values
 from kernel.directory.models import Person
 from kernel.errors import NotFound
+from kernel.uow import UnitOfWork
 from notify.provisioning import people
 
 router = APIRouter(route_class=ScimRoute)
@@ -42,7 +43,9 @@ def _answer(person: Person, scim: Scim, status_code: int = 200) -> ScimResponse:
 
 
 @router.post("/Users", status_code=201)
-def create_user(body: dict[str, Any] = JsonBody, *, session: SessionDep, scim: ScimDep, clock: ClockDep) -> Response:
+def create_user(
+    body: dict[str, Any] = JsonBody, *, session: SessionDep, uow: UowDep, scim: ScimDep, clock: ClockDep
+) -> Response:
     user = ScimUser.model_validate(normalise_user_body(body), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     person = people.create(
         session=session,
@@ -51,9 +54,10 @@ def create_user(body: dict[str, Any] = JsonBody, *, session: SessionDep, scim: S
         by=scim.by,
         now=clock.now(),
         action=f"{ACTION}.person",
+        defaults=scim.defaults,
     )
     scim.audited()
-    session.commit()
+    uow.commit()
     return _answer(person, scim, 201)
 
 
@@ -93,16 +97,16 @@ def read_user(user_id: str, session: SessionDep, scim: ScimDep) -> Response:
 
 @router.put("/Users/{user_id}")
 def replace_user(
-    user_id: str, body: dict[str, Any] = JsonBody, *, session: SessionDep, scim: ScimDep, clock: ClockDep
+    user_id: str, body: dict[str, Any] = JsonBody, *, session: SessionDep, uow: UowDep, scim: ScimDep, clock: ClockDep
 ) -> Response:
     person = _person(session, user_id)
     user = ScimUser.model_validate(normalise_user_body(body), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-    return _apply(session, person, user, scim, now=clock.now())
+    return _apply(uow, person, user, scim, now=clock.now())
 
 
 @router.patch("/Users/{user_id}")
 def patch_user(
-    user_id: str, body: dict[str, Any] = JsonBody, *, session: SessionDep, scim: ScimDep, clock: ClockDep
+    user_id: str, body: dict[str, Any] = JsonBody, *, session: SessionDep, uow: UowDep, scim: ScimDep, clock: ClockDep
 ) -> Response:
     """Entra ID's forms included: `active` as the string "False", paths with a value filter
     (`emails[type eq "work"].value`), operations without a path, and capitalised op names."""
@@ -116,13 +120,13 @@ def patch_user(
     patch = PatchOp[ScimUser].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     user = person_to_user(person, base_url=scim.base_url)
     patch.patch(user)
-    return _apply(session, person, user, scim, now=clock.now())
+    return _apply(uow, person, user, scim, now=clock.now())
 
 
-def _apply(session: Session, person: Person, user: ScimUser, scim: Scim, *, now: datetime) -> Response:
+def _apply(uow: UnitOfWork, person: Person, user: ScimUser, scim: Scim, *, now: datetime) -> Response:
     """A replaced or patched user written back (only the provisioned fields), audited if it changed."""
     if people.apply(
-        session=session,
+        session=uow.session,
         person=person,
         values=user_values(user),
         provisioned=scim.provisioned,
@@ -131,12 +135,12 @@ def _apply(session: Session, person: Person, user: ScimUser, scim: Scim, *, now:
         action=f"{ACTION}.person",
     ):
         scim.audited()
-    session.commit()
+    uow.commit()
     return _answer(person, scim)
 
 
 @router.delete("/Users/{user_id}", status_code=204)
-def delete_user(user_id: str, session: SessionDep, scim: ScimDep, clock: ClockDep) -> Response:
+def delete_user(user_id: str, session: SessionDep, uow: UowDep, scim: ScimDep, clock: ClockDep) -> Response:
     """Deletion deactivates: the person's history (audit, rest ledger, deliveries) stays."""
     person = _person(session, user_id)
     now = clock.now()
@@ -144,5 +148,5 @@ def delete_user(user_id: str, session: SessionDep, scim: ScimDep, clock: ClockDe
     if people.deactivate(session=session, person=person, by=scim.by, now=now):
         people.log(session, by=scim.by, now=now, action=f"{ACTION}.person.deactivate", person=person, before=before)
         scim.audited()
-    session.commit()
+    uow.commit()
     return Response(status_code=204)

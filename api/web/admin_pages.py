@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.deps import ClockDep, SessionDep, SettingsDep
-from api.web.routes import _principal, _render
+from api.web.pages import _principal, _render
 from kernel.audit import service as audit
 from kernel.auth.models import ApiToken
 from kernel.auth.service import Principal

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import ClockDep, SessionDep
 from api.routes.pilot_access import fleet_costs
-from api.web.routes import _language, _principal, _render
+from api.web.pages import _language, _principal, _render
 from pilot import permissions, pilots
 from pilot.costs.inputs import INPUT_FIELDS
 from pilot.report import html

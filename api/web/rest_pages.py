@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import ClockDep, SessionDep
-from api.web.routes import _principal, _render
+from api.web.pages import _principal, _render
 from kernel.directory import service as directory
 from policies.core.wallclock import local_date
 from policies.record import own_record, record_years

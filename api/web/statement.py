@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ClockDep, SessionDep
-from api.web.routes import _principal, _render
+from api.web.pages import _principal, _render
 
 router = APIRouter(include_in_schema=False)
 

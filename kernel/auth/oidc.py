@@ -5,7 +5,7 @@ it redeems the code with its client secret and the PKCE verifier, then validates
 itself (RS256 only, the provider's JWKS, `iss`, `aud`, `exp`, `nonce`). The expiry is checked
 against Vila's clock, not the wall clock, so the instant is an argument like everywhere else.
 
-Errors, mapped to pages in `api/web/routes.py`:
+Errors, mapped to pages in `api/web/signin.py`:
 
     OidcError
     ├── ProviderUnavailable  the provider could not be reached or answered nonsense (502)

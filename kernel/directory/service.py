@@ -16,6 +16,7 @@ from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from kernel.directory.schemas import GroupCreate, GroupUpdate, PersonCreate, PersonUpdate
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.events import PersonDeactivated, emit
+from kernel.settings import Settings
 
 
 def get_person(*, session: Session, person_id: uuid.UUID) -> Person | None:
@@ -60,10 +61,14 @@ def _require_groups(session: Session, group_ids: Iterable[uuid.UUID]) -> list[Gr
 @dataclass(frozen=True)
 class PersonDefaults:
     """What a person created without a time zone or language gets: VILA_DEFAULT_TIMEZONE and
-    VILA_DEFAULT_LANGUAGE (`Settings.person_defaults`)."""
+    VILA_DEFAULT_LANGUAGE (`PersonDefaults.of(settings)`)."""
 
     timezone: str = "Europe/Stockholm"
     language: str = "sv"
+
+    @classmethod
+    def of(cls, settings: Settings) -> PersonDefaults:
+        return cls(timezone=settings.default_timezone, language=settings.default_language)
 
 
 BUILT_IN = PersonDefaults()

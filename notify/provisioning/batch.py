@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kernel.audit import service as audit
 from kernel.db import among, bulk_insert, is_postgres, new_id
 from kernel.directory.models import Group, GroupMember, Person
+from kernel.directory.service import BUILT_IN, PersonDefaults
 from kernel.errors import VilaError
 from notify.fleet.lifecycle import By
 from notify.provisioning import people
@@ -51,9 +52,11 @@ def create_people(
     by: By,
     now: datetime,
     action: str,
+    defaults: PersonDefaults = BUILT_IN,
 ) -> Outcome:
     """New people from (row number, provisioned values). A manager may be a stored person or one
-    created in the same batch (by its id given in `manager_id`). All or nothing."""
+    created in the same batch (by its id given in `manager_id`). All or nothing. Without a time zone
+    or language, a person gets `defaults` (VILA_DEFAULT_TIMEZONE, VILA_DEFAULT_LANGUAGE)."""
     outcome = Outcome()
     cleaned: list[tuple[int, dict[str, Any]]] = []
     seen: dict[tuple[str, str], int] = {}
@@ -100,8 +103,7 @@ def create_people(
             "id": pid,
             "name": data["name"],
             "email": data["email"],
-            "timezone": "Europe/Stockholm",
-            "language": "sv",
+            **people.first_settings(data, defaults),
             "roles": ["staff"],
             "active": True,
             "created_at": now,

@@ -25,6 +25,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from kernel.directory.models import Group, GroupMember, Person
+from kernel.directory.service import BUILT_IN, PersonDefaults
 from kernel.errors import VilaError
 from notify.fleet.lifecycle import By
 from notify.provisioning import batch, people
@@ -52,13 +53,14 @@ __all__ = ["KINDS", "ImportReport", "MalformedFile", "import_csv"]
 
 def import_csv(
     *, session: Session, kind: Kind, data: str, provisioned: frozenset[str], by: By, now: datetime,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, defaults: PersonDefaults = BUILT_IN,
 ) -> ImportReport:  # fmt: skip
-    """Check every row, then (when none is rejected) write them. The caller commits when `written`."""
+    """Check every row, then (when none is rejected) write them. The caller commits when `written`.
+    New people get the installation's time zone and language (`defaults`)."""
     header, rows = read_csv(data, columns=COLUMNS[kind], required=REQUIRED[kind], max_rows=MAX_ROWS)
     report = ImportReport(rows=len(rows))
     if kind == "people":
-        _people(session, header, rows, provisioned, by, now, report, progress)
+        _people(session, header, rows, provisioned, by, now, report, progress, defaults)
     elif kind == "groups":
         _groups(session, rows, by, now, report)
     else:
@@ -89,6 +91,7 @@ def _people(
     now: datetime,
     report: ImportReport,
     progress: Callable[[int, int], None] | None,
+    defaults: PersonDefaults,
 ) -> None:
     fields = [c for c in COLUMNS["people"] if c in header and c != "manager"]
     if "manager" in header:
@@ -136,7 +139,7 @@ def _people(
         if progress is not None and done % 500 == 0:
             progress(done, len(rows))
     outcome = batch.create_people(session=session, rows=new, provisioned=written, by=by, now=now,
-                                  action=f"{ACTION}.person")  # fmt: skip
+                                  action=f"{ACTION}.person", defaults=defaults)  # fmt: skip
     report.rejected += [Rejected(r.row, r.reason, r.ref) for r in outcome.refused]
     report.created = len(outcome.ids)
     if later and not report.rejected:

@@ -14,7 +14,10 @@ from kernel.audit import service as audit
 from kernel.directory import service as directory
 from kernel.directory.fields import PROVISIONABLE
 from kernel.directory.models import Person
+from kernel.directory.service import BUILT_IN, PersonDefaults
 from kernel.errors import Conflict, InvalidInput
+from kernel.timezones import validate_timezone
+from kernel.vocabulary import LANGUAGES
 from notify.fleet import offboarding
 from notify.fleet.lifecycle import By
 
@@ -66,11 +69,16 @@ def reactivate(*, session: Session, person: Person, now: datetime) -> bool:
     return True
 
 
+# Taken when a person is created, never provisioned afterwards: the person's own from then on. Absent
+# (None), the installation's VILA_DEFAULT_TIMEZONE and VILA_DEFAULT_LANGUAGE apply.
+FIRST_ONLY = ("timezone", "language")
+
+
 def clean(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Check provisioned values (keys from PROVISIONABLE); InvalidInput says which is wrong."""
+    """Check provisioned values (keys from PROVISIONABLE, and FIRST_ONLY); InvalidInput says which is wrong."""
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in PROVISIONABLE:
+        if key not in PROVISIONABLE and key not in FIRST_ONLY:
             raise InvalidInput(f"{key} is not a provisionable field")
         if isinstance(value, str):
             value = value.strip() or None
@@ -84,8 +92,23 @@ def clean(values: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidInput(f"{value!r} is not an e-mail address")
         if key == "profession" and value is not None:
             value = str(value).lower()
+        if key == "timezone" and value is not None:
+            try:
+                value = validate_timezone(value)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+        if key == "language" and value is not None and value not in LANGUAGES:
+            raise InvalidInput(f"language {value!r} is not one of {', '.join(LANGUAGES)}")
         out[key] = value
     return out
+
+
+def first_settings(data: Mapping[str, Any], defaults: PersonDefaults) -> dict[str, Any]:
+    """A new person's time zone and language: as given, else the installation's defaults."""
+    return {
+        "timezone": data.get("timezone") or defaults.timezone,
+        "language": data.get("language") or defaults.language,
+    }
 
 
 def _check_unique(session: Session, values: Mapping[str, Any], *, except_id: uuid.UUID | None) -> None:
@@ -113,10 +136,18 @@ def _check_unique(session: Session, values: Mapping[str, Any], *, except_id: uui
 
 
 def create(
-    *, session: Session, values: Mapping[str, Any], provisioned: frozenset[str], by: By, now: datetime, action: str
+    *,
+    session: Session,
+    values: Mapping[str, Any],
+    provisioned: frozenset[str],
+    by: By,
+    now: datetime,
+    action: str,
+    defaults: PersonDefaults = BUILT_IN,
 ) -> Person:
     """A new person from provisioned values. Fields outside `provisioned` are not taken, except the
-    name and e-mail a person cannot be without (they are then Vila's own from here on)."""
+    name and e-mail a person cannot be without (they are then Vila's own from here on). Without a
+    time zone or language, the person gets `defaults` (VILA_DEFAULT_TIMEZONE, VILA_DEFAULT_LANGUAGE)."""
     data = clean(values)
     _check_unique(session, data, except_id=None)
     active = data.pop("active", True) is not False or "active" not in provisioned
@@ -127,6 +158,7 @@ def create(
         active=True,
         created_at=now,
         updated_at=now,
+        **first_settings(data, defaults),
         **{k: v for k, v in data.items() if k in provisioned and k not in ("name", "email")},
     )
     person.provisioned = sorted(k for k in {*data, "active"} if k in provisioned)
@@ -150,7 +182,8 @@ def apply(
 ) -> list[str]:
     """Bring a person's provisioned fields to these values; fields outside `provisioned` are left as
     Vila has them. Returns the names of the fields that changed (and audits the change)."""
-    data = {k: v for k, v in clean(values).items() if k in provisioned}
+    given = {k: v for k, v in values.items() if k not in FIRST_ONLY}
+    data = {k: v for k, v in clean(given).items() if k in provisioned}
     _check_unique(session, data, except_id=person.id)
     before = person.snapshot()
     changed = [k for k, v in data.items() if k != "active" and getattr(person, k) != v]

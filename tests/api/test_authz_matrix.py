@@ -5,6 +5,7 @@ docs/security.md is the one the rules give."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -130,3 +131,25 @@ def test_nothing_outside_a_rule_succeeds_and_nothing_fails_on_the_server(
     print("what the admin had refused (422):", *sorted(f"{k}: {v}" for k, v in refusals.items()), sep="\n  ")
     assert server_errors == []
     assert beyond == [], "\n".join(map(str, beyond))
+
+
+# Where a permission rule may be written: the modules that name them. A route declares its rule
+# (`me: HrOrAdmin`, `person_id: ActsOnPerson`) or calls one by name; it does not inline one.
+_RULE_HOMES = {"api/permissions.py", "api/routes/pilot_access.py", "api/routes/fleet/deps.py"}
+_INLINE = re.compile(r"raise PermissionDenied\(|\brequire_role\(|\brequire_person_rights\(|\brequire_group_rights\(")
+
+
+def test_routes_declare_their_permission_rules_instead_of_writing_them() -> None:
+    root = DOC.parents[1]
+    inline = {
+        str(path.relative_to(root)): found
+        for path in sorted((root / "api").rglob("*.py"))
+        if str(path.relative_to(root)) not in _RULE_HOMES
+        if (found := _INLINE.findall(path.read_text(encoding="utf-8")))
+    }
+    # Authentication (the CSRF header, the integration token's reach) and /metrics, guarded by its
+    # own bearer token for Prometheus, are not rules about a person's roles.
+    assert inline == {
+        "api/deps.py": ["raise PermissionDenied("] * 2,
+        "api/routes/metrics.py": ["raise PermissionDenied("],
+    }, "name the rule in api/permissions.py and declare it on the route"

@@ -27,10 +27,10 @@ def test_no_route_commits_its_session_or_enqueues_a_job_itself() -> None:
     assert offenders == {}, "follow-up jobs come from events (kernel/uow.py FOLLOW_UPS), not from routes"
     commits = {
         str(path.relative_to(ROOT)): n
-        for path in sorted((ROOT / "api" / "routes").rglob("*.py"))
+        for path in sorted((ROOT / "api").rglob("*.py"))
         if (n := path.read_text(encoding="utf-8").count("session.commit()"))
     }
-    assert commits == {}, "a route ends with uow.commit()"
+    assert commits == {}, "a route (REST, SCIM or a web page) ends with uow.commit()"
 
 
 def test_a_refused_write_commits_nothing_of_its_own_but_the_token_is_still_stamped(

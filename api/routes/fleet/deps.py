@@ -1,4 +1,4 @@
-"""The fleet routes' dependencies: who acts (for the fleet's own audit records) and the IT guard."""
+"""The fleet routes' dependencies: who acts (for the fleet's own audit records), the IT guard, the figures' readers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from api.deps import CurrentPerson, request_meta
 from kernel.auth.service import Principal
 from kernel.errors import PermissionDenied
-from notify.fleet.access import may_run_fleet
+from notify.fleet.access import may_read_figures, may_run_fleet
 from notify.fleet.lifecycle import By
 
 
@@ -26,5 +26,13 @@ def require_it(me: CurrentPerson) -> Principal:
     return me
 
 
+def require_figures_reader(me: CurrentPerson) -> Principal:
+    if not may_read_figures(me):
+        raise PermissionDenied("the fleet's figures are for device administration and HR")
+    return me
+
+
 ActorDep = Annotated[By, Depends(fleet_actor)]
 ItPerson = Annotated[Principal, Depends(require_it)]
+# The cost model's figures: device administration and HR.
+FiguresReader = Annotated[Principal, Depends(require_figures_reader)]
