@@ -17,7 +17,16 @@ ALLOWED = {
     "api": {"kernel", "policies", "notify", "pilot", "api"},
     "workers": {"kernel", "policies", "notify", "pilot", "workers"},
 }
-PROJECT = {"kernel", "policies", "notify", "pilot", "api", "workers", "vila", "tools"}  # tools: benchmarks and stand-ins
+PROJECT = {
+    "kernel",
+    "policies",
+    "notify",
+    "pilot",
+    "api",
+    "workers",
+    "vila",
+    "tools",
+}  # tools: benchmarks and stand-ins
 
 
 def _imports(path: Path) -> set[str]:
