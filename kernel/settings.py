@@ -86,6 +86,14 @@ class Settings(BaseSettings):
         default=1000, ge=0, description="Audiences up to this size are decided inside the send request."
     )
     fanout_chunk: int = Field(default=5000, ge=1, description="Recipients per fan-out job for larger audiences.")
+    bulk_threshold: int = Field(
+        default=1000,
+        ge=1,
+        description=(
+            "A message to more people than this is decided and sent on the `bulk` queue (urgent and emergency "
+            "ones always on `urgent`), so a broadcast never delays small messages."
+        ),
+    )
     release_batch: int = Field(
         default=500, ge=1, le=10_000, description="People per release job: each gets all their due held messages."
     )

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
+from kernel.settings import Settings
+from notify.delivery import deliver, facts_for_stored, reasons_json
 from notify.mail.models import EmailChoice, EmailMessage
-from notify.messages import decide, enqueue_sends, facts_for_stored, persist, reasons_json
 from notify.models import Message, Recipient
 from notify.outbox import enqueue
 from policies.availability import cover_for_role
@@ -238,7 +239,7 @@ def _reason(step_no: int, minutes: int) -> Reason:
     )
 
 
-def run_due_steps(session: Session, *, now: datetime) -> int:
+def run_due_steps(session: Session, *, now: datetime, settings: Settings) -> int:
     """Fire every due chain step of unacknowledged, unrecalled messages; returns the steps fired."""
     rows = session.scalars(
         select(Message).where(
@@ -265,12 +266,14 @@ def run_due_steps(session: Session, *, now: datetime) -> int:
             continue
         message.chain_step += 1
         message.chain_step_at = now
-        _fire(session, message, step, message.chain_step, now)
+        _fire(session, message, step, message.chain_step, now, settings)
         fired += 1
     return fired
 
 
-def _fire(session: Session, message: Message, step: dict[str, Any], step_no: int, now: datetime) -> None:
+def _fire(
+    session: Session, message: Message, step: dict[str, Any], step_no: int, now: datetime, settings: Settings
+) -> None:
     tried = set(session.scalars(select(Recipient.person_id).where(Recipient.message_id == message.id)))
     facts = replace(facts_for_stored(session=session, message=message, at=now), audience_role=None, cover=())
     reason = _reason(step_no, step["after_minutes"])
@@ -293,11 +296,17 @@ def _fire(session: Session, message: Message, step: dict[str, Any], step_no: int
             )
             continue
         tried.add(person_id)
-        decided = decide(session=session, person_ids=[person_id], facts=facts, at=now)
-        decided.decisions = {pid: replace(d, reasons=(reason, *d.reasons)) for pid, d in decided.decisions.items()}
-        pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
-        enqueue_sends(session=session, delivery_ids=pending, queue="urgent", now=now)
-        decision = decided.decisions[person_id]
+        sent = deliver(
+            session=session,
+            message=message,
+            person_ids=[person_id],
+            facts=facts,
+            audience=1,
+            settings=settings,
+            now=now,
+            reason=reason,
+        )
+        decision = sent.decided.decisions[person_id]
         record(
             session,
             message_id=message.id,

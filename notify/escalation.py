@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
+from kernel.settings import Settings
 from notify import chains
 from notify.chains import EscalationStep
-from notify.messages import decide, enqueue_sends, facts_for_stored, persist, reasons_json
+from notify.delivery import deliver, facts_for_stored, reasons_json
 from notify.models import Message, Recipient
 from notify.outbox import JobContext
 from policies.availability import cover_for_role
@@ -57,7 +58,7 @@ def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Every recipient past its acknowledgement timeout escalates one step (see the module)."""
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
-        chains.run_due_steps(session, now=now)
+        chains.run_due_steps(session, now=now, settings=ctx.settings)
     with unit_of_work(ctx.session_factory) as session:
         rows = session.execute(
             select(Recipient, Message, Person.name)
@@ -80,7 +81,8 @@ def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
                 continue
             recipient.escalated_at = now
             reason = escalation_reason(name, int(timeout.total_seconds() // 60))
-            reached = escalate_one(session, message, reason=reason, steps=default_steps(session, message, now), now=now)
+            steps = default_steps(session, message, now)
+            reached = escalate_one(session, message, reason=reason, steps=steps, now=now, settings=ctx.settings)
             if reached is None:
                 log.warning("message=%s no one left to escalate to from %s", message.id, recipient.person_id)
             else:
@@ -98,7 +100,13 @@ def _acknowledged(session: Session, message_id: uuid.UUID) -> bool:
 
 
 def escalate_one(
-    session: Session, message: Message, *, reason: Reason, steps: Iterator[uuid.UUID], now: datetime
+    session: Session,
+    message: Message,
+    *,
+    reason: Reason,
+    steps: Iterator[uuid.UUID],
+    now: datetime,
+    settings: Settings,
 ) -> uuid.UUID | None:
     """Walk the steps past everyone already tried; record each new step's decision and stop at the
     first one that is pushed now. Returns that person, or None when the steps ran out."""
@@ -111,10 +119,17 @@ def escalate_one(
         if person_id in tried:
             continue
         tried.add(person_id)
-        decided = decide(session=session, person_ids=[person_id], facts=facts, at=now)
-        decided.decisions = {pid: replace(d, reasons=(reason, *d.reasons)) for pid, d in decided.decisions.items()}
-        pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
-        enqueue_sends(session=session, delivery_ids=pending, queue="urgent", now=now)
+        sent = deliver(
+            session=session,
+            message=message,
+            person_ids=[person_id],
+            facts=facts,
+            audience=1,
+            settings=settings,
+            now=now,
+            reason=reason,
+        )
+        decided, pending = sent.decided, sent.pending
         decision = decided.decisions.get(person_id)
         if decision is not None:
             chains.record(

@@ -11,7 +11,7 @@ from typing import Any
 
 from kernel.db import unit_of_work
 from kernel.directory import service as directory
-from notify import escalation, pipeline, recall, release, reminders, retention, roles, scheduling
+from notify import escalation, pipeline, recall, release, reminders, retention, roles, scheduling, sending
 from notify.fleet import followup
 from notify.mail import sender as mail_sender
 from notify.outbox import JobContext, JobRegistry, JobSpec
@@ -19,7 +19,7 @@ from policies import calendar_dnd, calendar_fetch, rosters
 from policies.models import CalendarLink
 
 registry = JobRegistry()
-registry.register(JobSpec("notify.fan_out", pipeline.fan_out, queue="bulk"))
+registry.register(JobSpec("notify.fan_out", sending.fan_out, queue="bulk"))
 registry.register(JobSpec("notify.send", pipeline.send, queue="default"))
 # The release's own queue: it never delays urgent sends or small normal messages. Beat's tick is
 # the safety net; releases run on time through wake-ups at the next due hold (release_timing).

@@ -1,4 +1,6 @@
-"""The job code of the delivery pipeline: fan out, send, escalate (the release is notify.release).
+"""The send job: claim deliveries with a lease, push them through the transport, record each result.
+
+The fan-out is `notify.sending`, the release `notify.release`.
 
 Every handler takes ids, reloads rows, returns quietly when they are gone, and is safe to run
 twice: claims are conditional updates with leases, and rows are unique per (message, device).
@@ -12,24 +14,17 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from kernel.batch import gc_paused
 from kernel.db import among, bulk_update, unit_of_work
 from kernel.directory.models import Person
 from kernel.settings import Queue
 from notify import devices as device_service
+from notify.delivery import enqueue_sends, queue_for
 from notify.digests import Item, digest_text
 from notify.leases import LeaseKeeper
-from notify.messages import (
-    decide,
-    enqueue_sends,
-    facts_for_stored,
-    persist,
-    queue_for,
-)
-from notify.models import AudienceChunk, Delivery, Device, Digest, Message
+from notify.models import Delivery, Device, Digest, Message
 from notify.outbox import JobContext, backoff
 from notify.push import PushClient
 from notify.recall import notice_text as recall_notice
@@ -43,43 +38,6 @@ from notify.transports.base import (
 )
 
 log = logging.getLogger("vila.pipeline")
-
-
-def _log(message_id: uuid.UUID | str, text: str, *args: Any) -> None:
-    log.info("message=%s " + text, message_id, *args, extra={"message_id": str(message_id)})
-
-
-# Fan-out ---------------------------------------------------------------------------------------
-
-
-def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Decide one chunk of a large audience and write its recipients and deliveries."""
-    message_id, chunk_no = uuid.UUID(payload["message_id"]), int(payload["chunk"])
-    now = ctx.clock.now()
-    with gc_paused(), unit_of_work(ctx.session_factory) as session:
-        chunk = session.get(AudienceChunk, (message_id, chunk_no))
-        message = session.get(Message, message_id)
-        if chunk is None or message is None or chunk.done:
-            return
-        facts = facts_for_stored(session=session, message=message, at=now)
-        ids = [uuid.UUID(p) for p in chunk.person_ids]
-        decided = decide(session=session, person_ids=ids, facts=facts, at=now)
-        pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
-        chunk.done = True
-        enqueue_sends(
-            session=session, delivery_ids=pending, queue=queue_for(message.priority, message.recipients_total), now=now
-        )
-    with unit_of_work(ctx.session_factory) as session:
-        session.execute(
-            update(Message)
-            .where(
-                Message.id == message_id,
-                ~exists().where(AudienceChunk.message_id == message_id, AudienceChunk.done.is_(False)),
-            )
-            .values(state="decided")
-            .execution_options(synchronize_session=False)
-        )
-    _log(message_id, "chunk %d decided: %d recipients, %d to send now", chunk_no, len(ids), len(pending))
 
 
 # Sending ---------------------------------------------------------------------------------------
@@ -299,7 +257,7 @@ def record_results(ctx: JobContext, requests: list[PushRequest], results: list[P
             row.update(state="pending", not_before=when, error=result.reason[:500])
             retry.append(request.delivery_id)
             retry_at = max(retry_at, when)
-            if queue_for(request.priority, 0) == "urgent":
+            if queue_for(request.priority, 0, ctx.settings) == "urgent":
                 retry_queue = "urgent"
         elif isinstance(result, TokenInvalid):
             row.update(state="pruned", error=result.reason[:500])

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from kernel.auth.service import Principal
 from kernel.db import unit_of_work
-from notify.messages import enqueue_sends, queue_for, require_message, require_status_rights
+from notify.delivery import enqueue_sends, queue_for
 from notify.models import Delivery, Message
 from notify.outbox import JobContext, enqueue
+from notify.tracking import require_message, require_status_rights
 
 # Deliveries in these states have not gone out: a recall cancels them.
 NOT_YET_SENT = ("held", "pending")
@@ -91,7 +92,9 @@ def withdraw(ctx: JobContext, payload: dict[str, Any]) -> None:
                 .execution_options(synchronize_session=False)
             )
         )
-        enqueue_sends(session=session, delivery_ids=notices, queue=queue_for(message.priority, 0), now=now)
+        enqueue_sends(
+            session=session, delivery_ids=notices, queue=queue_for(message.priority, 0, ctx.settings), now=now
+        )
         in_flight = session.scalar(
             select(func.max(Delivery.lease_until)).where(
                 Delivery.message_id == message_id, Delivery.kind == "message", Delivery.state == "sending"

@@ -32,16 +32,14 @@ from sqlalchemy.orm import Session
 from kernel.db import among, bulk_insert, bulk_update, is_postgres, new_id, unit_of_work
 from kernel.directory.models import Person
 from notify import pipeline
+from notify.delivery import claimed_sends, deliver, enqueue_sends, facts_for_stored, reasons_json, record_contacts
 from notify.digests import Item, digest_text
 from notify.mail import service as mail
-from notify.messages import SEND_BATCH, decide, enqueue_sends, facts_for_stored, persist, queue_for, reasons_json
 from notify.models import Delivery, Digest, Message, Recipient
 from notify.outbox import PENDING, RUNNING, Job, JobContext, JobRegistry, JobSpec, enqueue, run_claimed
 from notify.release_timing import next_due, schedule_wake
-from policies import rest_records
 from policies.core.engine import decide_many
-from policies.core.types import Decision, Reason
-from policies.ledger import record_contact
+from policies.core.types import Decision, MessageFacts, Reason
 from policies.rest_policies import policies_for
 from policies.states import load_states
 
@@ -202,7 +200,7 @@ def release(
     pols = policies_for(session=session, person_ids=everyone, at=now)
     deliverable: dict[uuid.UUID, dict[uuid.UUID, Decision]] = defaultdict(dict)  # person -> message -> decision
     delivered_recipients: list[uuid.UUID] = []
-    contacted: list[uuid.UUID] = []
+    contacts: list[tuple[uuid.UUID, Decision, MessageFacts]] = []  # for the rest ledger
     held_again: dict[datetime, list[uuid.UUID]] = defaultdict(list)
     dropped: dict[str, list[uuid.UUID]] = defaultdict(list)
     for message_id, people in people_of.items():
@@ -231,28 +229,21 @@ def release(
                     session, rid, decision="reroute", reroute_to=decision.reroute_to, reasons=reasons_json(decision)
                 )
                 direct = replace(facts, audience_role=None, cover=())
-                target = decide(session=session, person_ids=[decision.reroute_to], facts=direct, at=now)
-                pending = persist(session=session, message=message, decided=target, facts=facts, now=now)
-                enqueue_sends(session=session, delivery_ids=pending, queue=queue_for(message.priority, 0), now=now)
+                deliver(
+                    session=session,
+                    message=message,
+                    person_ids=[decision.reroute_to],
+                    facts=direct,
+                    audience=1,
+                    settings=ctx.settings,
+                    now=now,
+                )
             elif decision.kind == "deliver":
                 deliverable[pid][message_id] = decision
                 if rid is not None:
                     delivered_recipients.append(rid)
-                if decision.ledger is not None and pid in pols:
-                    record_contact(
-                        session=session,
-                        person_id=pid,
-                        decision=decision,
-                        message=facts,
-                        policy=pols[pid],
-                        at=now,
-                        settle=False,
-                    )
-                    contacted.append(pid)
-    if contacted:  # each contact placed in its rest period, the batch's people at once
-        rest_records.settle(
-            session=session, person_ids=contacted, since=now, until=now + timedelta(microseconds=1), now=now
-        )
+                contacts.append((pid, decision, facts))
+    record_contacts(session=session, contacts=contacts, policies_of=pols, now=now)
     for instant, ids in held_again.items():
         _deliveries(session, ids, not_before=instant)
     for error, ids in dropped.items():
@@ -272,7 +263,7 @@ def release(
     if lease_until is None:
         sends = enqueue_sends(session=session, delivery_ids=to_send, queue="release", now=now)
     else:
-        sends = _claimed_sends(session, to_send, now=now, lease_until=lease_until)
+        sends = claimed_sends(session=session, delivery_ids=to_send, queue="release", now=now, lease_until=lease_until)
     if held_again:
         schedule_wake(session, at=min(held_again), now=now)
     log.info("released %d people: %d pushes, %d held again", len(deliverable), len(to_send), len(held_again))
@@ -368,28 +359,6 @@ def _row(
         "lease_until": lease_until,
         "attempts": r.attempts + 1 if state == "sending" else r.attempts,
     }
-
-
-def _claimed_sends(
-    session: Session, delivery_ids: list[uuid.UUID], *, now: datetime, lease_until: datetime
-) -> list[Job]:
-    """Send jobs for deliveries this transaction claimed: running, under the same lease, not woken."""
-    jobs = [
-        Job(
-            name="notify.send",
-            queue="release",
-            payload={"delivery_ids": [str(d) for d in delivery_ids[i : i + SEND_BATCH]]},
-            state=RUNNING,
-            available_at=now,
-            dispatched_at=now,
-            lease_until=lease_until,
-            attempts=1,
-            created_at=now,
-        )
-        for i in range(0, len(delivery_ids), SEND_BATCH)
-    ]
-    session.add_all(jobs)
-    return jobs
 
 
 def _recipient(session: Session, recipient_id: uuid.UUID | None, **values: Any) -> None:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from kernel.db import new_id, unit_of_work
 from kernel.directory.models import Person
-from notify.messages import decide, enqueue_sends, facts_of, in_working_time, persist
+from kernel.settings import Settings
+from notify.delivery import deliver, facts_of, in_working_time
 from notify.models import Message
 from notify.outbox import JobContext
 from policies import rosters
@@ -43,10 +44,13 @@ def remind_person(
     collapse_key: str,
     expires_at: datetime | None,
     now: datetime,
+    settings: Settings,
+    deep_link: str | None = None,
+    reminder: bool | str = True,
 ) -> Message:
     """A reminder from Vila to one person, through the ordinary delivery path: decided by the
     person's rest-time rules (held while they rest, released in a digest), stored in their inbox.
-    It is addressed from the person themselves: no manager sends it."""
+    It is addressed from the person themselves: no manager sends it (nor has it in a sent list)."""
     message = Message(
         id=new_id(),
         sender_id=person.id,
@@ -56,9 +60,10 @@ def remind_person(
         category=category,
         expires_at=expires_at,
         collapse_key=collapse_key,
+        deep_link=deep_link,
         requires_ack=False,
         sensitive=False,
-        audience={"people": [str(person.id)], "reminder": True},
+        audience={"people": [str(person.id)], "reminder": reminder},
         audience_label=label,
         sender_roles=[],
         state="decided",
@@ -78,9 +83,9 @@ def remind_person(
         cover=(),
         message_id=message.id,
     )
-    decided = decide(session=session, person_ids=[person.id], facts=facts, at=now)
-    pending = persist(session=session, message=message, decided=decided, facts=facts, now=now)
-    enqueue_sends(session=session, delivery_ids=pending, queue="default", now=now)
+    deliver(
+        session=session, message=message, person_ids=[person.id], facts=facts, audience=1, settings=settings, now=now
+    )
     return message
 
 
@@ -109,6 +114,7 @@ def remind(ctx: JobContext, payload: dict[str, Any]) -> None:
                 collapse_key=f"oncall-{item.start:%Y%m%dT%H%M}",
                 expires_at=item.start,
                 now=now,
+                settings=ctx.settings,
             )
             rosters.mark_reminded(session=session, person_id=person.id, slot_start=item.start)
             log.info("on-call reminder for %s (%s at %s)", person.id, item.role, item.start.isoformat())

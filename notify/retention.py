@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from kernel.audit import service as audit
 from kernel.db import among, unit_of_work
-from notify.messages import IDEMPOTENCY_WINDOW
+from notify.idempotency import IDEMPOTENCY_WINDOW
 from notify.models import AudienceChunk, Delivery, Digest, IdempotencyRecord, Message, Recipient
 from notify.outbox import JobContext
 

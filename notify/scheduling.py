@@ -20,10 +20,10 @@ from kernel.db import is_postgres, unit_of_work
 from kernel.directory.models import Person
 from kernel.errors import InvalidInput, PermissionDenied
 from notify.audience import resolve
-from notify.messages import _validate, dispatch, new_message
 from notify.models import Message
 from notify.outbox import JobContext
 from notify.schemas import Audience, MessageCreate
+from notify.sending import dispatch, given_audience, new_message, validate
 
 MAX_AHEAD = timedelta(days=366)
 BATCH = 20
@@ -36,7 +36,7 @@ def schedule(
     send_at = body.send_at
     if send_at is None:
         raise InvalidInput("send_at is missing")
-    _validate(body, now=now)
+    validate(body, now=now)
     if send_at <= now:
         raise InvalidInput("send_at is in the past; leave it out to send now")
     if send_at > now + MAX_AHEAD:
@@ -87,18 +87,11 @@ def _send_one(ctx: JobContext, session: Session, message: Message, now: datetime
         method="scheduled",
         language=sender.language,
     )
-    audience = Audience.model_validate({k: v for k, v in message.audience.items() if k != "resolved_role"})
+    audience = Audience.model_validate(given_audience(message))
     try:
         resolved = resolve(session=session, audience=audience, sender=principal, at=now, priority=message.priority)
     except (InvalidInput, PermissionDenied) as exc:
         message.state, message.send_error = "failed", str(exc)[:500]
         return
     message.state = "accepted"
-    dispatch(
-        session=session,
-        message=message,
-        resolved=resolved,
-        now=now,
-        inline_max=ctx.settings.fanout_inline_max,
-        chunk_size=ctx.settings.fanout_chunk,
-    )
+    dispatch(session=session, message=message, resolved=resolved, now=now, settings=ctx.settings)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from kernel.db import new_id
 from kernel.directory.models import Group, GroupManager, GroupMember
 from kernel.timezones import local_instant
-from notify.messages import Decided, facts_of, persist
+from notify.delivery import Decided, facts_of, persist
 from notify.models import Delivery, Message, Recipient
 from policies.core.engine import decide_many
 from policies.core.types import MessageFacts, PolicyParams, RecipientState
@@ -194,7 +194,7 @@ def _delivered(session: Session, message_id: uuid.UUID, at: datetime) -> None:
 def _acknowledge(session: Session, rng: random.Random, week: Week, message_id: uuid.UUID, at: datetime) -> None:
     """Most recipients acknowledge some minutes after the message reaches them. Whether that was in
     working time is what the engine says at that instant, as when a person presses the button
-    (`notify.messages.in_working_time`: would a normal message reach them now), asked once for
+    (`notify.delivery.in_working_time`: would a normal message reach them now), asked once for
     everyone who acknowledges at the same instant."""
     when: dict[datetime, list[Recipient]] = defaultdict(list)
     for row in session.scalars(select(Recipient).where(Recipient.message_id == message_id)):

@@ -14,7 +14,8 @@ from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, UowDep
 from api.permissions import Keeper
 from kernel.directory.models import Person
 from kernel.errors import Conflict
-from notify import chains, messages
+from notify import chains, tracking
+from notify.delivery import reasons_read
 from notify.schemas import ReasonRead
 
 router = APIRouter(prefix="/api/v1", tags=["escalation"])
@@ -160,8 +161,8 @@ def list_chains(session: SessionDep, me: CurrentPerson) -> list[ChainRead]:
 @router.get("/messages/{message_id}/escalation", response_model=list[StepRead])
 def escalation_run(message_id: uuid.UUID, session: SessionDep, me: CurrentPerson) -> list[StepRead]:
     """The message's escalation, step by step, each person reached (or not) with the reasons."""
-    message = messages.require_message(session=session, message_id=message_id)
-    messages.require_status_rights(session=session, message=message, principal=me)
+    message = tracking.require_message(session=session, message_id=message_id)
+    tracking.require_status_rights(session=session, message=message, principal=me)
     rows = session.execute(
         select(chains.EscalationStep, Person.name)
         .outerjoin(Person, Person.id == chains.EscalationStep.person_id)
@@ -176,7 +177,7 @@ def escalation_run(message_id: uuid.UUID, session: SessionDep, me: CurrentPerson
             person_id=s.person_id,
             name=name,
             decision=s.decision,
-            reasons=messages.reasons_read(s.reasons, me.language),
+            reasons=reasons_read(s.reasons, me.language),
             at=s.at,
         )
         for s, name in rows

@@ -13,7 +13,7 @@ from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, Sessio
 from kernel.directory.schemas import Page
 from kernel.errors import Conflict
 from kernel.uow import UnitOfWork
-from notify import chains, messages, scheduling
+from notify import chains, idempotency, inboxes, previews, scheduling, sending, tracking
 from notify.models import IdempotencyRecord, Message
 from notify.schemas import (
     InboxItem,
@@ -46,14 +46,14 @@ def preview(
 ) -> Preview:
     """Who would be reached now (or at `send_at`, as far as is known now), who later and why,
     without sending anything."""
-    return messages.preview(session=session, body=body, sender=me, at=body.send_at or clock.now(), language=language)
+    return previews.preview(session=session, body=body, sender=me, at=body.send_at or clock.now(), language=language)
 
 
 @router.post("/messages/size", response_model=PushSize)
 def size(body: MessageSizeProbe, clock: ClockDep, _me: CurrentPerson) -> PushSize:
     """How many bytes the largest push of this title, text and link would take, against the
     providers' limit: the same computation that answers a send with 413."""
-    return messages.push_size(body, now=clock.now())
+    return sending.push_size(body, now=clock.now())
 
 
 @router.post("/messages", response_model=SendAccepted, status_code=status.HTTP_202_ACCEPTED)
@@ -70,9 +70,9 @@ def send(
 ) -> JSONResponse:
     """Accept a message. It is stored before this answers; delivery follows in workers."""
     now = clock.now()
-    digest = messages.request_hash(body)
+    digest = idempotency.request_hash(body)
     if idempotency_key:
-        first = messages.replay(session=session, sender_id=me.person_id, key=idempotency_key, digest=digest, now=now)
+        first = idempotency.replay(session=session, sender_id=me.person_id, key=idempotency_key, digest=digest, now=now)
         if first is not None:
             return JSONResponse(first, status_code=status.HTTP_202_ACCEPTED, headers={"Idempotent-Replayed": "true"})
     try:
@@ -83,7 +83,7 @@ def send(
             record = None
             if idempotency_key:
                 session.flush()
-                record = messages.reserve(
+                record = idempotency.reserve(
                     session=session,
                     sender_id=me.person_id,
                     key=idempotency_key,
@@ -101,21 +101,20 @@ def send(
                 status_url=str(request.url_for("message_status", message_id=message.id)),
             )
             return _accepted(session, uow, audit, message, result, record)
-        accepted = messages.accept(
+        accepted = sending.accept(
             session=session,
             body=body,
             sender=me,
             now=now,
             idempotency_key=idempotency_key,
             request_digest=digest,
-            inline_max=settings.fanout_inline_max,
-            chunk_size=settings.fanout_chunk,
+            settings=settings,
         )
-    except messages.KeyTaken:
+    except idempotency.KeyTaken:
         # A concurrent request with this key committed first: its answer, or a 409 for another body.
         session.rollback()
         key = idempotency_key or ""
-        first = messages.replay(session=session, sender_id=me.person_id, key=key, digest=digest, now=now)
+        first = idempotency.replay(session=session, sender_id=me.person_id, key=key, digest=digest, now=now)
         if first is None:
             raise Conflict("a request with this Idempotency-Key is in progress; try again shortly") from None
         return JSONResponse(first, status_code=status.HTTP_202_ACCEPTED, headers={"Idempotent-Replayed": "true"})
@@ -125,9 +124,9 @@ def send(
         message_id=message.id,
         status="decided" if accepted.decided else "deciding",
         recipients_total=message.recipients_total,
-        counts=messages.counts_of(accepted.decided) if accepted.decided else None,
-        summary=messages.summary(
-            accepted.decided.decisions, language=me.language, zone=messages.zone_of(session, me.person_id), at=now
+        counts=sending.counts_of(accepted.decided) if accepted.decided else None,
+        summary=previews.summary(
+            accepted.decided.decisions, language=me.language, zone=previews.zone_of(session, me.person_id), at=now
         )
         if accepted.decided
         else [],
@@ -167,7 +166,7 @@ def _accepted(
 @router.get("/messages", response_model=Page[MessageRead])
 def history(session: SessionDep, me: CurrentPerson, page: PageDep) -> Page[MessageRead]:
     """Messages you have sent, newest first."""
-    rows, total = messages.sent_by(session=session, sender_id=me.person_id, limit=page.limit, offset=page.offset)
+    rows, total = tracking.sent_by(session=session, sender_id=me.person_id, limit=page.limit, offset=page.offset)
     return Page[MessageRead](
         items=[MessageRead.model_validate(m) for m in rows], total=total, limit=page.limit, offset=page.offset
     )
@@ -176,9 +175,9 @@ def history(session: SessionDep, me: CurrentPerson, page: PageDep) -> Page[Messa
 @router.get("/messages/{message_id}", response_model=MessageStatus, name="message_status")
 def message_status(message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, page: PageDep) -> MessageStatus:
     """Counts and per-recipient status for the sender; reads outside working time stay private."""
-    message = messages.require_message(session=session, message_id=message_id)
-    messages.require_status_rights(session=session, message=message, principal=me)
-    return messages.status(session=session, message=message, language=me.language, limit=page.limit, offset=page.offset)
+    message = tracking.require_message(session=session, message_id=message_id)
+    tracking.require_status_rights(session=session, message=message, principal=me)
+    return tracking.status(session=session, message=message, language=me.language, limit=page.limit, offset=page.offset)
 
 
 @router.get("/inbox", response_model=Page[InboxItem])
@@ -189,7 +188,7 @@ def inbox(
     unread: Annotated[bool, Query(description="Only unread messages.")] = False,
 ) -> Page[InboxItem]:
     """Your messages, held ones included: reading a held message here does not push it."""
-    items, total = messages.inbox(
+    items, total = inboxes.inbox(
         session=session,
         person_id=me.person_id,
         language=me.language,
@@ -204,7 +203,7 @@ def inbox(
 def read(
     message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> None:
-    messages.mark_read(session=session, message_id=message_id, principal=me, now=clock.now())
+    inboxes.mark_read(session=session, message_id=message_id, principal=me, now=clock.now())
     audit.exempt()
     uow.commit()
 
@@ -213,6 +212,6 @@ def read(
 def acknowledge(
     message_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> None:
-    messages.acknowledge(session=session, message_id=message_id, principal=me, now=clock.now())
+    inboxes.acknowledge(session=session, message_id=message_id, principal=me, now=clock.now())
     audit.exempt()
     uow.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.deps import AuditDep, ClockDep, SessionDep, UowDep
+from api.deps import AuditDep, ClockDep, SessionDep, SettingsDep, UowDep
 from api.routes.pilot_access import CostEditor, PilotManager, Reminder, ReportReader
 from pilot import pilots, reminders
 from pilot.schemas import (
@@ -163,12 +163,18 @@ def set_costs(
 
 @router.post("/{ref}/reminders", response_model=RemindersSent)
 def send_reminders(
-    ref: str, session: SessionDep, me: Reminder, clock: ClockDep, audit: AuditDep, uow: UowDep
+    ref: str,
+    session: SessionDep,
+    me: Reminder,
+    clock: ClockDep,
+    audit: AuditDep,
+    uow: UowDep,
+    settings: SettingsDep,
 ) -> RemindersSent:
     """Remind everyone who has not answered an open wave: an `info` message that respects rest
     time. The answer says how many, never who."""
     pilot = pilots.require(session=session, ref=ref)
-    sent = reminders.remind(session=session, pilot=pilot, now=clock.now())
+    sent = reminders.remind(session=session, pilot=pilot, now=clock.now(), settings=settings)
     audit.log(
         session,
         action="pilot.survey.remind",

@@ -16,6 +16,7 @@ from kernel.db import unit_of_work
 from kernel.directory.models import Person
 from kernel.errors import NotFound
 from kernel.i18n.fleet import text
+from kernel.settings import Settings
 from notify.fleet import installs, steps
 from notify.fleet.lifecycle import By
 from notify.fleet.models import Asset, Offboarding, OffboardingStep, Subscription
@@ -138,10 +139,10 @@ def follow_up(ctx: JobContext, payload: dict[str, Any]) -> None:
         )
     for step_id in overdue:
         with unit_of_work(ctx.session_factory) as session:
-            _remind(session, step_id, now)
+            _remind(session, step_id, now, ctx.settings)
 
 
-def _remind(session: Session, step_id: uuid.UUID, now: datetime) -> None:
+def _remind(session: Session, step_id: uuid.UUID, now: datetime, settings: Settings) -> None:
     step = session.get(OffboardingStep, step_id)
     if step is None or step.done_at is not None or step.owner_id is None:
         return
@@ -172,6 +173,7 @@ def _remind(session: Session, step_id: uuid.UUID, now: datetime) -> None:
         collapse_key=f"offboarding-{step.id.hex[:20]}",
         expires_at=None,
         now=now,
+        settings=settings,
     )
     step.reminded_at, step.reminders = now, step.reminders + 1
     log.info("offboarding reminder to %s for step %s (%s)", owner.id, step.id, step.kind)

@@ -65,7 +65,7 @@ class TestDeadWorkerOfAnUrgentSend:
         make: Factory,
         push: tuple[PushClient, RecordingTransport],
     ) -> None:
-        from notify import messages
+        from notify import sending
         from notify.schemas import MessageCreate
 
         unit = make.group("Akuten")
@@ -84,7 +84,7 @@ class TestDeadWorkerOfAnUrgentSend:
             {"title": "Larm", "body": "Kom nu.", "priority": "urgent", "audience": {"groups": [str(unit.id)]}}
         )
         with unit_of_work(session_factory) as s:
-            messages.accept(session=s, body=body, sender=sender, now=clock.now())
+            sending.accept(session=s, body=body, sender=sender, now=clock.now(), settings=settings)
         with session_factory() as s:
             [job] = s.scalars(select(Job).where(Job.name == "notify.send")).all()
             assert job.queue == "urgent"
