@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
+from kernel.jobs import SendEmails
 from notify.mail.models import EmailChoice, EmailMessage
 from notify.messages import decide, enqueue_sends, facts_for_stored, persist, reasons_json
 from notify.models import Message, Recipient
@@ -345,4 +346,4 @@ def _email(session: Session, message: Message, person_id: uuid.UUID, now: dateti
     )
     session.add(mail)
     session.flush()
-    enqueue(session, name="notify.send_email", payload={"email_ids": [str(mail.id)]}, queue="urgent", now=now)
+    enqueue(session, SendEmails(email_ids=(mail.id,)), queue="urgent", now=now)

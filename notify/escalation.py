@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
+from kernel.jobs import Escalate
 from notify import chains
 from notify.chains import EscalationStep
 from notify.messages import decide, enqueue_sends, facts_for_stored, persist, reasons_json
@@ -53,7 +53,7 @@ def default_steps(session: Session, message: Message, now: datetime) -> Iterator
     yield message.sender_id
 
 
-def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
+def escalate(ctx: JobContext, payload: Escalate) -> None:
     """Every recipient past its acknowledgement timeout escalates one step (see the module)."""
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:

@@ -27,6 +27,7 @@ from kernel.auth.service import Principal, require_person_rights
 from kernel.db import among, bulk_insert, new_id
 from kernel.directory.models import Person
 from kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from kernel.jobs import FanOut, SendDeliveries
 from kernel.settings import Queue
 from notify import devices as device_service
 from notify.audience import Resolved, resolve
@@ -428,9 +429,7 @@ def dispatch(
         ],
     )
     for n in range(len(chunks)):
-        enqueue(
-            session, name="notify.fan_out", payload={"message_id": str(message.id), "chunk": n}, queue=queue, now=now
-        )
+        enqueue(session, FanOut(message_id=message.id, chunk=n), queue=queue, now=now)
     return Accepted(message=message, decided=None, send_delivery_ids=[], resolved=resolved)
 
 
@@ -554,8 +553,7 @@ def enqueue_sends(
     return [
         enqueue(
             session,
-            name="notify.send",
-            payload={"delivery_ids": [str(d) for d in delivery_ids[i : i + SEND_BATCH]]},
+            SendDeliveries(delivery_ids=tuple(delivery_ids[i : i + SEND_BATCH])),
             queue=queue,
             now=now,
             not_before=not_before,
