@@ -249,6 +249,7 @@ def run_due_steps(session: Session, *, now: datetime) -> int:
             Message.state == "decided",
             Message.created_at > now - timedelta(days=1),
         )
+        .with_for_update(skip_locked=True, key_share=True)  # an overlapping run skips these messages
     ).all()
     fired = 0
     for message in rows:

@@ -5,6 +5,10 @@ people on the role's roster in order, then the sender; otherwise the sender. A s
 back to anyone already tried (anyone who is a recipient of the message), so an escalation
 always reaches someone new or ends. A step the rest rules hold (the person is at rest) is
 recorded with its reasons and the escalation goes on to the next one at once.
+
+Runs may overlap (two workers, a slow run and beat's next tick): a run claims the due recipients
+and their messages (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED; SQLite has one writer at a time),
+so each recipient escalates once.
 """
 
 from __future__ import annotations
@@ -73,6 +77,9 @@ def escalate(ctx: JobContext, payload: Escalate) -> None:
                 Recipient.decided_at > now - LOOKBACK,
             )
             .order_by(Recipient.decided_at)
+            # Claimed with their messages: a second run at once skips them, and escalates no
+            # recipient of a message this run holds (both would page the same next step).
+            .with_for_update(of=(Recipient, Message), skip_locked=True, key_share=True)
         ).all()
         for recipient, message, name in rows:
             timeout = timedelta(seconds=message.ack_timeout_s or DEFAULT_TIMEOUT_S)
