@@ -242,7 +242,8 @@ def _reason(step_no: int, minutes: int) -> Reason:
 def run_due_steps(session: Session, *, now: datetime) -> int:
     """Fire every due chain step of unacknowledged, unrecalled messages; returns the steps fired."""
     rows = session.scalars(
-        select(Message).where(
+        select(Message)
+        .where(
             Message.escalation_chain_id.is_not(None),
             Message.requires_ack.is_(True),
             Message.recalled_at.is_(None),
