@@ -11,7 +11,6 @@ its session directly gets the same follow-ups: no way in can forget them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -20,29 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel import events
 from kernel.clock import Clock
 from kernel.events import AvailabilityChanged, CalendarLinked, Event, PersonDeactivated
-from kernel.outbox import enqueue
-from kernel.settings import Queue
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    """The job that follows an event: a registered job name, its queue and its JSON payload."""
-
-    job: str
-    queue: Queue
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-def _person(job: str, queue: Queue) -> Callable[[Any], FollowUp]:
-    return lambda e: FollowUp(job, queue, {"person_id": str(e.person_id)})
-
+from kernel.jobs import Offboard, RedecideHolds, RefreshCalendar
+from kernel.outbox import JobPayload, enqueue
 
 # When X happens, do Y: the one table. Every event type has exactly one row; a test proves each
-# job named here is registered with the workers.
-FOLLOW_UPS: Mapping[type[Event], Callable[[Any], FollowUp]] = {
-    AvailabilityChanged: _person("notify.redecide_holds", "default"),
-    PersonDeactivated: _person("directory.offboard", "default"),
-    CalendarLinked: _person("policies.refresh_calendar", "bulk"),
+# job named here is registered with the workers. The job's queue is its declared one (kernel.jobs).
+FOLLOW_UPS: Mapping[type[Event], Callable[[Any], JobPayload]] = {
+    AvailabilityChanged: lambda e: RedecideHolds(person_id=e.person_id),
+    PersonDeactivated: lambda e: Offboard(person_id=e.person_id),
+    CalendarLinked: lambda e: RefreshCalendar(person_id=e.person_id),
 }
 
 
@@ -53,8 +38,7 @@ def publish(session: Session) -> int:
         follow = FOLLOW_UPS.get(type(happened))
         if follow is None:
             raise LookupError(f"no follow-up is declared for {type(happened).__name__} (kernel/uow.py)")
-        up = follow(happened)
-        enqueue(session, name=up.job, payload=up.payload, queue=up.queue, now=at)
+        enqueue(session, follow(happened), now=at)
         written += 1
     return written
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
+from kernel.jobs import SendEmails
 from kernel.settings import Settings
 from notify.delivery import deliver, facts_for_stored, reasons_json
 from notify.mail.models import EmailChoice, EmailMessage
@@ -242,13 +243,15 @@ def _reason(step_no: int, minutes: int) -> Reason:
 def run_due_steps(session: Session, *, now: datetime, settings: Settings) -> int:
     """Fire every due chain step of unacknowledged, unrecalled messages; returns the steps fired."""
     rows = session.scalars(
-        select(Message).where(
+        select(Message)
+        .where(
             Message.escalation_chain_id.is_not(None),
             Message.requires_ack.is_(True),
             Message.recalled_at.is_(None),
             Message.state == "decided",
             Message.created_at > now - timedelta(days=1),
         )
+        .with_for_update(skip_locked=True, key_share=True)  # an overlapping run skips these messages
     ).all()
     fired = 0
     for message in rows:
@@ -354,4 +357,4 @@ def _email(session: Session, message: Message, person_id: uuid.UUID, now: dateti
     )
     session.add(mail)
     session.flush()
-    enqueue(session, name="notify.send_email", payload={"email_ids": [str(mail.id)]}, queue="urgent", now=now)
+    enqueue(session, SendEmails(email_ids=(mail.id,)), queue="urgent", now=now)

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.db import among, bulk_insert, new_id
+from kernel.jobs import SendDeliveries
+from kernel.outbox import encode
 from kernel.settings import Queue, Settings
 from notify import devices as device_service
 from notify.models import Delivery, Message, Recipient
@@ -270,9 +272,9 @@ def record_contacts(
 # Sends -----------------------------------------------------------------------------------------
 
 
-def _batches(delivery_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+def _batches(delivery_ids: Sequence[uuid.UUID]) -> list[SendDeliveries]:
     return [
-        {"delivery_ids": [str(d) for d in delivery_ids[i : i + SEND_BATCH]]}
+        SendDeliveries(delivery_ids=tuple(delivery_ids[i : i + SEND_BATCH]))
         for i in range(0, len(delivery_ids), SEND_BATCH)
     ]
 
@@ -287,8 +289,7 @@ def enqueue_sends(
 ) -> list[Job]:
     """Queue send jobs of `SEND_BATCH` deliveries; returns their rows (ids once flushed)."""
     return [
-        enqueue(session, name="notify.send", payload=payload, queue=queue, now=now, not_before=not_before)
-        for payload in _batches(delivery_ids)
+        enqueue(session, payload, queue=queue, now=now, not_before=not_before) for payload in _batches(delivery_ids)
     ]
 
 
@@ -299,9 +300,9 @@ def claimed_sends(
     the caller runs them itself once it commits."""
     jobs = [
         Job(
-            name="notify.send",
+            name=SendDeliveries.job_name,
             queue=queue,
-            payload=payload,
+            payload=encode(payload),
             state=RUNNING,
             available_at=now,
             dispatched_at=now,

@@ -5,6 +5,10 @@ people on the role's roster in order, then the sender; otherwise the sender. A s
 back to anyone already tried (anyone who is a recipient of the message), so an escalation
 always reaches someone new or ends. A step the rest rules hold (the person is at rest) is
 recorded with its reasons and the escalation goes on to the next one at once.
+
+Runs may overlap (two workers, a slow run and beat's next tick): a run claims the due recipients
+and their messages (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED; SQLite has one writer at a time),
+so each recipient escalates once.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
+from kernel.jobs import Escalate
 from kernel.settings import Settings
 from notify import chains
 from notify.chains import EscalationStep
@@ -54,7 +58,7 @@ def default_steps(session: Session, message: Message, now: datetime) -> Iterator
     yield message.sender_id
 
 
-def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
+def escalate(ctx: JobContext, payload: Escalate) -> None:
     """Every recipient past its acknowledgement timeout escalates one step (see the module)."""
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
@@ -74,6 +78,9 @@ def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
                 Recipient.decided_at > now - LOOKBACK,
             )
             .order_by(Recipient.decided_at)
+            # Claimed with their messages: a second run at once skips them, and escalates no
+            # recipient of a message this run holds (both would page the same next step).
+            .with_for_update(of=(Recipient, Message), skip_locked=True, key_share=True)
         ).all()
         for recipient, message, name in rows:
             timeout = timedelta(seconds=message.ack_timeout_s or DEFAULT_TIMEOUT_S)

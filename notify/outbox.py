@@ -4,9 +4,9 @@ A route or job writes job rows through the unit of work (`kernel.uow`, rows in `
 the row commits with the state change that caused it. After the commit a `Waker` (the embedded
 runner, or Celery through the broker) is told the job's id. A worker `claim`s the row with a
 lease (short for urgent work and renewed while the handler runs: `notify.leases`), runs the
-registered handler, and marks it done. If the broker loses the wake-up, or a
-worker dies holding a lease, `sweep()` finds the row again. Handlers must therefore be
-idempotent: a job may run twice.
+registered handler on the row's payload decoded (`kernel.outbox.decode`), and marks it done. If
+the broker loses the wake-up, or a worker dies holding a lease, `sweep()` finds the row again.
+Handlers must therefore be idempotent: a job may run twice.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy import exc as sa_exc
@@ -25,7 +25,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import Clock
 from kernel.db import unit_of_work
-from kernel.outbox import DONE, FAILED, PENDING, RUNNING, Job, NullWaker, Waker, enqueue, install_waker
+from kernel.outbox import (
+    DONE,
+    FAILED,
+    PENDING,
+    RUNNING,
+    Job,
+    JobPayload,
+    MalformedJob,
+    NullWaker,
+    P,
+    Waker,
+    decode,
+    enqueue,
+    install_waker,
+)
 from kernel.settings import Queue, Settings
 from notify.leases import LeaseKeeper, lease_for
 
@@ -36,8 +50,10 @@ __all__ = [
     "RUNNING",
     "Job",
     "JobContext",
+    "JobPayload",
     "JobRegistry",
     "JobSpec",
+    "MalformedJob",
     "NullWaker",
     "TransientJobError",
     "Waker",
@@ -88,37 +104,60 @@ class JobContext:
     lease: timedelta | None = None
 
 
-Handler = Callable[[JobContext, dict[str, Any]], None]
-
-
 @dataclass(frozen=True)
-class JobSpec:
-    name: str
-    handler: Handler
-    queue: Queue = "default"
-    every_s: float | None = None  # periodic jobs run on this interval (beat, or the embedded scheduler)
+class JobSpec(Generic[P]):
+    """A declared job (`kernel.jobs`) and the handler that runs it; name, queue and interval come
+    from the payload's declaration."""
+
+    payload: type[P]
+    handler: Callable[[JobContext, P], None]
+
+    @property
+    def name(self) -> str:
+        return self.payload.job_name
+
+    @property
+    def queue(self) -> Queue:
+        return self.payload.job_queue
+
+    @property
+    def every_s(self) -> float | None:
+        """Periodic jobs run on this interval (beat, or the embedded scheduler)."""
+        return self.payload.job_every_s
+
+    def run(self, ctx: JobContext, raw: Mapping[str, Any]) -> None:
+        """Run the handler on a job row's JSON payload (`MalformedJob` if it does not fit)."""
+        self.handler(ctx, decode(self.payload, raw))
+
+    def tick(self, ctx: JobContext) -> None:
+        """Run a periodic job now, outside the outbox (beat's tick, the embedded scheduler)."""
+        self.run(ctx, {})
 
 
 class JobRegistry:
+    """The handlers workers run, one per declared job."""
+
     def __init__(self) -> None:
-        self._specs: dict[str, JobSpec] = {}
+        self._specs: dict[str, JobSpec[Any]] = {}
 
-    def register(self, spec: JobSpec) -> None:
-        if spec.name in self._specs:
-            raise ValueError(f"job {spec.name!r} is registered twice")
-        self._specs[spec.name] = spec
+    def register(self, payload: type[P], handler: Callable[[JobContext, P], None]) -> None:
+        if payload.job_name in self._specs:
+            raise ValueError(f"job {payload.job_name!r} is registered twice")
+        self._specs[payload.job_name] = JobSpec(payload, handler)
 
-    def job(self, name: str, *, queue: Queue = "default", every_s: float | None = None) -> Callable[[Handler], Handler]:
-        def decorate(fn: Handler) -> Handler:
-            self.register(JobSpec(name=name, handler=fn, queue=queue, every_s=every_s))
+    def job(self, payload: type[P]) -> Callable[[Callable[[JobContext, P], None]], Callable[[JobContext, P], None]]:
+        """Register the decorated function as the handler of `payload`'s job."""
+
+        def decorate(fn: Callable[[JobContext, P], None]) -> Callable[[JobContext, P], None]:
+            self.register(payload, fn)
             return fn
 
         return decorate
 
-    def get(self, name: str) -> JobSpec | None:
+    def get(self, name: str) -> JobSpec[Any] | None:
         return self._specs.get(name)
 
-    def periodic(self) -> list[JobSpec]:
+    def periodic(self) -> list[JobSpec[Any]]:
         return [s for s in self._specs.values() if s.every_s]
 
     def names(self) -> list[str]:
@@ -195,7 +234,7 @@ def run_claimed(
     else:
         try:
             with LeaseKeeper(lease, lambda: renew(ctx, job_id, lease), name="job"):
-                spec.handler(replace(ctx, lease=lease), payload)
+                spec.run(replace(ctx, lease=lease), payload)
         except Exception as exc:
             if is_retryable(exc):
                 error = str(exc) if isinstance(exc, TransientJobError) else f"{type(exc).__name__}: {exc}"

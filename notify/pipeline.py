@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kernel.db import among, bulk_update, unit_of_work
 from kernel.directory.models import Person
+from kernel.jobs import MarkStaleDevices, SendDeliveries
 from kernel.settings import Queue
 from notify import devices as device_service
 from notify.delivery import enqueue_sends, queue_for
@@ -175,9 +176,9 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
     return requests, unserved
 
 
-def send(ctx: JobContext, payload: dict[str, Any]) -> None:
+def send(ctx: JobContext, payload: SendDeliveries) -> None:
     """Send a batch of deliveries through the transport and record each result."""
-    ids = [uuid.UUID(d) for d in payload["delivery_ids"]]
+    ids = list(payload.delivery_ids)
     now = ctx.clock.now()
     lease = ctx.lease or timedelta(seconds=ctx.settings.job_lease_s)
     with unit_of_work(ctx.session_factory) as session:
@@ -201,12 +202,12 @@ def _renew_deliveries(ctx: JobContext, ids: list[uuid.UUID], lease: timedelta) -
         )
 
 
-def send_claimed(ctx: JobContext, payload: dict[str, Any]) -> None:
+def send_claimed(ctx: JobContext, payload: SendDeliveries) -> None:
     """`send`, for deliveries the caller's own transaction already claimed (state sending, with
     its lease): the release's digests. Should this worker die, their lease and the job's run
     out together, and the job's next run claims them as `send` does."""
     with unit_of_work(ctx.session_factory) as session:
-        requests = _sendable(session, [uuid.UUID(d) for d in payload["delivery_ids"]])
+        requests = _sendable(session, list(payload.delivery_ids))
     results = _push(ctx).send(requests) if requests else []
     record_results(ctx, requests, results)
 
@@ -324,7 +325,7 @@ def _without_recalled(session: Session, digests: dict[uuid.UUID, Any]) -> dict[u
 # Devices ---------------------------------------------------------------------------------------
 
 
-def mark_stale_devices(ctx: JobContext, payload: dict[str, Any]) -> None:
+def mark_stale_devices(ctx: JobContext, payload: MarkStaleDevices) -> None:
     with unit_of_work(ctx.session_factory) as session:
         n = device_service.mark_stale(
             session=session, now=ctx.clock.now(), after=timedelta(days=ctx.settings.device_stale_days)

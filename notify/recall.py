@@ -14,13 +14,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kernel.auth.service import Principal
 from kernel.db import unit_of_work
+from kernel.jobs import Withdraw
 from notify.delivery import enqueue_sends, queue_for
 from notify.models import Delivery, Message
 from notify.outbox import JobContext, enqueue
@@ -59,7 +59,7 @@ def recall(*, session: Session, message_id: uuid.UUID, principal: Principal, now
         ).all()
     )
     session.flush()
-    enqueue(session, name="notify.withdraw", payload={"message_id": str(message.id)}, queue="urgent", now=now)
+    enqueue(session, Withdraw(message_id=message.id), now=now)
     return Recalled(message.id, now, cancelled, sent, already=False)
 
 
@@ -74,10 +74,10 @@ def _count(session: Session, message_id: uuid.UUID, states: tuple[str, ...]) -> 
     )
 
 
-def withdraw(ctx: JobContext, payload: dict[str, Any]) -> None:
+def withdraw(ctx: JobContext, payload: Withdraw) -> None:
     """Turn each pushed delivery of a recalled message into its recall notice and send those.
     A delivery still being sent comes back once its lease ends, and is withdrawn then."""
-    message_id = uuid.UUID(payload["message_id"])
+    message_id = payload.message_id
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
         message = session.get(Message, message_id)
@@ -101,14 +101,7 @@ def withdraw(ctx: JobContext, payload: dict[str, Any]) -> None:
             )
         )
         if in_flight is not None:
-            enqueue(
-                session,
-                name="notify.withdraw",
-                payload=payload,
-                queue="urgent",
-                now=now,
-                not_before=max(in_flight, now) + timedelta(seconds=1),
-            )
+            enqueue(session, payload, now=now, not_before=max(in_flight, now) + timedelta(seconds=1))
 
 
 NOTICE = {

@@ -31,12 +31,13 @@ from sqlalchemy.orm import Session
 
 from kernel.db import among, bulk_insert, bulk_update, is_postgres, new_id, unit_of_work
 from kernel.directory.models import Person
+from kernel.jobs import PlanRelease, RedecideHolds, ReleasePeople, SendDeliveries
 from notify import pipeline
 from notify.delivery import claimed_sends, deliver, enqueue_sends, facts_for_stored, reasons_json, record_contacts
 from notify.digests import Item, digest_text
 from notify.mail import service as mail
 from notify.models import Delivery, Digest, Message, Recipient
-from notify.outbox import PENDING, RUNNING, Job, JobContext, JobRegistry, JobSpec, enqueue, run_claimed
+from notify.outbox import PENDING, RUNNING, Job, JobContext, JobRegistry, enqueue, run_claimed
 from notify.release_timing import next_due, schedule_wake
 from policies.core.engine import decide_many
 from policies.core.types import Decision, MessageFacts, Reason
@@ -45,10 +46,9 @@ from policies.states import load_states
 
 log = logging.getLogger("vila.release")
 
-BATCH_JOB = "notify.release_people"
 RECHECK = timedelta(seconds=2)  # while a release is under way, look again this soon
 _SENDS = JobRegistry()  # what a release job runs itself: the sends of its own digests
-_SENDS.register(JobSpec("notify.send", pipeline.send_claimed, queue="release"))
+_SENDS.register(SendDeliveries, pipeline.send_claimed)
 
 _RELEASED = Reason("released", "Släpps nu: mottagaren kan nås.", "Released now: the recipient can be reached.")
 
@@ -79,7 +79,7 @@ _HELD_COLUMNS = (
 # Jobs ------------------------------------------------------------------------------------------
 
 
-def plan(ctx: JobContext, payload: dict[str, Any]) -> None:
+def plan(ctx: JobContext, payload: PlanRelease) -> None:
     """Queue the release of everyone with due holds, a batch of people per job."""
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
@@ -92,8 +92,7 @@ def plan(ctx: JobContext, payload: dict[str, Any]) -> None:
         people = sorted(p for p in due if p is not None)  # a shared tablet's delivery is never held
         size = ctx.settings.release_batch
         for i in range(0, len(people), size):
-            batch = [str(p) for p in people[i : i + size]]
-            enqueue(session, name=BATCH_JOB, payload={"person_ids": batch}, queue="release", now=now)
+            enqueue(session, ReleasePeople(person_ids=tuple(people[i : i + size])), now=now)
         schedule_wake(session, at=next_due(session, after=now), now=now)
     if people:
         log.info("release planned: %d people in %d job(s)", len(people), -(-len(people) // size))
@@ -102,14 +101,16 @@ def plan(ctx: JobContext, payload: dict[str, Any]) -> None:
 def _under_way(session: Session) -> bool:
     """A release job is waiting or running: its people are not planned again meanwhile."""
     return (
-        session.scalar(select(Job.id).where(Job.state.in_((PENDING, RUNNING)), Job.name == BATCH_JOB).limit(1))
+        session.scalar(
+            select(Job.id).where(Job.state.in_((PENDING, RUNNING)), Job.name == ReleasePeople.job_name).limit(1)
+        )
         is not None
     )
 
 
-def release_people(ctx: JobContext, payload: dict[str, Any]) -> None:
+def release_people(ctx: JobContext, payload: ReleasePeople) -> None:
     """Release the due holds of these people: those another release holds are left to it."""
-    ids = sorted(uuid.UUID(p) for p in payload["person_ids"])
+    ids = sorted(payload.person_ids)
     now = ctx.clock.now()
     sends: list[Job] = []
     with unit_of_work(ctx.session_factory) as session:
@@ -125,10 +126,10 @@ def release_people(ctx: JobContext, payload: dict[str, Any]) -> None:
         run_claimed(ctx, _SENDS, job.id, name=job.name, payload=dict(job.payload), attempts=job.attempts)
 
 
-def redecide_holds(ctx: JobContext, payload: dict[str, Any]) -> None:
+def redecide_holds(ctx: JobContext, payload: RedecideHolds) -> None:
     """A person's availability changed (a DND ended early, a shift was added): decide all their
     held messages again now. Those still held get their new release instant."""
-    person_id = uuid.UUID(payload["person_id"])
+    person_id = payload.person_id
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
         if claim_people(session, [person_id], wait=True):

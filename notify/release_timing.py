@@ -1,7 +1,7 @@
 """When the release runs: a wake-up at the next instant a hold falls due, not only beat's tick.
 
 Whoever writes a hold (the send, a fan-out job, a release that holds again) and every release run
-call `schedule_wake` with the earliest instant they know of. It adds one `notify.release_holds`
+call `schedule_wake` with the earliest instant they know of. It adds one `PlanRelease`
 job for that instant, unless one is already due by then, and asks the waker to run it at that
 instant (Celery's countdown, the embedded runner's timer). A lost wake-up costs only timeliness:
 the job row stays, the sweeper runs it, and beat's tick releases whatever is due anyway. Instants
@@ -17,10 +17,10 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kernel.jobs import PlanRelease
 from notify.models import Delivery
 from notify.outbox import PENDING, Job, enqueue
 
-PLAN_JOB: Final = "notify.release_holds"
 WAKE_HORIZON: Final = timedelta(minutes=30)
 
 
@@ -31,11 +31,16 @@ def schedule_wake(session: Session, *, at: datetime | None, now: datetime) -> No
     at = max(at, now)
     planned = session.scalar(
         select(Job.id)
-        .where(Job.state == PENDING, Job.name == PLAN_JOB, Job.available_at <= at, Job.dispatched_at.is_not(None))
+        .where(
+            Job.state == PENDING,
+            Job.name == PlanRelease.job_name,
+            Job.available_at <= at,
+            Job.dispatched_at.is_not(None),
+        )
         .limit(1)
     )
     if planned is None:
-        enqueue(session, name=PLAN_JOB, payload={}, queue="release", now=now, not_before=at, wake=True)
+        enqueue(session, PlanRelease(), now=now, not_before=at, wake=True)
 
 
 def next_due(session: Session, *, after: datetime) -> datetime | None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 import pytz
 from sqlalchemy.orm import Session
 
 from kernel.db import new_id, unit_of_work
 from kernel.directory.models import Person
+from kernel.jobs import RemindOnCall
 from kernel.settings import Settings
 from notify.delivery import deliver, facts_of, in_working_time
 from notify.models import Message
@@ -89,7 +89,7 @@ def remind_person(
     return message
 
 
-def remind(ctx: JobContext, payload: dict[str, Any]) -> None:
+def remind(ctx: JobContext, payload: RemindOnCall) -> None:
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
         due = rosters.due_reminders(session=session, now=now)

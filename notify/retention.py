@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from kernel.audit import service as audit
 from kernel.db import among, unit_of_work
+from kernel.jobs import Purge
 from notify.idempotency import IDEMPOTENCY_WINDOW
 from notify.models import AudienceChunk, Delivery, Digest, IdempotencyRecord, Message, Recipient
 from notify.outbox import JobContext
@@ -34,7 +34,7 @@ PURGE_BATCH = 200  # messages per transaction: a broadcast's rows are many, keep
 WAITING = ("held", "pending", "sending")
 
 
-def purge(ctx: JobContext, payload: dict[str, Any]) -> None:
+def purge(ctx: JobContext, payload: Purge) -> None:
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
         session.execute(

@@ -9,11 +9,11 @@ keeps holding them with the reasons updated.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 
 from kernel.db import unit_of_work
+from kernel.jobs import FollowHandoffs
 from notify.models import Delivery, Message
 from notify.outbox import JobContext
 from notify.release import release_held
@@ -24,7 +24,7 @@ MAX_ROLE_RECIPIENTS = 20
 LOOKBACK = timedelta(days=14)
 
 
-def follow_handoffs(ctx: JobContext, payload: dict[str, Any]) -> None:
+def follow_handoffs(ctx: JobContext, payload: FollowHandoffs) -> None:
     now = ctx.clock.now()
     with unit_of_work(ctx.session_factory) as session:
         stmt = (

@@ -106,7 +106,7 @@ class EmbeddedRunner:
                 if now - last_run.get(spec.name, -1e9) >= (spec.every_s or 60.0):
                     last_run[spec.name] = now
                     try:
-                        spec.handler(self.ctx, {})
+                        spec.tick(self.ctx)
                     except Exception:
                         log.exception("periodic job %s failed", spec.name)
             self._stop.wait(0.2)

@@ -10,7 +10,6 @@ its instant is never sent; one whose audience cannot be reached then is marked f
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +18,7 @@ from kernel.auth.service import Principal
 from kernel.db import is_postgres, unit_of_work
 from kernel.directory.models import Person
 from kernel.errors import InvalidInput, PermissionDenied
+from kernel.jobs import SendScheduled
 from notify.audience import resolve
 from notify.models import Message
 from notify.outbox import JobContext
@@ -51,7 +51,7 @@ def schedule(
     return message
 
 
-def send_scheduled(ctx: JobContext, payload: dict[str, Any]) -> None:
+def send_scheduled(ctx: JobContext, payload: SendScheduled) -> None:
     """Send every scheduled message whose instant has come, deciding for its audience now."""
     now = ctx.clock.now()
     while True:

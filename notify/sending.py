@@ -22,6 +22,7 @@ from kernel.auth.service import Principal
 from kernel.batch import gc_paused
 from kernel.db import new_id, unit_of_work
 from kernel.errors import InvalidInput
+from kernel.jobs import FanOut
 from kernel.settings import Settings
 from notify.audience import Resolved, resolve
 from notify.delivery import Decided, deliver, enqueue_sends, facts_for_message, facts_for_stored, queue_for
@@ -175,9 +176,7 @@ def dispatch(*, session: Session, message: Message, resolved: Resolved, now: dat
     )
     queue = queue_for(message.priority, len(ids), settings)
     for n in range(len(chunks)):
-        enqueue(
-            session, name="notify.fan_out", payload={"message_id": str(message.id), "chunk": n}, queue=queue, now=now
-        )
+        enqueue(session, FanOut(message_id=message.id, chunk=n), queue=queue, now=now)
     return Accepted(message=message, decided=None, send_delivery_ids=[], resolved=resolved)
 
 
@@ -186,9 +185,9 @@ def given_audience(message: Message) -> dict[str, Any]:
     return {k: v for k, v in message.audience.items() if k != "resolved_role"}
 
 
-def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
+def fan_out(ctx: JobContext, payload: FanOut) -> None:
     """Decide one chunk of a large audience and write its recipients and deliveries."""
-    message_id, chunk_no = uuid.UUID(payload["message_id"]), int(payload["chunk"])
+    message_id, chunk_no = payload.message_id, payload.chunk
     now = ctx.clock.now()
     with gc_paused(), unit_of_work(ctx.session_factory) as session:
         chunk = session.get(AudienceChunk, (message_id, chunk_no))

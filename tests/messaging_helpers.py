@@ -90,7 +90,7 @@ def run_periodic(
     spec = registry.get(name)
     assert spec is not None
     ctx = JobContext(settings=settings, session_factory=session_factory, clock=clock, resources={"push": push})
-    spec.handler(ctx, {})
+    spec.tick(ctx)
 
 
 def workday(clock: Clock, start_h: int = 6, end_h: int = 15) -> tuple[datetime, datetime]:

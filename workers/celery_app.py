@@ -117,7 +117,7 @@ def create_celery(settings: Settings | None = None, providers: PushSettings | No
         if spec is None:
             log.error("no periodic job named %s", name)
             return
-        spec.handler(state.ctx(), {})
+        spec.tick(state.ctx())
 
     app.vila_state = state
     return app

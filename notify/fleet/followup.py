@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytz
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from kernel.db import unit_of_work
 from kernel.directory.models import Person
 from kernel.errors import NotFound
 from kernel.i18n.fleet import text
+from kernel.jobs import OffboardingFollowUp
 from kernel.settings import Settings
 from notify.fleet import installs, steps
 from notify.fleet.lifecycle import By
@@ -108,7 +108,7 @@ def queue(
     ]
 
 
-def follow_up(ctx: JobContext, payload: dict[str, Any]) -> None:
+def follow_up(ctx: JobContext, payload: OffboardingFollowUp) -> None:
     """The periodic job: disable devices whose leaving date has passed, then remind owners of
     overdue steps. Safe to run twice: a reminded step waits `REMIND_EVERY` for the next one."""
     now = ctx.clock.now()

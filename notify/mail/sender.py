@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage as MimeMessage
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiosmtplib
 from sqlalchemy import and_, or_, select, update
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
+from kernel.jobs import SendEmails
 from kernel.settings import Settings
 from notify.mail import service
 from notify.mail.models import EmailMessage
@@ -115,9 +116,9 @@ def _mailer(ctx: JobContext) -> Mailer:
     return SmtpMailer(ctx.settings)
 
 
-def send_email(ctx: JobContext, payload: dict[str, Any]) -> None:
+def send_email(ctx: JobContext, payload: SendEmails) -> None:
     """Claim, write and send a batch of e-mails; record each result."""
-    ids = [uuid.UUID(i) for i in payload["email_ids"]]
+    ids = list(payload.email_ids)
     now = ctx.clock.now()
     lease = timedelta(seconds=ctx.settings.job_lease_s)
     with unit_of_work(ctx.session_factory) as session:
@@ -150,7 +151,7 @@ def send_email(ctx: JobContext, payload: dict[str, Any]) -> None:
     if not outgoing:
         return
     results = _mailer(ctx).send([m for _, m in outgoing])
-    retry: list[str] = []
+    retry: list[uuid.UUID] = []
     with unit_of_work(ctx.session_factory) as session:
         for (mail_id, _), result in zip(outgoing, results, strict=True):
             done = session.get(EmailMessage, mail_id)
@@ -169,21 +170,14 @@ def send_email(ctx: JobContext, payload: dict[str, Any]) -> None:
             else:
                 mail.state, mail.error = "pending", result.reason[:500]
                 mail.not_before = now + timedelta(seconds=backoff(mail.attempts, base_s=30.0, cap_s=1800.0))
-                retry.append(str(mail.id))
+                retry.append(mail.id)
         if retry:
             latest = max(
                 m.not_before
                 for m in session.scalars(select(EmailMessage).where(EmailMessage.id.in_(retry)))
                 if m.not_before
             )
-            enqueue(
-                session,
-                name="notify.send_email",
-                payload={"email_ids": retry},
-                queue="default",
-                now=now,
-                not_before=latest,
-            )
+            enqueue(session, SendEmails(email_ids=tuple(retry)), now=now, not_before=latest)
 
 
 def _write(session: Session, mail: EmailMessage, settings: Settings) -> MimeMessage | None:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kernel.directory.models import Person
+from kernel.jobs import SendEmails
 from notify.mail.models import EmailChoice, EmailMessage
 from notify.models import Message
 from notify.outbox import enqueue
@@ -71,7 +72,7 @@ def at_release(*, session: Session, released: Mapping[uuid.UUID, Sequence[uuid.U
             EmailChoice.bounced_at.is_(None),
         )
     ).all()
-    ids: list[str] = []
+    ids: list[uuid.UUID] = []
     for choice in rows:
         mail = EmailMessage(
             id=uuid.uuid4(),
@@ -83,11 +84,9 @@ def at_release(*, session: Session, released: Mapping[uuid.UUID, Sequence[uuid.U
             created_at=now,
         )
         session.add(mail)
-        ids.append(str(mail.id))
+        ids.append(mail.id)
     for i in range(0, len(ids), EMAIL_BATCH):
-        enqueue(
-            session, name="notify.send_email", payload={"email_ids": ids[i : i + EMAIL_BATCH]}, queue="default", now=now
-        )
+        enqueue(session, SendEmails(email_ids=tuple(ids[i : i + EMAIL_BATCH])), now=now)
     return len(ids)
 
 

@@ -70,7 +70,7 @@ def test_held_messages_go_out_at_their_release_instant(
 
         send("Schemat")  # held 20 hours: too far for a wake-up of its own
         clock.set(release_at - timedelta(minutes=10))
-        tick.handler(app.state.runner.ctx, {})  # beat's tick: it wakes the release for the next due hold
+        tick.tick(app.state.runner.ctx)  # beat's tick: it wakes the release for the next due hold
         send("Möte")  # held 10 minutes
         clock.set(release_at - timedelta(seconds=1))
         assert not _eventually(lambda: bool(push[1].requests), 1.5), "released before its instant"

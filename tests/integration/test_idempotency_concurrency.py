@@ -1,5 +1,6 @@
 """An Idempotency-Key under concurrency, on PostgreSQL: ten sends at once with one key make one
-message; the others get the first answer or a 409, never a second message."""
+message, sent now or scheduled for later; the others get the first answer or a 409, never a
+second message."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from kernel.clock import ManualClock
 from kernel.settings import Settings
 from notify.models import Delivery, IdempotencyRecord, Message
 from notify.outbox import NullWaker
+from notify.push import PushClient
+from notify.transports.base import RecordingTransport
 from tests.factories import Actor, Factory
-from tests.messaging_helpers import Facts
+from tests.messaging_helpers import Facts, run_periodic
 
 SENDERS = 10
 
@@ -94,6 +97,35 @@ def test_ten_concurrent_sends_with_one_key_make_one_message(
         if a.status_code == 409:
             assert "Idempotency-Key" in a.json()["message"]
     assert _count(session_factory, IdempotencyRecord) == 1
+
+
+def test_ten_concurrent_scheduled_sends_with_one_key_schedule_one_message(
+    client: TestClient,
+    unit: Unit,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+) -> None:
+    send_at = clock.now() + timedelta(hours=2)
+    body = {**_body(unit), "send_at": send_at.isoformat()}
+    answers = _all_at_once(client, unit, [body] * SENDERS, key="scheduled-7")
+    statuses = sorted(a.status_code for a in answers)
+    replayed = sum(1 for a in answers if a.headers.get("idempotent-replayed") == "true")
+    print(f"{SENDERS} concurrent scheduled sends, one key: statuses {statuses}, {replayed} replayed the first answer")
+    assert set(statuses) <= {202, 409}, [a.text for a in answers]
+    first = {(a.json()["message_id"], a.json()["status"]) for a in answers if a.status_code == 202}
+    assert len(first) == 1 and next(iter(first))[1] == "scheduled", first  # every 202 is the first answer
+    for a in answers:
+        if a.status_code == 409:
+            assert "Idempotency-Key" in a.json()["message"]
+    with session_factory() as s:
+        scheduled = s.scalars(select(Message)).all()
+    assert [(str(m.id), m.send_at) for m in scheduled] == [(next(iter(first))[0], send_at)]
+    assert _count(session_factory, IdempotencyRecord) == 1
+    assert _count(session_factory, Delivery) == 0, "nothing goes out before its instant"
+    clock.set(send_at + timedelta(seconds=1))
+    run_periodic("notify.send_scheduled", settings, session_factory, clock, PushClient(RecordingTransport))
+    assert _count(session_factory, Delivery) == 5, "at its instant it goes out once: one delivery per device"
 
 
 def test_one_key_with_different_bodies_at_once_makes_one_message_and_409s(

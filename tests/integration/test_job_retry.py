@@ -3,6 +3,7 @@ bug fails at once. The connection is really dropped: PostgreSQL terminates the j
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -12,14 +13,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.clock import ManualClock
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.settings import Settings
-from notify.outbox import DONE, FAILED, PENDING, Job, JobContext, JobRegistry, enqueue, run_job
+from notify.outbox import DONE, FAILED, PENDING, Job, JobContext, JobPayload, JobRegistry, enqueue, run_job
+
+
+@dataclass(frozen=True)
+class WriteNote(JobPayload, job="test.write_note", queue="default"):
+    pass
+
+
+@dataclass(frozen=True)
+class Bug(JobPayload, job="test.bug", queue="default"):
+    pass
 
 
 def _registry(killer: Any, seen: list[int]) -> JobRegistry:
     reg = JobRegistry()
 
-    @reg.job("test.write_note", queue="default")
-    def write_note(ctx: JobContext, payload: dict[str, Any]) -> None:
+    @reg.job(WriteNote)
+    def write_note(ctx: JobContext, payload: WriteNote) -> None:
         with unit_of_work(ctx.session_factory) as session:
             pid = session.scalar(text("SELECT pg_backend_pid()"))
             seen.append(int(pid or 0))
@@ -28,8 +39,8 @@ def _registry(killer: Any, seen: list[int]) -> JobRegistry:
             session.execute(text("CREATE TABLE IF NOT EXISTS retry_note (n int)"))
             session.execute(text("INSERT INTO retry_note VALUES (1)"))
 
-    @reg.job("test.bug", queue="default")
-    def bug(ctx: JobContext, payload: dict[str, Any]) -> None:
+    @reg.job(Bug)
+    def bug(ctx: JobContext, payload: Bug) -> None:
         raise KeyError("person_id")
 
     return reg
@@ -52,8 +63,8 @@ def test_a_job_whose_database_connection_drops_is_retried_and_completes(
     ctx = JobContext(settings=settings, session_factory=factory, clock=clock)
     try:
         with unit_of_work(factory) as s:
-            job = enqueue(s, name="test.write_note", payload={}, queue="default", now=clock.now())
-            bugged = enqueue(s, name="test.bug", payload={}, queue="default", now=clock.now())
+            job = enqueue(s, WriteNote(), now=clock.now())
+            bugged = enqueue(s, Bug(), now=clock.now())
         job_id, bug_id = job.id, bugged.id
 
         assert run_job(ctx, registry, job_id) == PENDING, "a dropped connection is worth another try"
@@ -100,7 +111,7 @@ def test_a_job_that_keeps_meeting_lost_connections_fails_after_the_last_attempt(
     ctx = JobContext(settings=settings, session_factory=factory, clock=clock)
     try:
         with unit_of_work(factory) as s:
-            job = enqueue(s, name="test.write_note", payload={}, queue="default", now=clock.now())
+            job = enqueue(s, WriteNote(), now=clock.now())
         job_id = job.id
         assert run_job(ctx, registry, job_id) == FAILED, "VILA_JOB_MAX_ATTEMPTS=1: no second try"
     finally:

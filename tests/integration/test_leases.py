@@ -8,8 +8,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from kernel.settings import Settings
 from notify.jobs import registry as pipeline_jobs
 from notify.leases import lease_for
 from notify.models import Delivery, Message
-from notify.outbox import DONE, Job, JobContext, JobRegistry, claim, enqueue, run_due, run_job, sweep
+from notify.outbox import DONE, Job, JobContext, JobPayload, JobRegistry, claim, enqueue, run_due, run_job, sweep
 from notify.outbox import NullWaker as _NullWaker
 from notify.pipeline import _claim_deliveries
 from notify.push import PushClient
@@ -30,6 +30,11 @@ from tests.factories import Factory
 from tests.messaging_helpers import Facts, workday
 
 TAKEOVER_LIMIT = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Slow(JobPayload, job="test.slow", queue="urgent"):
+    pass
 
 
 class RecordingWaker(_NullWaker):
@@ -128,8 +133,8 @@ class TestRenewal:
     def _registry(runs: list[float], seconds: float) -> JobRegistry:
         reg = JobRegistry()
 
-        @reg.job("test.slow", queue="urgent")
-        def slow(_ctx: JobContext, _payload: dict[str, Any]) -> None:
+        @reg.job(Slow)
+        def slow(_ctx: JobContext, _payload: Slow) -> None:
             runs.append(time.monotonic())
             time.sleep(seconds)
 
@@ -137,7 +142,7 @@ class TestRenewal:
 
     def _enqueue(self, ctx: JobContext) -> uuid.UUID:
         with unit_of_work(ctx.session_factory) as s:
-            job = enqueue(s, name="test.slow", payload={}, queue="urgent", now=ctx.clock.now())
+            job = enqueue(s, Slow(), now=ctx.clock.now())
             s.flush()
             return job.id
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from notify.outbox import (
     RUNNING,
     Job,
     JobContext,
+    JobPayload,
     JobRegistry,
     TransientJobError,
     claim,
@@ -47,11 +48,16 @@ def ctx(settings: Settings, session_factory: sessionmaker[Session], clock: Manua
     return JobContext(settings=settings, session_factory=session_factory, clock=clock)
 
 
-def _registry(calls: list[dict[str, Any]], *, fail: type[Exception] | None = None) -> JobRegistry:
+@dataclass(frozen=True)
+class Record(JobPayload, job="test.record", queue="urgent"):
+    n: int | None = None
+
+
+def _registry(calls: list[Record], *, fail: type[Exception] | None = None) -> JobRegistry:
     reg = JobRegistry()
 
-    @reg.job("test.record", queue="urgent")
-    def record(_ctx: JobContext, payload: dict[str, Any]) -> None:
+    @reg.job(Record)
+    def record(_ctx: JobContext, payload: Record) -> None:
         calls.append(payload)
         if fail is not None:
             raise fail("provider unavailable")
@@ -70,33 +76,33 @@ def test_wake_up_is_sent_only_after_commit(ctx: JobContext, session_factory: ses
     waker = RecordingWaker()
     install_waker(session_factory, waker)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError), unit_of_work(session_factory) as s:
-        enqueue(s, name="test.record", payload={}, queue="urgent", now=ctx.clock.now())
+        enqueue(s, Record(), now=ctx.clock.now())
         raise RuntimeError("the request failed")
     assert waker.woken == []
     with unit_of_work(session_factory) as s:
-        job = enqueue(s, name="test.record", payload={"n": 1}, queue="urgent", now=ctx.clock.now())
+        job = enqueue(s, Record(n=1), now=ctx.clock.now())
     assert waker.woken == [(job.id, "urgent")]
     with session_factory() as s:
         assert s.scalars(select(Job)).all() and len(s.scalars(select(Job)).all()) == 1
 
 
 def test_a_job_runs_once_even_if_woken_twice(ctx: JobContext, session_factory: sessionmaker[Session]) -> None:
-    calls: list[dict[str, Any]] = []
+    calls: list[Record] = []
     reg = _registry(calls)
     with unit_of_work(session_factory) as s:
-        job = enqueue(s, name="test.record", payload={"n": 1}, queue="urgent", now=ctx.clock.now())
+        job = enqueue(s, Record(n=1), now=ctx.clock.now())
     assert run_job(ctx, reg, job.id) == DONE
     assert run_job(ctx, reg, job.id) == "skipped"
-    assert calls == [{"n": 1}]
+    assert calls == [Record(n=1)]
 
 
 def test_a_dead_workers_lease_expires_and_the_sweeper_wakes_the_job(
     ctx: JobContext, session_factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
-    calls: list[dict[str, Any]] = []
+    calls: list[Record] = []
     reg = _registry(calls)
     with unit_of_work(session_factory) as s:
-        job = enqueue(s, name="test.record", payload={"n": 2}, queue="urgent", now=clock.now())
+        job = enqueue(s, Record(n=2), now=clock.now())
     with unit_of_work(session_factory) as s:  # a worker claims it, then dies
         assert claim(s, job.id, now=clock.now(), lease=timedelta(minutes=5)) is not None
     assert _job(session_factory, job.id).state == RUNNING
@@ -107,14 +113,14 @@ def test_a_dead_workers_lease_expires_and_the_sweeper_wakes_the_job(
     assert report.expired_leases == 1
     assert waker.woken == [(job.id, "urgent")]
     assert run_job(ctx, reg, job.id) == DONE
-    assert calls == [{"n": 2}]
+    assert calls == [Record(n=2)]
 
 
 def test_a_lost_wake_up_is_repaired_by_the_sweeper(
     ctx: JobContext, session_factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
     with unit_of_work(session_factory) as s:
-        job = enqueue(s, name="test.record", payload={}, queue="bulk", now=clock.now())
+        job = enqueue(s, Record(), queue="bulk", now=clock.now())
     waker = RecordingWaker()
     assert sweep(ctx, waker).redispatched == 0  # just queued: give the broker time
     clock.advance(timedelta(seconds=ctx.settings.job_redispatch_after_s + 1))
@@ -126,11 +132,11 @@ def test_a_lost_wake_up_is_repaired_by_the_sweeper(
 def test_transient_failures_back_off_then_fail_for_good(
     ctx: JobContext, session_factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
-    calls: list[dict[str, Any]] = []
+    calls: list[Record] = []
     reg = _registry(calls, fail=TransientJobError)
     ctx.settings = ctx.settings.model_copy(update={"job_max_attempts": 3})
     with unit_of_work(session_factory) as s:
-        job = enqueue(s, name="test.record", payload={}, queue="urgent", now=clock.now())
+        job = enqueue(s, Record(), now=clock.now())
     states = []
     for _ in range(3):
         states.append(run_job(ctx, reg, job.id))
@@ -142,10 +148,10 @@ def test_transient_failures_back_off_then_fail_for_good(
 
 
 def test_a_bug_fails_the_job_without_retrying(ctx: JobContext, session_factory: sessionmaker[Session]) -> None:
-    calls: list[dict[str, Any]] = []
+    calls: list[Record] = []
     reg = _registry(calls, fail=KeyError)
     with unit_of_work(session_factory) as s:
-        job = enqueue(s, name="test.record", payload={}, queue="urgent", now=ctx.clock.now())
+        job = enqueue(s, Record(), now=ctx.clock.now())
     assert run_job(ctx, reg, job.id) == FAILED
     assert "KeyError" in (_job(session_factory, job.id).last_error or "")
 
@@ -153,14 +159,12 @@ def test_a_bug_fails_the_job_without_retrying(ctx: JobContext, session_factory: 
 def test_delayed_job_waits_for_its_instant(
     ctx: JobContext, session_factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
-    calls: list[dict[str, Any]] = []
+    calls: list[Record] = []
     reg = _registry(calls)
     with unit_of_work(session_factory) as s:
         enqueue(
             s,
-            name="test.record",
-            payload={},
-            queue="urgent",
+            Record(),
             now=clock.now(),
             not_before=clock.now() + timedelta(hours=2),
         )
@@ -173,7 +177,7 @@ def test_delayed_job_waits_for_its_instant(
 def test_embedded_runner_runs_jobs_in_process(settings: Settings, session_factory: sessionmaker[Session]) -> None:
     from kernel.clock import SystemClock
 
-    calls: list[dict[str, Any]] = []
+    calls: list[Record] = []
     reg = _registry(calls)
     ctx = JobContext(settings=settings, session_factory=session_factory, clock=SystemClock())
     runner = EmbeddedRunner(ctx, reg)
@@ -182,12 +186,27 @@ def test_embedded_runner_runs_jobs_in_process(settings: Settings, session_factor
     try:
         with unit_of_work(session_factory) as s:
             for n in range(5):
-                enqueue(s, name="test.record", payload={"n": n}, queue="urgent", now=ctx.clock.now())
+                enqueue(s, Record(n=n), now=ctx.clock.now())
         deadline = time.monotonic() + 15
         while len(calls) < 5 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         runner.stop()
-    assert sorted(c["n"] for c in calls) == [0, 1, 2, 3, 4]
+    assert sorted(c.n for c in calls if c.n is not None) == [0, 1, 2, 3, 4]
     with session_factory() as s:
         assert {j.state for j in s.scalars(select(Job))} == {DONE}
+
+
+def test_a_row_that_does_not_fit_its_job_fails_for_good_saying_why(
+    ctx: JobContext, session_factory: sessionmaker[Session]
+) -> None:
+    calls: list[Record] = []
+    reg = _registry(calls)
+    with unit_of_work(session_factory) as s:
+        job = enqueue(s, Record(n=1), now=ctx.clock.now())
+        job.payload = {"n": "one"}  # a row written by hand, or by an older release
+    assert run_job(ctx, reg, job.id) == FAILED, "not retried: it would not fit the next time either"
+    assert calls == [], "the handler never sees a payload that does not fit"
+    stored = _job(session_factory, job.id)
+    assert stored.attempts == 1
+    assert stored.last_error and "MalformedJob" in stored.last_error and "'n'" in stored.last_error

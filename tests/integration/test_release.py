@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import ManualClock
 from kernel.db import unit_of_work
+from kernel.jobs import ReleasePeople
 from kernel.settings import Settings
 from notify.jobs import registry
 from notify.models import Delivery, Digest
@@ -111,7 +112,7 @@ def test_two_workers_release_many_batches_as_one_digest_per_person(
 
     def worker() -> None:
         # What beat's tick does on a worker, then the worker running whatever that queued.
-        release.handler(ctx, {})
+        release.tick(ctx)
         run_due(ctx, registry)
 
     _together(worker, worker)
@@ -131,16 +132,16 @@ def test_two_releases_of_the_same_people_at_once_push_each_once(
     ctx = _ctx(settings, session_factory, clock, push[0])
     batch = registry.get("notify.release_people")
     assert batch is not None
-    people = [str(p) for p in held.people]
-    batches = [people[i : i + BATCH] for i in range(0, len(people), BATCH)]
+    people = list(held.people)
+    batches = [ReleasePeople(person_ids=tuple(people[i : i + BATCH])) for i in range(0, len(people), BATCH)]
 
     def forwards() -> None:
-        for ids in batches:
-            batch.handler(ctx, {"person_ids": ids})
+        for payload in batches:
+            batch.handler(ctx, payload)
 
     def backwards() -> None:
-        for ids in reversed(batches):
-            batch.handler(ctx, {"person_ids": ids})
+        for payload in reversed(batches):
+            batch.handler(ctx, payload)
 
     _together(forwards, backwards)
     run_due(ctx, registry)
@@ -159,8 +160,8 @@ def test_a_release_runs_once_on_its_own_queue(
     ctx = _ctx(settings, session_factory, clock, push[0])
     release = registry.get("notify.release_holds")
     assert release is not None
-    release.handler(ctx, {})
-    release.handler(ctx, {})  # the next tick, the batches not yet run
+    release.tick(ctx)
+    release.tick(ctx)  # the next tick, the batches not yet run
     with session_factory() as s:
         planned = Counter(s.scalars(select(Job.queue).where(Job.name == "notify.release_people")))
     assert planned == {"release": -(-PEOPLE // BATCH)}, "each person is planned once, on the release queue"
@@ -194,7 +195,7 @@ def test_a_digest_of_300_held_messages_fits_every_provider(
     ctx = _ctx(settings, session_factory, clock, push[0])
     release = registry.get("notify.release_holds")
     assert release is not None
-    release.handler(ctx, {})
+    release.tick(ctx)
     run_due(ctx, registry)
     [sent] = push[1].requests
     assert sent.kind == "digest" and sent.data["count"] == "300"

@@ -32,9 +32,9 @@ def test_every_event_has_one_follow_up_whose_job_the_workers_know() -> None:
     assert kinds == set(FOLLOW_UPS), "an event without a follow-up (or a follow-up of no event)"
     for kind, follow in FOLLOW_UPS.items():
         up = follow(kind(uuid.uuid4()))  # type: ignore[call-arg]
-        spec = registry.get(up.job)
-        assert spec is not None, f"{kind.__name__} follows up with {up.job!r}, which no worker runs"
-        assert up.queue == spec.queue, f"{up.job} is queued on {up.queue!r} but registered on {spec.queue!r}"
+        spec = registry.get(up.job_name)
+        assert spec is not None, f"{kind.__name__} follows up with {up.job_name!r}, which no worker runs"
+        assert spec.payload is type(up), f"{up.job_name} is registered for another payload than {type(up).__name__}"
 
 
 def test_events_become_one_job_each_at_commit_and_nothing_at_rollback(

@@ -1,0 +1,161 @@
+"""Escalation under two workers, on PostgreSQL: two escalation runs at once over many unacknowledged
+urgent messages escalate each recipient exactly once, page each message's next step once, and
+neither run fails."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.main import create_app
+from kernel.clock import ManualClock
+from kernel.directory.models import Person
+from kernel.jobs import Escalate
+from kernel.settings import Settings
+from notify.chains import EscalationStep
+from notify.escalation import escalate
+from notify.models import Message, Recipient
+from notify.outbox import JobContext, NullWaker
+from tests.factories import Factory
+from tests.messaging_helpers import Facts
+
+MESSAGES = 60
+PER_MESSAGE = 2  # the second recipient of a message finds its next step already paged
+
+
+@pytest.fixture
+def db_url(pg_url: str) -> str:
+    """Only PostgreSQL runs two escalations truly side by side; SQLite has one writer at a time."""
+    return pg_url
+
+
+@pytest.fixture
+def app(settings: Settings, clock: ManualClock) -> FastAPI:
+    return create_app(settings, clock=clock, waker=NullWaker())
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def _together(*work: Callable[[], None]) -> None:
+    """Run each callable on a thread of its own, all at once; re-raise the first error."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(work))
+
+    def run(fn: Callable[[], None]) -> None:
+        try:
+            start.wait()
+            fn()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors[0]
+
+
+class Ward:
+    """A manager and many nurses, everyone at work with a phone: every page goes out at once."""
+
+    def __init__(self, make: Factory, session_factory: sessionmaker[Session], clock: ManualClock, nurses: int) -> None:
+        facts = Facts(session_factory, clock)
+        unit = make.group("Akuten")
+        self.boss = make.actor(roles=["staff", "manager"], manages=[unit], name="Chef Chefsson")
+        self.nurses = [make.person(groups=[unit], name=f"Sköterska {n}") for n in range(nurses)]
+        for person in [self.boss.person, *self.nurses]:
+            facts.device(person)
+            facts.shift(person, clock.now() - timedelta(hours=1), clock.now() + timedelta(hours=7))
+
+    def page(self, client: TestClient, people: list[Person], **extra: object) -> None:
+        body = {
+            "title": "Akut",
+            "body": "Ring akuten.",
+            "priority": "urgent",
+            "requires_ack": True,
+            "audience": {"people": [str(p.id) for p in people]},
+            **extra,
+        }
+        r = client.post("/api/v1/messages", headers=self.boss.headers, json=body)
+        assert r.status_code == 202, r.text
+        assert r.json()["counts"]["deliver"] == len(people)
+
+
+def _twice_at_once(ctx: JobContext) -> None:
+    """Two workers run the periodic escalation at the same instant, each on its own sessions."""
+    _together(lambda: escalate(ctx, Escalate()), lambda: escalate(ctx, Escalate()))
+
+
+def test_two_escalation_runs_at_once_escalate_each_recipient_once(
+    client: TestClient,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ward = Ward(make, session_factory, clock, nurses=MESSAGES * PER_MESSAGE)
+    boss, nurses = ward.boss, ward.nurses
+    for n in range(MESSAGES):
+        ward.page(client, nurses[n * PER_MESSAGE : (n + 1) * PER_MESSAGE], ack_timeout_minutes=1)
+    clock.advance(timedelta(minutes=2))  # nobody acknowledged
+    ctx = JobContext(settings=settings, session_factory=session_factory, clock=clock)
+
+    with caplog.at_level(logging.INFO, logger="vila.escalation"):
+        _twice_at_once(ctx)
+
+    handled = Counter(
+        r.getMessage().split(" from ")[1].split(" ")[0]
+        for r in caplog.records
+        if r.name == "vila.escalation" and " from " in r.getMessage()
+    )
+    assert set(handled) == {str(p.id) for p in nurses}, "every unacknowledged recipient escalates"
+    assert set(handled.values()) == {1}, f"escalated twice: {[p for p, n in handled.items() if n > 1]}"
+    with session_factory() as s:
+        escalated = s.scalar(select(func.count()).where(Recipient.escalated_at.is_not(None))) or 0
+        steps = Counter(s.scalars(select(EscalationStep.message_id)))
+        boss_rows = Counter(s.scalars(select(Recipient.message_id).where(Recipient.person_id == boss.id)))
+    assert escalated == MESSAGES * PER_MESSAGE
+    assert len(steps) == MESSAGES and set(steps.values()) == {1}, "each message pages its next step once"
+    assert len(boss_rows) == MESSAGES and set(boss_rows.values()) == {1}, "the sender is paged once per message"
+
+
+def test_two_escalation_runs_at_once_fire_each_chain_step_once(
+    client: TestClient,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+) -> None:
+    ward = Ward(make, session_factory, clock, nurses=MESSAGES + 1)
+    on_call, nurses = ward.nurses[0], ward.nurses[1:]
+    chain = {"name": "Natt", "steps": [{"who": "person", "person_id": str(on_call.id), "after_minutes": 1}]}
+    r = client.post("/api/v1/escalation-chains", headers=ward.boss.headers, json=chain)
+    assert r.status_code == 201, r.text
+    for nurse in nurses:
+        ward.page(client, [nurse], escalation_chain_id=r.json()["id"])
+    clock.advance(timedelta(minutes=2))  # nobody acknowledged
+
+    _twice_at_once(JobContext(settings=settings, session_factory=session_factory, clock=clock))
+
+    with session_factory() as s:
+        steps = Counter(s.scalars(select(EscalationStep.message_id)))
+        paged = Counter(s.scalars(select(Recipient.message_id).where(Recipient.person_id == on_call.id)))
+        fired = Counter(s.scalars(select(Message.chain_step).where(Message.escalation_chain_id.is_not(None))))
+    assert len(steps) == MESSAGES and set(steps.values()) == {1}, "each message's step fires once"
+    assert len(paged) == MESSAGES and set(paged.values()) == {1}, "the on-call nurse is paged once per message"
+    assert fired == {1: MESSAGES}
