@@ -23,6 +23,7 @@ from kernel.audit.models import AuditRecord
 from kernel.auth.service import Principal
 from kernel.clock import ManualClock
 from kernel.db import make_engine, make_session_factory, unit_of_work
+from kernel.jobs import ReleasePeople
 from kernel.settings import Settings
 from notify import recall
 from notify.models import Delivery, Digest
@@ -249,4 +250,4 @@ def _release_now(ctx: JobContext) -> None:
             .distinct()
         ).all()
     if due:
-        release_people(ctx, {"person_ids": [str(p) for p in due if p is not None]})
+        release_people(ctx, ReleasePeople(person_ids=tuple(p for p in due if p is not None)))
