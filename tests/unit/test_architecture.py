@@ -17,7 +17,8 @@ ALLOWED = {
     "api": {"kernel", "policies", "notify", "pilot", "api"},
     "workers": {"kernel", "policies", "notify", "pilot", "workers"},
 }
-PROJECT = {"kernel", "policies", "notify", "pilot", "api", "workers", "vila", "tools"}  # tools: benchmarks and stand-ins
+# tools: benchmarks and stand-ins
+PROJECT = {"kernel", "policies", "notify", "pilot", "api", "workers", "vila", "tools"}
 
 
 def _imports(path: Path) -> set[str]:
