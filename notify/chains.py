@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
+from kernel.i18n import both
 from notify.mail.models import EmailChoice, EmailMessage
 from notify.messages import decide, enqueue_sends, facts_for_stored, persist, reasons_json
 from notify.models import Message, Recipient
@@ -231,11 +232,7 @@ def _managers(session: Session, message: Message) -> list[uuid.UUID]:
 
 
 def _reason(step_no: int, minutes: int) -> Reason:
-    return Reason(
-        "escalation",
-        f"Eskaleringssteg {step_no}: ingen har kvitterat på {minutes} min.",
-        f"Escalation step {step_no}: nobody acknowledged within {minutes} min.",
-    )
+    return Reason("escalation", *both("notice.escalation.step", step=step_no, minutes=minutes))
 
 
 def run_due_steps(session: Session, *, now: datetime) -> int:
@@ -279,7 +276,7 @@ def _fire(session: Session, message: Message, step: dict[str, Any], step_no: int
     for person_id in _people(session, message, step, now):
         anyone = True
         if person_id in tried:
-            why = Reason("escalation_tried", "Redan försökt: nås inte igen.", "Already tried: not reached again.")
+            why = Reason("escalation_tried", *both("notice.escalation.tried"))
             record(
                 session,
                 message_id=message.id,
@@ -312,7 +309,7 @@ def _fire(session: Session, message: Message, step: dict[str, Any], step_no: int
         if channel == "email" and decision.kind == "deliver":
             _email(session, message, person_id, now)
     if not anyone:
-        none = Reason("escalation_nobody", "Ingen att nå i detta steg.", "Nobody to reach in this step.")
+        none = Reason("escalation_nobody", *both("notice.escalation.nobody"))
         record(
             session,
             message_id=message.id,

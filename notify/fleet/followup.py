@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
 from kernel.errors import NotFound
-from kernel.i18n.fleet import text
+from kernel.i18n import text
 from notify.fleet import installs, steps
 from notify.fleet.lifecycle import By
 from notify.fleet.models import Asset, Offboarding, OffboardingStep, Subscription

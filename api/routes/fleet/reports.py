@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import ClockDep, CurrentPerson, SessionDep
 from api.routes.fleet.deps import ItPerson
 from kernel.errors import InvalidInput, PermissionDenied
-from kernel.i18n.fleet import text
+from kernel.i18n import text
 from notify.fleet import costs
 from notify.fleet.access import may_read_figures
 from notify.fleet.figures import FleetFigures, figures
