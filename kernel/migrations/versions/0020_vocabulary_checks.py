@@ -1,6 +1,6 @@
 """Closed vocabularies enforced by the database: a CHECK constraint on every column that holds one
 of a fixed set of words (priorities, platforms, providers, languages, roles, and the states and
-kinds of devices, messages, decisions, deliveries, e-mails, availability and the rest ledger).
+kinds of devices, messages, decisions, deliveries, e-mails, jobs, availability and the rest ledger).
 
 The words are those of this revision, written here as migrations keep them; the models build the
 same constraints from their Literal types (`kernel.checks`), and a test holds the two together.
@@ -61,6 +61,7 @@ ONE_OF: dict[str, dict[str, tuple[str, ...]]] = {
         "provider": PROVIDERS,
     },
     "email_message": {"state": ("pending", "sending", "sent", "bounced", "failed", "recalled")},
+    "job": {"state": ("pending", "running", "done", "failed")},
     "shift": {"kind": ("planned", "callout")},
     "dnd_session": {"source": ("manual", "calendar")},
     "leave": {"kind": ("vacation", "sick", "parental", "other")},
