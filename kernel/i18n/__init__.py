@@ -2,8 +2,8 @@
 reads them: `text(key, language, **values)` (or `both(key, **values)` for a text kept in both
 languages, such as a decision's reason).
 
-The pure decision core keeps the reasons of its own rules (`policies.core.rules`) beside the rules,
-so that it imports nothing; every other text lives here. The web pages read the same catalogs
+The pure decision core keeps the reasons of its own rules beside the rules, in its precedence
+table (`policies.core.rules`); every other text lives here. The web pages read the same catalogs
 through `api.web.i18n.texts`.
 """
 
