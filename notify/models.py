@@ -18,7 +18,7 @@ from kernel.checks import one_of
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.vocabulary import PLATFORMS, PRIORITIES, PROVIDERS, Platform, Priority, Provider
 from notify.transports.base import Kind
-from policies.core.types import DecisionKind
+from policies.core.types import LEVELS, DecisionKind, Level
 
 OWNERSHIPS = ("work", "private")
 # scheduled -> accepted -> decided; scheduled -> failed (its audience could not be reached at send_at);
@@ -151,13 +151,14 @@ class Recipient(Base):
         UniqueConstraint("message_id", "person_id"),
         Index("ix_recipient_person_created", "person_id", "decided_at"),
         one_of("decision", get_args(DecisionKind)),
+        one_of("level", LEVELS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     decision: Mapped[DecisionKind] = mapped_column(String(8))
-    level: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[Level | None] = mapped_column(String(16))
     release_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reroute_to: Mapped[uuid.UUID | None] = mapped_column()
     reasons: Mapped[list[dict[str, str]]] = mapped_column(json_type())
@@ -187,6 +188,7 @@ class Delivery(Base):
         one_of("kind", get_args(Kind)),
         one_of("state", DELIVERY_STATES),
         one_of("provider", PROVIDERS),
+        one_of("level", LEVELS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

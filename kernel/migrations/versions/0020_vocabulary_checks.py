@@ -1,6 +1,7 @@
 """Closed vocabularies enforced by the database: a CHECK constraint on every column that holds one
 of a fixed set of words (priorities, platforms, providers, languages, roles, and the states and
-kinds of devices, messages, decisions, deliveries, e-mails, jobs, availability and the rest ledger).
+kinds of devices, messages, decisions, deliveries, e-mails, jobs, availability, the rest ledger and
+the device fleet).
 
 The words are those of this revision, written here as migrations keep them; the models build the
 same constraints from their Literal types (`kernel.checks`), and a test holds the two together.
@@ -26,6 +27,7 @@ PRIORITIES = ("info", "normal", "urgent", "emergency")
 PLATFORMS = ("ios", "android", "web")
 PROVIDERS = ("fcm", "apns", "webpush")
 LANGUAGES = ("sv", "en")
+LEVELS = ("passive", "active", "time_sensitive", "critical")
 
 # table -> column -> the words it may hold
 ONE_OF: dict[str, dict[str, tuple[str, ...]]] = {
@@ -42,7 +44,7 @@ ONE_OF: dict[str, dict[str, tuple[str, ...]]] = {
         "priority": PRIORITIES,
         "state": ("scheduled", "accepted", "decided", "failed", "recalled"),
     },
-    "recipient": {"decision": ("deliver", "hold", "reroute", "drop")},
+    "recipient": {"decision": ("deliver", "hold", "reroute", "drop"), "level": LEVELS},
     "delivery": {
         "kind": ("message", "digest", "recall"),
         "state": (
@@ -59,9 +61,18 @@ ONE_OF: dict[str, dict[str, tuple[str, ...]]] = {
             "withdrawn",
         ),
         "provider": PROVIDERS,
+        "level": LEVELS,
     },
     "email_message": {"state": ("pending", "sending", "sent", "bounced", "failed", "recalled")},
     "job": {"state": ("pending", "running", "done", "failed")},
+    "fleet_asset": {
+        "kind": ("phone", "tablet", "shared_tablet"),
+        "state": ("in_stock", "assigned", "loaner", "on_loan", "returned", "wiped", "in_repair", "lost", "retired"),
+        "managed_account": ("managed", "personal", "none", "unknown"),
+    },
+    "fleet_assignment": {"kind": ("assignment", "loan")},
+    "fleet_offboarding": {"reason": ("deactivated", "leaving")},
+    "fleet_offboarding_step": {"kind": ("disable_push", "return_asset", "wipe_asset", "subscription", "extension")},
     "shift": {"kind": ("planned", "callout")},
     "dnd_session": {"source": ("manual", "calendar")},
     "leave": {"kind": ("vacation", "sick", "parental", "other")},
