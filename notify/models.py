@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kernel.checks import one_of
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.vocabulary import PLATFORMS, PRIORITIES, PROVIDERS, Platform, Priority, Provider
+from notify.fleet import models as fleet_models  # noqa: F401 - a device refers to the fleet's asset table
 from notify.transports.base import Kind
 from policies.core.types import LEVELS, DecisionKind, Level
 

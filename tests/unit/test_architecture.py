@@ -17,7 +17,7 @@ ALLOWED = {
     "api": {"kernel", "policies", "notify", "pilot", "api"},
     "workers": {"kernel", "policies", "notify", "pilot", "workers"},
 }
-# tools: benchmarks and stand-ins
+# tools (benchmarks and stand-ins) is not product code: no product package may import it.
 PROJECT = {"kernel", "policies", "notify", "pilot", "api", "workers", "vila", "tools"}
 
 
