@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.checks import one_of
 from kernel.db import Base, UTCDateTime, json_type, new_id
-from kernel.vocabulary import PLATFORMS, PRIORITIES, PROVIDERS, Platform, Priority, Provider
+from kernel.vocabulary import Platform, Priority, Provider
 from notify.fleet import models as fleet_models  # noqa: F401 - a device refers to the fleet's asset table
 from notify.transports.base import Kind
 from policies.core.types import LEVELS, DecisionKind, Level
@@ -58,8 +58,8 @@ class Device(Base):
     __tablename__ = "device"
     __table_args__ = (
         Index("ix_device_person_state", "person_id", "state"),
-        one_of("platform", PLATFORMS),
-        one_of("provider", PROVIDERS),
+        one_of("platform", get_args(Platform)),
+        one_of("provider", get_args(Provider)),
         one_of("ownership", OWNERSHIPS),
         one_of("state", DEVICE_STATES),
     )
@@ -93,7 +93,7 @@ class Message(Base):
         Index("ix_message_sender_created", "sender_id", "created_at"),
         Index("ix_message_created", "created_at"),  # the last day's figures; retention
         Index("ix_message_scheduled", "send_at", postgresql_where=_SCHEDULED, sqlite_where=_SCHEDULED),
-        one_of("priority", PRIORITIES),
+        one_of("priority", get_args(Priority)),
         one_of("state", get_args(MessageState)),
     )
 
@@ -188,7 +188,7 @@ class Delivery(Base):
         Index("ix_delivery_held_person", "person_id", postgresql_where=_HELD, sqlite_where=_HELD),
         one_of("kind", get_args(Kind)),
         one_of("state", DELIVERY_STATES),
-        one_of("provider", PROVIDERS),
+        one_of("provider", get_args(Provider)),
         one_of("level", LEVELS),
     )
 
