@@ -14,12 +14,12 @@ from typing import Any, Literal, get_args
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import notify.transports.base as transport
+import policies.core.types as core
 from kernel.checks import one_of
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.vocabulary import Platform, Priority, Provider
 from notify.fleet import models as fleet_models  # noqa: F401 - a device refers to the fleet's asset table
-from notify.transports.base import Kind
-from policies.core.types import LEVELS, DecisionKind, Level
 
 OWNERSHIPS = ("work", "private")
 # scheduled -> accepted -> decided; scheduled -> failed (its audience could not be reached at send_at);
@@ -151,15 +151,15 @@ class Recipient(Base):
     __table_args__ = (
         UniqueConstraint("message_id", "person_id"),
         Index("ix_recipient_person_created", "person_id", "decided_at"),
-        one_of("decision", get_args(DecisionKind)),
-        one_of("level", LEVELS),
+        one_of("decision", get_args(core.DecisionKind)),
+        one_of("level", core.LEVELS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
-    decision: Mapped[DecisionKind] = mapped_column(String(8))
-    level: Mapped[Level | None] = mapped_column(String(16))
+    decision: Mapped[core.DecisionKind] = mapped_column(String(8))
+    level: Mapped[core.Level | None] = mapped_column(String(16))
     release_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reroute_to: Mapped[uuid.UUID | None] = mapped_column()
     reasons: Mapped[list[dict[str, str]]] = mapped_column(json_type())
@@ -186,10 +186,10 @@ class Delivery(Base):
         Index("ix_delivery_recipient", "recipient_id"),
         Index("ix_delivery_held_due", "not_before", postgresql_where=_HELD, sqlite_where=_HELD),
         Index("ix_delivery_held_person", "person_id", postgresql_where=_HELD, sqlite_where=_HELD),
-        one_of("kind", get_args(Kind)),
+        one_of("kind", get_args(transport.Kind)),
         one_of("state", DELIVERY_STATES),
         one_of("provider", get_args(Provider)),
-        one_of("level", LEVELS),
+        one_of("level", core.LEVELS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -198,7 +198,7 @@ class Delivery(Base):
     recipient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("recipient.id", ondelete="CASCADE"))
     person_id: Mapped[uuid.UUID | None] = mapped_column()  # the recipient's person
     device_id: Mapped[uuid.UUID] = mapped_column()  # devices are never deleted, only marked removed
-    kind: Mapped[Kind] = mapped_column(String(8), default="message")
+    kind: Mapped[transport.Kind] = mapped_column(String(8), default="message")
     state: Mapped[str] = mapped_column(String(10))
     level: Mapped[str | None] = mapped_column(String(16))
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
