@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, Union, get_args, get_origin
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from kernel.checks import one_of
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.settings import Queue
 
@@ -31,7 +32,10 @@ PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 
 class Job(Base):
     __tablename__ = "job"
-    __table_args__ = (Index("ix_job_state_available", "state", "available_at"),)
+    __table_args__ = (
+        Index("ix_job_state_available", "state", "available_at"),
+        one_of("state", (PENDING, RUNNING, DONE, FAILED)),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(64))

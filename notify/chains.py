@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from kernel.errors import InvalidInput, NotFound
+from kernel.i18n import both
 from kernel.jobs import SendEmails
 from kernel.settings import Settings
 from notify.delivery import deliver, facts_for_stored, reasons_json
@@ -233,11 +234,7 @@ def _managers(session: Session, message: Message) -> list[uuid.UUID]:
 
 
 def _reason(step_no: int, minutes: int) -> Reason:
-    return Reason(
-        "escalation",
-        f"Eskaleringssteg {step_no}: ingen har kvitterat på {minutes} min.",
-        f"Escalation step {step_no}: nobody acknowledged within {minutes} min.",
-    )
+    return Reason("escalation", *both("notice.escalation.step", step=step_no, minutes=minutes))
 
 
 def run_due_steps(session: Session, *, now: datetime, settings: Settings) -> int:
@@ -285,7 +282,7 @@ def _fire(
     for person_id in _people(session, message, step, now):
         anyone = True
         if person_id in tried:
-            why = Reason("escalation_tried", "Redan försökt: nås inte igen.", "Already tried: not reached again.")
+            why = Reason("escalation_tried", *both("notice.escalation.tried"))
             record(
                 session,
                 message_id=message.id,
@@ -324,7 +321,7 @@ def _fire(
         if channel == "email" and decision.kind == "deliver":
             _email(session, message, person_id, now)
     if not anyone:
-        none = Reason("escalation_nobody", "Ingen att nå i detta steg.", "Nobody to reach in this step.")
+        none = Reason("escalation_nobody", *both("notice.escalation.nobody"))
         record(
             session,
             message_id=message.id,

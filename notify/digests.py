@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from kernel import formats
+from kernel.i18n import text
 
 # Bytes of the JSON strings: with APNs' and Web Push's own fields and the data (an id and a
 # count), a digest push stays under 2 KB, half the providers' limit.
@@ -66,23 +67,21 @@ def digest_text(items: Sequence[Item], language: str) -> tuple[str, str]:
     """(title, body) for these messages, oldest first; both within the budgets."""
     n = len(items)
     labels = sorted({i.label for i in items})
-    en = language == "en"
-    lang = "en" if en else "sv"
-    count = (
-        formats.plural(n, lang, "message", "messages") if en else formats.plural(n, lang, "meddelande", "meddelanden")
-    )
-    senders = formats.plural(len(labels), lang, "sender", "senders") if en else f"{len(labels)} avsändare"
-    if en:
-        title = f"{count} from {labels[0] if len(labels) == 1 else senders}"
+    lang = formats.language_of(language)
+    count = formats.plural(n, lang, text("notice.digest.message.one", lang), text("notice.digest.message.other", lang))
+    if len(labels) == 1:
+        who = labels[0]
     else:
-        title = f"{count} från {labels[0] if len(labels) == 1 else senders}"
-    title = _cut(title, TITLE_BUDGET, TITLE_CHARS)
+        who = formats.plural(
+            len(labels), lang, text("notice.digest.sender.one", lang), text("notice.digest.sender.other", lang)
+        )
+    title = _cut(text("notice.digest.title", lang, count=count, who=who), TITLE_BUDGET, TITLE_CHARS)
     shown: list[str] = []
-    body = _body(shown, n, en)
+    body = _body(shown, n, lang)
     for item in reversed(items):  # the newest first
         if item.private:
             continue
-        candidate = _body([*shown, _one_line(item.title)], n, en)
+        candidate = _body([*shown, _one_line(item.title)], n, lang)
         if not _fits(candidate, BODY_BUDGET, BODY_CHARS):
             break
         shown.append(_one_line(item.title))
@@ -90,11 +89,9 @@ def digest_text(items: Sequence[Item], language: str) -> tuple[str, str]:
     return title, _cut(body, BODY_BUDGET, BODY_CHARS)
 
 
-def _body(shown: list[str], n: int, en: bool) -> str:
+def _body(shown: list[str], n: int, language: str) -> str:
     rest = n - len(shown)
     if not shown:
-        return "Open Vila to read them." if en else "Öppna Vila för att läsa dem."
-    text = ("Latest: " if en else "Senaste: ") + " · ".join(shown)
-    if rest:
-        text += f" (+{rest} more in Vila)" if en else f" (+{rest} till i Vila)"
-    return text
+        return text("notice.digest.open", language)
+    body = text("notice.digest.latest", language, titles=" · ".join(shown))
+    return body + text("notice.digest.more", language, n=rest) if rest else body

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
+from kernel.i18n import both
 from kernel.jobs import Escalate
 from kernel.settings import Settings
 from notify import chains
@@ -41,11 +42,7 @@ LOOKBACK = timedelta(days=1)
 
 
 def escalation_reason(name: str, minutes: int) -> Reason:
-    return Reason(
-        "escalation",
-        f"Eskalerat: {name} har inte kvitterat inom {minutes} min.",
-        f"Escalated: {name} did not acknowledge within {minutes} min.",
-    )
+    return Reason("escalation", *both("notice.escalation.late", name=name, minutes=minutes))
 
 
 def default_steps(session: Session, message: Message, now: datetime) -> Iterator[uuid.UUID]:

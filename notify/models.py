@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import notify.transports.base as transport
+import policies.core.types as core
+from kernel.checks import one_of
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.vocabulary import Platform, Priority, Provider
 from notify.fleet import models as fleet_models  # noqa: F401 - a device refers to the fleet's asset table
 
 OWNERSHIPS = ("work", "private")
+# scheduled -> accepted -> decided; scheduled -> failed (its audience could not be reached at send_at);
+# scheduled -> recalled (taken back before it was sent)
+MessageState = Literal["scheduled", "accepted", "decided", "failed", "recalled"]
 # blocked: by device administration (its asset was lost, returned or retired, or its person left);
 # unlike a device its owner marked lost, registering its token again does not unblock it.
 DEVICE_STATES = ("active", "stale", "pruned", "removed", "lost", "blocked")
@@ -50,7 +56,13 @@ class Device(Base):
     `asset_id` links an install to the region's asset it runs on (notify/fleet)."""
 
     __tablename__ = "device"
-    __table_args__ = (Index("ix_device_person_state", "person_id", "state"),)
+    __table_args__ = (
+        Index("ix_device_person_state", "person_id", "state"),
+        one_of("platform", get_args(Platform)),
+        one_of("provider", get_args(Provider)),
+        one_of("ownership", OWNERSHIPS),
+        one_of("state", DEVICE_STATES),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
@@ -81,6 +93,8 @@ class Message(Base):
         Index("ix_message_sender_created", "sender_id", "created_at"),
         Index("ix_message_created", "created_at"),  # the last day's figures; retention
         Index("ix_message_scheduled", "send_at", postgresql_where=_SCHEDULED, sqlite_where=_SCHEDULED),
+        one_of("priority", get_args(Priority)),
+        one_of("state", get_args(MessageState)),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -99,8 +113,7 @@ class Message(Base):
     audience: Mapped[dict[str, Any]] = mapped_column(json_type())
     audience_label: Mapped[str] = mapped_column(String(300))
     sender_roles: Mapped[list[str]] = mapped_column(json_type())
-    # scheduled -> accepted -> decided; scheduled -> failed (its audience could not be reached at send_at)
-    state: Mapped[str] = mapped_column(String(16), default="accepted")
+    state: Mapped[MessageState] = mapped_column(String(16), default="accepted")
     recipients_total: Mapped[int] = mapped_column(Integer, default=0)
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
@@ -138,13 +151,15 @@ class Recipient(Base):
     __table_args__ = (
         UniqueConstraint("message_id", "person_id"),
         Index("ix_recipient_person_created", "person_id", "decided_at"),
+        one_of("decision", get_args(core.DecisionKind)),
+        one_of("level", core.LEVELS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
-    decision: Mapped[str] = mapped_column(String(8))
-    level: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[core.DecisionKind] = mapped_column(String(8))
+    level: Mapped[core.Level | None] = mapped_column(String(16))
     release_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reroute_to: Mapped[uuid.UUID | None] = mapped_column()
     reasons: Mapped[list[dict[str, str]]] = mapped_column(json_type())
@@ -171,6 +186,10 @@ class Delivery(Base):
         Index("ix_delivery_recipient", "recipient_id"),
         Index("ix_delivery_held_due", "not_before", postgresql_where=_HELD, sqlite_where=_HELD),
         Index("ix_delivery_held_person", "person_id", postgresql_where=_HELD, sqlite_where=_HELD),
+        one_of("kind", get_args(transport.Kind)),
+        one_of("state", DELIVERY_STATES),
+        one_of("provider", get_args(Provider)),
+        one_of("level", core.LEVELS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -179,13 +198,13 @@ class Delivery(Base):
     recipient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("recipient.id", ondelete="CASCADE"))
     person_id: Mapped[uuid.UUID | None] = mapped_column()  # the recipient's person
     device_id: Mapped[uuid.UUID] = mapped_column()  # devices are never deleted, only marked removed
-    kind: Mapped[str] = mapped_column(String(8), default="message")  # message | digest | recall
+    kind: Mapped[transport.Kind] = mapped_column(String(8), default="message")
     state: Mapped[str] = mapped_column(String(10))
     level: Mapped[str | None] = mapped_column(String(16))
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    provider: Mapped[str] = mapped_column(String(8))
+    provider: Mapped[Provider] = mapped_column(String(8))
     content_free: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(String(500))

@@ -154,7 +154,7 @@ def _requests(session: Session, ids: list[uuid.UUID]) -> tuple[list[PushRequest]
         requests.append(
             PushRequest(
                 delivery_id=delivery_id,
-                provider=provider,  # type: ignore[arg-type]  # checked above
+                provider=provider,
                 platform=platform,
                 token=token,
                 priority=priority,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from kernel import formats
 from kernel.auth.service import Principal
 from kernel.directory.models import Person
+from kernel.i18n import text
 from notify import devices as device_service
 from notify.audience import resolve
 from notify.delivery import decide, facts_of, reasons_json, reasons_read
@@ -23,14 +24,8 @@ from notify.schemas import MessageCreate, Preview, RecipientDecision
 from notify.sending import counts, validate
 from policies.core.types import Decision
 
-_HOLD_LABELS = {
-    "leave": ("ledig", "on leave"),
-    "dnd": ("med patient", "with a patient"),
-    "weekly_rest": ("veckovila", "weekly rest"),
-    "daily_rest": ("dygnsvila", "daily rest"),
-    "quiet_hours": ("tysta timmar", "quiet hours"),
-    "off_duty": ("ledig från arbetet", "off duty"),
-}
+# The rules a preview names when it counts held people; any other hold is "waiting".
+_HOLD_RULES = frozenset({"leave", "dnd", "weekly_rest", "daily_rest", "quiet_hours", "off_duty"})
 
 
 def _local(instant: datetime, zone: str) -> datetime:
@@ -41,30 +36,29 @@ def summary(decisions: Mapping[uuid.UUID, Decision], *, language: str, zone: str
     """Readable lines: "31 now, 12 held until 07:00 (daily rest), 2 with a patient until 14:30",
     in the reader's language with times in their zone (`kernel.formats`)."""
     language = formats.language_of(language)
-    en = language == "en"
     lines: list[str] = []
     c = Counter(d.kind for d in decisions.values())
     if c["deliver"]:
-        lines.append(f"{c['deliver']} {'now' if en else 'nu'}")
+        lines.append(text("preview.now", language, n=c["deliver"]))
     held: Counter[tuple[str, str]] = Counter()
     today = _local(at, zone).date()
     when_of: dict[datetime, str] = {}  # thousands of holds share a few release instants: format each once
     for d in decisions.values():
         if d.kind != "hold" or d.release_at is None:
             continue
-        rule = next((r.rule for r in d.reasons if r.rule in _HOLD_LABELS), "hold")
-        label = _HOLD_LABELS.get(rule, ("väntar", "waiting"))[1 if en else 0]
+        rule = next((r.rule for r in d.reasons if r.rule in _HOLD_RULES), "other")
+        label = text(f"preview.hold.{rule}", language)
         when = when_of.get(d.release_at)
         if when is None:
             when = formats.instant(d.release_at, zone, language, today=today)
             when_of[d.release_at] = when
         held[(when, label)] += 1
     for (when, label), n in sorted(held.items(), key=lambda kv: -kv[1]):
-        lines.append(f"{n} {'held until' if en else 'väntar till'} {when} ({label})")
+        lines.append(text("preview.held", language, n=n, when=when, label=label))
     if c["reroute"]:
-        lines.append(f"{c['reroute']} {'rerouted to whoever is on call' if en else 'går till den som har jour'}")
+        lines.append(text("preview.rerouted", language, n=c["reroute"]))
     if c["drop"]:
-        lines.append(f"{c['drop']} {'not sent (would expire first)' if en else 'skickas inte (går ut innan)'}")
+        lines.append(text("preview.dropped", language, n=c["drop"]))
     return lines
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kernel.auth.service import Principal
 from kernel.db import unit_of_work
+from kernel.i18n import text
 from kernel.jobs import Withdraw
 from notify.delivery import enqueue_sends, queue_for
 from notify.models import Delivery, Message
@@ -104,13 +105,11 @@ def withdraw(ctx: JobContext, payload: Withdraw) -> None:
             enqueue(session, payload, now=now, not_before=max(in_flight, now) + timedelta(seconds=1))
 
 
-NOTICE = {
-    "sv": ("Återkallat: {title}", "Återkallat meddelande", "Avsändaren har återkallat meddelandet."),
-    "en": ("Recalled: {title}", "Recalled message", "The sender has recalled this message."),
-}
-
-
 def notice_text(title: str, *, language: str, content_free: bool) -> tuple[str, str]:
     """The title and body of a recall notice; a content-free push keeps the title home."""
-    with_title, without, body = NOTICE["en" if language == "en" else "sv"]
-    return (without if content_free else with_title.format(title=title))[:200], body
+    shown = (
+        text("notice.recall.title_hidden", language)
+        if content_free
+        else text("notice.recall.title", language, title=title)
+    )
+    return shown[:200], text("notice.recall.body", language)

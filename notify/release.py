@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from kernel.db import among, bulk_insert, bulk_update, is_postgres, new_id, unit_of_work
 from kernel.directory.models import Person
+from kernel.i18n import both
 from kernel.jobs import PlanRelease, RedecideHolds, ReleasePeople, SendDeliveries
 from notify import pipeline
 from notify.delivery import claimed_sends, deliver, enqueue_sends, facts_for_stored, reasons_json, record_contacts
@@ -50,7 +51,7 @@ RECHECK = timedelta(seconds=2)  # while a release is under way, look again this 
 _SENDS = JobRegistry()  # what a release job runs itself: the sends of its own digests
 _SENDS.register(SendDeliveries, pipeline.send_claimed)
 
-_RELEASED = Reason("released", "Släpps nu: mottagaren kan nås.", "Released now: the recipient can be reached.")
+_RELEASED = Reason("released", *both("reason.released"))
 
 
 class HeldRow(NamedTuple):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kernel.db import new_id, unit_of_work
 from kernel.directory.models import Person
+from kernel.i18n import text
 from kernel.jobs import RemindOnCall
 from kernel.settings import Settings
 from notify.delivery import deliver, facts_of, in_working_time
@@ -25,11 +26,11 @@ log = logging.getLogger(__name__)
 
 
 def _text(role: str, kind: str, start_local: str, language: str) -> tuple[str, str]:
-    if language == "en":
-        word = "on call" if kind == "jour" else "on stand-by"
-        return f"You go {word}: {role}", f"You are {word} for {role} from {start_local}."
-    word = "jour" if kind == "jour" else "beredskap"
-    return f"Du går på {word}: {role}", f"Du har {word} för {role} från {start_local}."
+    word = text("notice.on_call.jour" if kind == "jour" else "notice.on_call.beredskap", language)
+    return (
+        text("notice.on_call.title", language, word=word, role=role),
+        text("notice.on_call.body", language, word=word, role=role, start=start_local),
+    )
 
 
 def remind_person(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
+from typing import get_args
 
 from sqlalchemy import (
     Boolean,
@@ -26,7 +27,11 @@ from sqlalchemy import (
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel.checks import one_of
 from kernel.db import Base, UTCDateTime, json_type, new_id
+from kernel.vocabulary import PRIORITIES, Priority
+from policies.core.rest_periods import PeriodKind
+from policies.core.types import ON_CALL_KINDS, ContactKind, OnCallKind
 
 LEAVE_KINDS = ("vacation", "sick", "parental", "other")
 SHIFT_KINDS = ("planned", "callout")
@@ -40,6 +45,7 @@ class Shift(Base):
     __table_args__ = (
         CheckConstraint("planned_end > planned_start", name="planned_order"),
         Index("ix_shift_person_start", "person_id", "planned_start"),
+        one_of("kind", SHIFT_KINDS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -97,6 +103,7 @@ class DndSession(Base):
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="order"),
         Index("ix_dnd_session_person_end", "person_id", "end_at"),
+        one_of("source", DND_SOURCES),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -120,6 +127,7 @@ class Leave(Base):
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="order"),
         Index("ix_leave_person_end", "person_id", "end_at"),
+        one_of("kind", LEAVE_KINDS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -140,6 +148,7 @@ class OnCallSlotRow(Base):
         CheckConstraint("end_at > start_at", name="order"),
         Index("ix_on_call_slot_person_end", "person_id", "end_at"),
         Index("ix_on_call_slot_role_end", "role", "end_at"),
+        one_of("kind", ON_CALL_KINDS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -148,7 +157,7 @@ class OnCallSlotRow(Base):
     # Set on slots materialised from a roster (`policies.rosters`); hand-made slots have none.
     roster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("roster.id", ondelete="SET NULL"), index=True)
     role: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[OnCallKind] = mapped_column(String(16))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -158,12 +167,13 @@ class Roster(Base):
     """An on-call roster of a group for one role ("Beredskap anestesi"): jour or beredskap."""
 
     __tablename__ = "roster"
+    __table_args__ = (one_of("kind", ON_CALL_KINDS),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("group.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(100), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[OnCallKind] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
     materialised_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -316,15 +326,19 @@ class RestLedgerEntry(Base):
     the compensatory rest it created."""
 
     __tablename__ = "rest_ledger_entry"
-    __table_args__ = (Index("ix_rest_ledger_entry_person_at", "person_id", "at"),)
+    __table_args__ = (
+        Index("ix_rest_ledger_entry_person_at", "person_id", "at"),
+        one_of("kind", get_args(ContactKind)),
+        one_of("priority", PRIORITIES),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[ContactKind] = mapped_column(String(16))
     states: Mapped[list[str]] = mapped_column(json_type())
     on_call: Mapped[str | None] = mapped_column(String(16))
-    priority: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[Priority] = mapped_column(String(16))
     rules: Mapped[list[str]] = mapped_column(json_type())
     reason: Mapped[str | None] = mapped_column(Text())
     sender_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
@@ -348,14 +362,14 @@ class RestPeriodRecord(Base):
     it required and what it lost (see `policies.core.rest_periods`). Its ledger entries point to it."""
 
     __tablename__ = "rest_period"
-    __table_args__ = (UniqueConstraint("person_id", "start_at"),)
+    __table_args__ = (UniqueConstraint("person_id", "start_at"), one_of("kind", get_args(PeriodKind)))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     # The end of work before the period (the first contact when no earlier work is known).
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[PeriodKind] = mapped_column(String(8))
     required_minutes: Mapped[int] = mapped_column(Integer)
     last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rest_minutes: Mapped[int | None] = mapped_column(Integer)

@@ -287,7 +287,9 @@ def materialise(*, session: Session, roster: Roster, now: datetime, horizon: tim
     roster.materialised_until = until
     session.flush()
     # Whose on-call time changed, up to the old horizon: moving the horizon on changes no one's today.
-    after = {(r.person_id, _aware(r.start_at), _aware(r.end_at), r.kind) for r in rows}
+    after: set[tuple[uuid.UUID, datetime, datetime, str]] = {
+        (r.person_id, _aware(r.start_at), _aware(r.end_at), r.kind) for r in rows
+    }
 
     def upto(slots: set[tuple[uuid.UUID, datetime, datetime, str]]) -> set[tuple[uuid.UUID, datetime, datetime, str]]:
         return {(p, start, min(end, previous_until), k) for p, start, end, k in slots if start < previous_until}

@@ -1,0 +1,1 @@
+"""The directory of people and the nested groups they belong to, and its provisioning from outside."""

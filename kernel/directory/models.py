@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel.checks import all_of, one_of
 from kernel.db import Base, UTCDateTime, json_type, new_id
 from kernel.vocabulary import LANGUAGES as LANGUAGES  # named from here by older code
 from kernel.vocabulary import ROLES as ROLES
@@ -20,6 +21,7 @@ GROUP_KINDS = ("region", "administration", "unit", "team")
 
 class Person(Base):
     __tablename__ = "person"
+    __table_args__ = (one_of("language", LANGUAGES), *all_of("roles", ROLES))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
@@ -60,6 +62,7 @@ class Person(Base):
 
 class Group(Base):
     __tablename__ = "group"
+    __table_args__ = (one_of("kind", GROUP_KINDS),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))

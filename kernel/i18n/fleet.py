@@ -218,10 +218,3 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{step} for {person}{asset} was due {due}. Mark it done in Vila under Device fleet, Offboarding.",
     ),
 }
-
-
-def text(key: str, language: str, **values: object) -> str:
-    """The text in the language (Swedish unless English is asked for), with `{name}` filled in."""
-    sv, en = TEXTS[key]
-    template = en if language == "en" else sv
-    return template.format(**values) if values else template

@@ -20,7 +20,7 @@ from kernel.directory.models import Group, GroupMember, Person
 from kernel.errors import Conflict, InvalidInput, NotFound
 from notify.fleet import identifiers, installs, lifecycle, steps
 from notify.fleet.lifecycle import NEEDS_ASSIGNEE, By, Transition, Who
-from notify.fleet.models import Asset, Assignment
+from notify.fleet.models import Asset, AssetState, Assignment
 from notify.fleet.schemas import AssetCreate, AssetUpdate, AssignmentCreate
 
 
@@ -136,7 +136,7 @@ def move(*, session: Session, asset: Asset, target: str, by: By, now: datetime, 
 
 def _hand_over(session: Session, *, asset: Asset, assignment: Assignment, by: By, now: datetime) -> Assignment:
     """Open an assignment or loan: the asset moves to assigned or on_loan, audited."""
-    target = "on_loan" if assignment.kind == "loan" else "assigned"
+    target: AssetState = "on_loan" if assignment.kind == "loan" else "assigned"
     transition = lifecycle.check(asset.state, target, who(session, asset, by))
     if installs.holder_of(session, asset.id) is not None:
         raise Conflict("the asset is already with someone; return it first")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kernel.db import unit_of_work
 from kernel.directory.models import Person
 from kernel.errors import NotFound
-from kernel.i18n.fleet import text
+from kernel.i18n import text
 from kernel.jobs import OffboardingFollowUp
 from kernel.settings import Settings
 from notify.fleet import installs, steps

@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel.checks import one_of
 from kernel.db import Base, UTCDateTime, new_id
 
 AssetKind = Literal["phone", "tablet", "shared_tablet"]
@@ -43,10 +44,15 @@ class Asset(Base):
     """A region-owned phone or tablet."""
 
     __tablename__ = "fleet_asset"
-    __table_args__ = (Index("ix_fleet_asset_state", "state"),)
+    __table_args__ = (
+        Index("ix_fleet_asset_state", "state"),
+        one_of("kind", ASSET_KINDS),
+        one_of("state", ASSET_STATES),
+        one_of("managed_account", MANAGED_ACCOUNTS),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[AssetKind] = mapped_column(String(16))
     model: Mapped[str] = mapped_column(String(100))
     manufacturer: Mapped[str | None] = mapped_column(String(100))
     serial: Mapped[str] = mapped_column(String(64), unique=True)
@@ -54,10 +60,10 @@ class Asset(Base):
     purchase_date: Mapped[date | None] = mapped_column(Date)
     purchase_price_ore: Mapped[int | None] = mapped_column(Integer)
     warranty_end: Mapped[date | None] = mapped_column(Date)
-    managed_account: Mapped[str] = mapped_column(String(16), default="unknown")
+    managed_account: Mapped[ManagedAccount] = mapped_column(String(16), default="unknown")
     mdm_id: Mapped[str | None] = mapped_column(String(64), index=True)
     site: Mapped[str | None] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[AssetState] = mapped_column(String(16))
     state_since: Mapped[datetime] = mapped_column(UTCDateTime())
     last_check_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(String(500))
@@ -89,11 +95,12 @@ class Assignment(Base):
     __table_args__ = (
         Index("uq_fleet_assignment_open", "asset_id", unique=True, postgresql_where=_OPEN, sqlite_where=_OPEN),
         Index("ix_fleet_assignment_person", "person_id"),
+        one_of("kind", get_args(AssignmentKind)),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     asset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fleet_asset.id", ondelete="RESTRICT"))
-    kind: Mapped[str] = mapped_column(String(16), default="assignment")
+    kind: Mapped[AssignmentKind] = mapped_column(String(16), default="assignment")
     person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
     group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("group.id", ondelete="RESTRICT"))
     role: Mapped[str | None] = mapped_column(String(100), index=True)
@@ -147,11 +154,12 @@ class Offboarding(Base):
             postgresql_where=_UNFINISHED,
             sqlite_where=_UNFINISHED,
         ),
+        one_of("reason", get_args(OffboardingReason)),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
-    reason: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[OffboardingReason] = mapped_column(String(16))
     leaving_on: Mapped[date | None] = mapped_column(Date)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -164,11 +172,12 @@ class OffboardingStep(Base):
     __table_args__ = (
         Index("ix_fleet_offboarding_step_offboarding", "offboarding_id"),
         Index("ix_fleet_offboarding_step_due", "due_at", postgresql_where=_NOT_DONE, sqlite_where=_NOT_DONE),
+        one_of("kind", get_args(StepKind)),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     offboarding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fleet_offboarding.id", ondelete="RESTRICT"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[StepKind] = mapped_column(String(16))
     asset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fleet_asset.id", ondelete="RESTRICT"))
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fleet_subscription.id", ondelete="RESTRICT"))
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))

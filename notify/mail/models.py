@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel.checks import one_of
 from kernel.db import Base, UTCDateTime, json_type, new_id
 
 # pending -> sending -> sent | bounced (the server refused the address) | failed (gave up)
@@ -33,6 +34,7 @@ class EmailMessage(Base):
     """One e-mail to one person: the messages a release let through for them."""
 
     __tablename__ = "email_message"
+    __table_args__ = (one_of("state", EMAIL_STATES),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)

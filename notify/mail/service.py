@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kernel.directory.models import Person
+from kernel.i18n import text
 from kernel.jobs import SendEmails
 from notify.mail.models import EmailChoice, EmailMessage
 from notify.models import Message
@@ -90,26 +91,6 @@ def at_release(*, session: Session, released: Mapping[uuid.UUID, Sequence[uuid.U
     return len(ids)
 
 
-_TEXT = {
-    "sv": {
-        "one": "Vila: {title}",
-        "many": "Vila: {n} meddelanden medan du var ledig",
-        "intro": "Meddelanden som väntade medan du var ledig:",
-        "from": "Från {sender} till {audience}, {when}",
-        "sensitive": "(Känsligt innehåll: läs det i Vila.)",
-        "inbox": "Din inkorg: {url}",
-    },
-    "en": {
-        "one": "Vila: {title}",
-        "many": "Vila: {n} messages while you were off",
-        "intro": "Messages that waited while you were off:",
-        "from": "From {sender} to {audience}, {when}",
-        "sensitive": "(Sensitive content: read it in Vila.)",
-        "inbox": "Your inbox: {url}",
-    },
-}
-
-
 def compose(
     *,
     messages: Sequence[Message],
@@ -121,23 +102,26 @@ def compose(
     zone: str = "Europe/Stockholm",
 ) -> MimeMessage:
     """ONE plain-text e-mail for the messages, oldest first; a sensitive message keeps its text home."""
-    text = _TEXT["en" if language == "en" else "sv"]
     ordered = sorted(messages, key=lambda m: m.created_at)
     subject = (
-        text["one"].format(title=ordered[0].title if not ordered[0].sensitive else "1")
+        text("notice.mail.one", language, title=ordered[0].title if not ordered[0].sensitive else "1")
         if len(ordered) == 1
-        else text["many"].format(n=len(ordered))
+        else text("notice.mail.many", language, n=len(ordered))
     )
-    parts = [text["intro"], ""]
+    parts = [text("notice.mail.intro", language), ""]
     for m in ordered:
         parts.append(f"## {m.title}" if not m.sensitive else "## —")
         when = m.created_at.astimezone(pytz.timezone(zone)).strftime("%Y-%m-%d %H:%M")
-        parts.append(text["from"].format(sender=senders.get(m.sender_id, ""), audience=m.audience_label, when=when))
-        parts.append(text["sensitive"] if m.sensitive else m.body)
+        parts.append(
+            text(
+                "notice.mail.from", language, sender=senders.get(m.sender_id, ""), audience=m.audience_label, when=when
+            )
+        )
+        parts.append(text("notice.mail.sensitive", language) if m.sensitive else m.body)
         if m.deep_link and not m.sensitive:
             parts.append(m.deep_link)
         parts.append("")
-    parts.append(text["inbox"].format(url=base_url.rstrip("/") + "/inbox"))
+    parts.append(text("notice.mail.inbox", language, url=base_url.rstrip("/") + "/inbox"))
     mail = MimeMessage()
     mail["From"] = sender_address
     mail["To"] = to

@@ -43,7 +43,8 @@ from uuid import UUID
 from firebase_admin import messaging
 
 from kernel.errors import PayloadTooLarge
-from notify.transports.base import InterruptionLevel, Kind, Language, Priority, PushRequest
+from kernel.i18n import text
+from notify.transports.base import InterruptionLevel, Kind, Priority, PushRequest
 
 PAYLOAD_LIMIT_BYTES: Final = 4096
 FCM_MAX_TTL: Final = timedelta(days=28)
@@ -92,12 +93,6 @@ TABLE: Final[dict[tuple[Kind, Priority], Row]] = {
     },
 }
 
-NEUTRAL_TEXT: Final[dict[Language, tuple[str, str]]] = {
-    "sv": ("Nytt meddelande i Vila", "Öppna appen för att läsa det."),
-    "en": ("New message in Vila", "Open the app to read it."),
-}
-ACK_ACTION: Final[dict[Language, str]] = {"sv": "Kvittera", "en": "Acknowledge"}
-
 
 @dataclass(frozen=True, slots=True)
 class Wire:
@@ -140,7 +135,10 @@ def wire(request: PushRequest, *, now: datetime, critical_alerts_entitled: bool)
     collapse = request.collapse_key or (DIGEST_COLLAPSE_KEY if request.kind == "digest" else request.message_id)
 
     if request.sensitive:
-        title, body = NEUTRAL_TEXT[request.language]
+        title, body = (
+            text("notice.content_free.title", request.language),
+            text("notice.content_free.body", request.language),
+        )
         data = {"message_id": request.message_id}
         thread_id, collapse = None, request.message_id  # the sender's key stays home; the id is sent anyway
     else:
@@ -293,7 +291,7 @@ def webpush_payload(request: PushRequest, w: Wire) -> dict[str, Any]:
     elif w.level in ("time_sensitive", "critical"):
         payload["requireInteraction"] = True
     if request.requires_ack and request.kind == "message":
-        payload["actions"] = [{"action": "ack", "title": ACK_ACTION[request.language]}]
+        payload["actions"] = [{"action": "ack", "title": text("notice.ack", request.language)}]
     return payload
 
 

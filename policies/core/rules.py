@@ -6,6 +6,10 @@
 id, when it applies, what it does, and the reason text a decision carries when the rule shaped
 it. Rules marked *blocks* do not decide by themselves: they stop the delivering rules below them
 and send the message on to `reroute`, `override` and `hold`.
+
+The reason texts, Swedish and English, stay here beside their rules, the one exception to "every
+text in `kernel/i18n`": this table is the one source of truth for a rule, its reason included, and
+the pure core reads no catalog. A decision carries its reason in both languages.
 """
 
 from __future__ import annotations

@@ -99,14 +99,20 @@ def test_digests_collapse_so_only_the_newest_stays() -> None:
     assert w.collapse_key == mapping.DIGEST_COLLAPSE_KEY
 
 
-@pytest.mark.parametrize(("language", "title"), [("sv", "Nytt meddelande i Vila"), ("en", "New message in Vila")])
-def test_sensitive_pushes_carry_no_content(language: str, title: str) -> None:
+@pytest.mark.parametrize(
+    ("language", "title", "body"),
+    [
+        ("sv", "Nytt meddelande i Vila", "Öppna appen för att läsa det."),
+        ("en", "New message in Vila", "Open the app to read it."),
+    ],
+)
+def test_sensitive_pushes_carry_no_content(language: str, title: str, body: str) -> None:
     request = push(sensitive=True, language=language, data={"patient": "x"}, thread_id="ward-12", collapse_key="c")
     w = mapping.wire(request, now=NOW, critical_alerts_entitled=False)
     payload = mapping.apns_payload(w)
     assert payload == {
         "aps": {
-            "alert": {"title": title, "body": mapping.NEUTRAL_TEXT[language][1]},  # type: ignore[index]
+            "alert": {"title": title, "body": body},
             "interruption-level": "active",
             "sound": "default",
             "mutable-content": 1,

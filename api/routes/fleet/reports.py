@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import ClockDep, SessionDep
 from api.routes.fleet.deps import FiguresReader, ItPerson
 from kernel.errors import InvalidInput
-from kernel.i18n.fleet import text
+from kernel.i18n import text
 from notify.fleet import costs
 from notify.fleet.figures import FleetFigures, figures
 from notify.fleet.schemas import CostsRead
