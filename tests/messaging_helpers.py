@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -97,3 +99,23 @@ def workday(clock: Clock, start_h: int = 6, end_h: int = 15) -> tuple[datetime, 
     """Today's shift in UTC around the test clock (10:00 Stockholm on a Monday)."""
     day = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     return day + timedelta(hours=start_h), day + timedelta(hours=end_h)
+
+
+def together(*work: Callable[[], None]) -> None:
+    """Run each callable on a thread of its own, all at once; re-raise the first error."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(work))
+
+    def run(fn: Callable[[], None]) -> None:
+        try:
+            start.wait()
+            fn()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors[0]

@@ -5,9 +5,8 @@ neither run fails."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -26,7 +25,7 @@ from notify.escalation import escalate
 from notify.models import Message, Recipient
 from notify.outbox import JobContext, NullWaker
 from tests.factories import Factory
-from tests.messaging_helpers import Facts
+from tests.messaging_helpers import Facts, together
 
 MESSAGES = 60
 PER_MESSAGE = 2  # the second recipient of a message finds its next step already paged
@@ -47,26 +46,6 @@ def app(settings: Settings, clock: ManualClock) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
-
-
-def _together(*work: Callable[[], None]) -> None:
-    """Run each callable on a thread of its own, all at once; re-raise the first error."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(work))
-
-    def run(fn: Callable[[], None]) -> None:
-        try:
-            start.wait()
-            fn()
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    assert not errors, errors[0]
 
 
 class Ward:
@@ -97,7 +76,7 @@ class Ward:
 
 def _twice_at_once(ctx: JobContext) -> None:
     """Two workers run the periodic escalation at the same instant, each on its own sessions."""
-    _together(lambda: escalate(ctx, Escalate()), lambda: escalate(ctx, Escalate()))
+    together(lambda: escalate(ctx, Escalate()), lambda: escalate(ctx, Escalate()))
 
 
 def test_two_escalation_runs_at_once_escalate_each_recipient_once(

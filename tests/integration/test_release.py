@@ -3,10 +3,8 @@ release takes and however many workers run it at once, and nothing is pushed twi
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -25,7 +23,7 @@ from notify.push import PushClient
 from notify.release import _held, claim_people, release
 from notify.transports import mapping
 from notify.transports.base import RecordingTransport
-from tests.messaging_helpers import recording_push
+from tests.messaging_helpers import recording_push, together
 from tools.bench.held import SENSITIVE_TITLE, Held, seed_held
 
 # More held rows than one batch of the old row-wise release (5,000), and many batches of people.
@@ -53,26 +51,6 @@ def _ctx(
 ) -> JobContext:
     small = settings.model_copy(update={"release_batch": BATCH})
     return JobContext(settings=small, session_factory=session_factory, clock=clock, resources={"push": push})
-
-
-def _together(*work: Callable[[], None]) -> None:
-    """Run each callable on a thread of its own, all at once; re-raise the first error."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(work))
-
-    def run(fn: Callable[[], None]) -> None:
-        try:
-            start.wait()
-            fn()
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    assert not errors, errors[0]
 
 
 def _assert_one_digest_each(session_factory: sessionmaker[Session], held: Held, transport: RecordingTransport) -> None:
@@ -115,7 +93,7 @@ def test_two_workers_release_many_batches_as_one_digest_per_person(
         release.tick(ctx)
         run_due(ctx, registry)
 
-    _together(worker, worker)
+    together(worker, worker)
     run_due(ctx, registry)
     _assert_one_digest_each(session_factory, held, push[1])
 
@@ -143,7 +121,7 @@ def test_two_releases_of_the_same_people_at_once_push_each_once(
         for payload in reversed(batches):
             batch.handler(ctx, payload)
 
-    _together(forwards, backwards)
+    together(forwards, backwards)
     run_due(ctx, registry)
     _assert_one_digest_each(session_factory, held, push[1])
 
