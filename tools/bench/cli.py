@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,6 +25,14 @@ def server_options(command: F) -> F:
     )(command)
 
 
+def _report(result: dict[str, Any], as_json: bool, *summary: str) -> None:
+    """A benchmark's readable lines (unless only the JSON line is asked for), then its JSON line."""
+    if not as_json:
+        for line in summary:
+            click.echo(line)
+    click.echo(json.dumps(result, sort_keys=True))
+
+
 @click.group()
 def bench() -> None:
     """Benchmarks. Each prints figures, the last line a JSON object."""
@@ -39,24 +48,21 @@ def bench() -> None:
 @json_option
 def bench_policy(recipients: int, database_url: str | None, as_json: bool) -> None:
     """Decide messages of every priority for N synthetic recipients with varied schedules."""
-    import json
-
     from tools.bench.policy import run
 
     result = run(recipients, database_url=database_url)
-    if not as_json:
-        click.echo(
-            f"{result['decisions']:,} decisions for {recipients:,} recipients in {result['seconds']:.2f} s: "
-            f"{result['decisions_per_s']:,} decisions/s (states prepared at {result['prepare_per_s']:,}/s)"
+    summary = [
+        f"{result['decisions']:,} decisions for {recipients:,} recipients in {result['seconds']:.2f} s: "
+        f"{result['decisions_per_s']:,} decisions/s (states prepared at {result['prepare_per_s']:,}/s)"
+    ]
+    preview = result.get("preview")
+    if preview:
+        summary.append(
+            f"preview of {preview['recipients']:,} recipients on {preview['backend']}: {preview['seconds']:.3f} s "
+            f"(load {preview['load_seconds']:.3f} s, policies {preview['policies_seconds']:.3f} s, "
+            f"decide {preview['decide_seconds']:.3f} s)"
         )
-        preview = result.get("preview")
-        if preview:
-            click.echo(
-                f"preview of {preview['recipients']:,} recipients on {preview['backend']}: {preview['seconds']:.3f} s "
-                f"(load {preview['load_seconds']:.3f} s, policies {preview['policies_seconds']:.3f} s, "
-                f"decide {preview['decide_seconds']:.3f} s)"
-            )
-    click.echo(json.dumps(result, sort_keys=True))
+    _report(result, as_json, *summary)
 
 
 @bench.command("broadcast")
@@ -70,8 +76,6 @@ def bench_broadcast(
     recipients: int, database_url: str, broker_url: str, workers: int, concurrency: int, chunk: int, as_json: bool
 ) -> None:
     """One broadcast through the real API, PostgreSQL, Redis and Celery workers, to a push stand-in."""
-    import json
-
     from tools.bench.broadcast import run
 
     result = run(
@@ -82,13 +86,15 @@ def bench_broadcast(
         concurrency=concurrency,
         chunk=chunk,
     )
-    if not as_json:
-        click.echo(
+    _report(
+        result,
+        as_json,
+        (
             f"{recipients:,} recipients: send answered in {result['accept_ms']} ms; decided and persisted in "
             f"{result['decide_and_persist_s']} s ({result['rows_per_s']} rows/s); "
             f"{result['deliveries_sent']:,}/{result['deliveries_expected']:,} pushes at {result['deliveries_per_s']}/s"
-        )
-    click.echo(json.dumps(result, sort_keys=True))
+        ),
+    )
 
 
 @bench.command("release")
@@ -118,8 +124,6 @@ def bench_release(
     as_json: bool,
 ) -> None:
     """The morning release: people x messages held until one instant, released by Celery workers."""
-    import json
-
     from tools.bench.release import run
 
     result = run(
@@ -132,13 +136,15 @@ def bench_release(
         batch=batch,
         platform=platform,
     )
-    if not as_json:
-        click.echo(
+    _report(
+        result,
+        as_json,
+        (
             f"{people:,} people x {messages_per_person}: {result['digests']:,} digests, {result['pushes']:,} pushes "
             f"({result['duplicates']} duplicates), first {result['first_push_s']} s and last "
             f"{result['last_push_s']} s after the release instant; urgent {result['urgent_latency_ms']} ms"
-        )
-    click.echo(json.dumps(result, sort_keys=True))
+        ),
+    )
 
 
 @bench.command("roster")
@@ -149,18 +155,18 @@ def bench_release(
 @json_option
 def bench_roster(queries: int, database_url: str | None, as_json: bool) -> None:
     """`who is on call` for a year-long roster of 20 people (target under 50 ms)."""
-    import json
-
     from tools.bench.roster import run
 
     result = run(database_url=database_url, queries=queries)
-    if not as_json:
-        click.echo(
+    _report(
+        result,
+        as_json,
+        (
             f"{result['queries']} instants over a year on {result['backend']}: resolved from the roster "
             f"p50 {result['resolved']['p50_ms']} ms, p95 {result['resolved']['p95_ms']} ms; from the "
             f"materialised slots p50 {result['materialised']['p50_ms']} ms, p95 {result['materialised']['p95_ms']} ms"
-        )
-    click.echo(json.dumps(result, sort_keys=True))
+        ),
+    )
 
 
 @bench.command("fleet-import")
@@ -171,17 +177,17 @@ def bench_roster(queries: int, database_url: str | None, as_json: bool) -> None:
 @json_option
 def bench_fleet_import(assets: int, database_url: str | None, as_json: bool) -> None:
     """Import Intune's export of N assets into an empty fleet register, then again (target: 10,000 under 10 s)."""
-    import json
-
     from tools.bench.fleet_import import run
 
     result = run(database_url=database_url, assets=assets)
-    if not as_json:
-        click.echo(
+    _report(
+        result,
+        as_json,
+        (
             f"{result['assets']:,} assets on {result['backend']}: imported in {result['import_s']} s "
             f"({result['rows_per_s']:,} rows/s), imported again (all unchanged) in {result['reimport_s']} s"
-        )
-    click.echo(json.dumps(result, sort_keys=True))
+        ),
+    )
 
 
 @bench.command("scim")
@@ -203,8 +209,6 @@ def bench_scim(
     as_json: bool,
 ) -> None:
     """Provision N users and G groups through /scim/v2 as Entra ID does (target: 10,000 and 500 under 60 s)."""
-    import json
-
     from tools.bench.scim import run
 
     result = run(
@@ -215,13 +219,15 @@ def bench_scim(
         concurrency=concurrency or (2 if mode == "bulk" else 16),
         mode=mode,
     )
-    if not as_json:
-        click.echo(
+    _report(
+        result,
+        as_json,
+        (
             f"{result['users']:,} users and {result['groups']:,} groups ({mode}) on {result['backend']} in "
             f"{result['total_s']} s ({result['requests']:,} requests, {result['requests_per_s']:,}/s, "
             f"{result['failures']} failed)"
-        )
-    click.echo(json.dumps(result, sort_keys=True))
+        ),
+    )
 
 
 @bench.command("transport")
@@ -233,7 +239,6 @@ def bench_transport(messages: int, faults: bool, profile: bool, as_json: bool) -
     """Push transports (FCM, APNs, Web Push) against a local stand-in, beside firebase-admin's
     send_each_async and pywebpush's webpush()."""
     import asyncio
-    import json
 
     from tools.bench import transports as transport_bench
     from tools.bench import webpush as webpush_bench
