@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,12 +35,7 @@ from kernel.directory.models import Group, GroupManager, GroupMember, Person
 from notify.loop import BackgroundLoop
 from notify.models import Delivery, Device, Message, Recipient
 from policies.models import Shift
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tools.bench.transports import free_port, stop_process_groups
 
 
 @contextlib.contextmanager
@@ -196,7 +189,7 @@ def run(
         started = time.perf_counter()
         unit_id, token, on_shift = _seed(url, recipients)
         seed_s = time.perf_counter() - started
-        port = _free_port()
+        port = free_port()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("VILA_")},
             "VILA_DATABASE_URL": url,
@@ -289,14 +282,7 @@ def run(
                     time.sleep(0.25)
             engine.dispose()
         finally:
-            for proc in procs:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-            for proc in procs:
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+            stop_process_groups(procs)
             for log in logs:
                 log.close()
     return {

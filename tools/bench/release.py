@@ -21,7 +21,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,7 @@ from notify.outbox import install_waker
 from notify.release_timing import schedule_wake
 from policies.models import Shift
 from tools.bench.held import Held, seed_held
-from tools.bench.transports import free_port, run_nginx
+from tools.bench.transports import free_port, run_nginx, stop_process_groups
 from tools.standins.tls import make_local_ca
 
 LEAD_S = 5.0  # at least this long between everything being up and the release instant
@@ -313,14 +312,7 @@ def run(
             time.sleep(2)  # anything pushed twice would come now
             waker.close()
         finally:
-            for proc in procs:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-            for proc in procs:
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+            stop_process_groups(procs)
         pushes = _pushes(log)
         with factory() as s:
             digests = int(s.scalar(select(func.count()).select_from(Digest)) or 0)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -85,6 +87,19 @@ class StandIn:
     apns_host: str
     apns_port: int
     ca: LocalCa
+
+
+def stop_process_groups(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Stop the API and worker processes a benchmark started, each with its children: SIGTERM to
+    all first, then SIGKILL to any group still running 20 s later."""
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def free_port() -> int:
