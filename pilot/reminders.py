@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.directory.models import Person
+from kernel.i18n import text
 from kernel.settings import Settings
 from notify.reminders import remind_person
 from pilot import formatting
-from pilot.i18n import text
 from pilot.models import Invitation, Pilot, Survey
 
 EVERY = timedelta(days=3)

@@ -7,8 +7,8 @@ import uuid
 from fastapi import APIRouter, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SessionDep, UowDep
+from kernel.i18n import text
 from pilot import surveys
-from pilot.i18n import text
 from pilot.questionnaire import ITEM_KEYS
 from pilot.schemas import AnswerCreate, ItemRead, MySurvey
 

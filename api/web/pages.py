@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -24,9 +24,10 @@ from kernel import formats
 from kernel.auth.service import Principal
 from kernel.clock import Clock
 from kernel.directory.models import Person
+from kernel.i18n import catalog
+from kernel.i18n import pilot as pilot_texts
 from kernel.settings import Settings
 from notify.fleet.access import FLEET_ROLES
-from pilot import i18n as pilot_texts
 
 HERE = Path(__file__).parent
 DEFAULT_ZONE = "Europe/Stockholm"
@@ -76,10 +77,7 @@ NAV = [
     ("admin/people", "nav.admin"),
 ]
 # Pages whose texts live in a catalog of their own, merged into the page's `t`.
-PAGE_TEXTS: dict[str, Callable[[str], dict[str, str]]] = {
-    "surveys": pilot_texts.catalog,
-    "pilots": pilot_texts.catalog,
-}
+PAGE_AREAS: dict[str, ModuleType] = {"surveys": pilot_texts, "pilots": pilot_texts}
 
 
 def mount_static(app: FastAPI) -> None:
@@ -112,8 +110,8 @@ def _visible(principal: Principal, page: str) -> bool:
 def _render(request: Request, template: str, principal: Principal | None, page: str, **extra: Any) -> Response:
     lang = _language(request, principal)
     t = i18n.texts(lang)
-    if page in PAGE_TEXTS:
-        t |= PAGE_TEXTS[page](lang)
+    if page in PAGE_AREAS:
+        t |= catalog(lang, PAGE_AREAS[page])
     cookie = request.cookies.get(SESSION_COOKIE, "")
     context = {
         "lang": lang,

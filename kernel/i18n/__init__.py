@@ -4,24 +4,43 @@ languages, such as a decision's reason).
 
 The pure decision core keeps the reasons of its own rules beside the rules, in its precedence
 table (`policies.core.rules`); every other text lives here. The web pages read the same catalogs
-through `api.web.i18n.texts`.
+through `api.web.i18n.texts`, the pilot's report and pages through `catalog`.
 """
 
 from __future__ import annotations
 
-from kernel.i18n import admin, codes, errors, fleet, messaging, notices, rest_records, staff_app, statement
+from types import ModuleType
 
-CATALOG: dict[str, tuple[str, str]] = (
-    fleet.TEXTS
-    | staff_app.TEXTS
-    | rest_records.TEXTS
-    | codes.TEXTS
-    | errors.TEXTS
-    | statement.TEXTS
-    | messaging.TEXTS
-    | admin.TEXTS
-    | notices.TEXTS
+from kernel.i18n import (
+    admin,
+    codes,
+    errors,
+    fleet,
+    messaging,
+    notices,
+    pages,
+    pilot,
+    rest_records,
+    staff_app,
+    statement,
 )
+
+LANGUAGES = ("sv", "en")
+AREAS: tuple[ModuleType, ...] = (
+    pages,
+    fleet,
+    staff_app,
+    rest_records,
+    codes,
+    errors,
+    statement,
+    messaging,
+    admin,
+    notices,
+    pilot,
+)
+
+CATALOG: dict[str, tuple[str, str]] = {key: pair for area in AREAS for key, pair in area.TEXTS.items()}
 
 
 def text(key: str, language: str | None, **values: object) -> str:
@@ -34,3 +53,9 @@ def text(key: str, language: str | None, **values: object) -> str:
 def both(key: str, **values: object) -> tuple[str, str]:
     """The text in Swedish and in English, with `{name}` filled in."""
     return text(key, "sv", **values), text(key, "en", **values)
+
+
+def catalog(language: str, *areas: ModuleType) -> dict[str, str]:
+    """Every text of the areas (of all, without any) in the language, for a page to look up itself."""
+    index = 1 if language == "en" else 0
+    return {key: pair[index] for area in areas or AREAS for key, pair in area.TEXTS.items()}

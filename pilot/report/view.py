@@ -9,10 +9,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from kernel.i18n import catalog, text
+from kernel.i18n import pilot as pilot_texts
 from pilot import formatting as fmt
 from pilot.breakdown import COMPARISON, PILOT, device_key, profession_key
 from pilot.costs.model import Costing
-from pilot.i18n import catalog, text
 from pilot.questionnaire import ITEMS
 from pilot.report import charts
 from pilot.report.build import Report
@@ -63,7 +64,7 @@ def render_view(report: Report, language: str) -> dict[str, Any]:
     first, last = fmt.day(r.start_date, v.lang), fmt.day(r.last_day, v.lang)
     return {
         "lang": v.lang,
-        "t": catalog(v.lang),
+        "t": catalog(v.lang, pilot_texts),
         "title": v.t("report.title", name=r.name),
         "description": r.description,
         "period": f"{first} – {last}",

@@ -1,11 +1,8 @@
-"""The pilot's texts, Swedish first and English beside it: the survey, its reminder, the report and
-its pages. One catalog, one lookup (`text`); `catalog` gives a page all of them at once."""
+"""The pilot evaluation's words: the survey, its reminder, the report and the pilot pages."""
 
 from __future__ import annotations
 
-LANGUAGES = ("sv", "en")
-
-_TEXTS: dict[str, tuple[str, str]] = {
+TEXTS: dict[str, tuple[str, str]] = {
     # Survey --------------------------------------------------------------------------------------
     "survey.wave.baseline": ("Före (baslinje)", "Before (baseline)"),
     "survey.wave.midpoint": ("Halvvägs", "Mid-point"),
@@ -278,19 +275,3 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "input.training_hours_per_person": ("Utbildning, timmar per person", "Training, hours per person"),
     "input.staff_hourly_cost": ("Timkostnad för deltagarnas tid", "Hourly cost of the participants' time"),
 }
-
-
-def text(key: str, language: str, **values: object) -> str:
-    """The text in the language (Swedish unless English is asked for), with `{name}` filled in."""
-    pair = _TEXTS.get(key)
-    if pair is None:
-        return key
-    result = pair[1] if language == "en" else pair[0]
-    for name, value in values.items():
-        result = result.replace("{" + name + "}", str(value))
-    return result
-
-
-def catalog(language: str) -> dict[str, str]:
-    index = 1 if language == "en" else 0
-    return {key: pair[index] for key, pair in _TEXTS.items()}
