@@ -4,7 +4,8 @@ A route states its rule in its signature: `me: HrOrAdmin` (the caller, who must 
 admin), `person_id: ActsOnPerson` (the person named in the path, whom the caller may act on),
 `group_id: ManagesGroup` (the group in the path, which the caller keeps). A rule that needs a row
 loaded first (the owner of a shift found by its id, the group named in a body) is called in the
-route's body by the same name: `keeps_schedule_of(...)`, `manages_group(...)`.
+route's body by the same name: `keeps_schedule_of(...)`, `manages_group(...)`. What a listing
+shows a caller is a scope, named here too: `register_within(...)`, `device_owner(...)`.
 
 The rules rest on the predicates of `kernel.auth.service` (who acts on whom: yourself; admin and HR
 on anyone; a manager on the members of the groups they manage and their subgroups). Deny by default:
@@ -25,11 +26,14 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentPerson, SessionDep
 from kernel.auth.service import (
     Principal,
+    can_act_on_group,
     can_act_on_person,
+    managed_groups,
     require_group_rights,
     require_person_rights,
     require_role,
 )
+from kernel.directory import service as directory
 from kernel.errors import NotFound, PermissionDenied
 
 # Roles ------------------------------------------------------------------------------------------
@@ -212,3 +216,32 @@ def _keeps_group(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson) ->
 ManagesGroup = Annotated[uuid.UUID, Depends(_manages_group)]
 # The same, for a caller who must also be a keeper (manager, HR, admin) by role.
 KeepsGroup = Annotated[uuid.UUID, Depends(_keeps_group)]
+
+
+# Scopes: what a listing shows, and which rows a caller reaches --------------------------------
+
+
+def device_owner(me: Principal) -> uuid.UUID | None:
+    """Whose devices the caller changes by id: an admin's reach is every device (None); everyone
+    else reaches their own, and another's device is not found."""
+    return None if me.has("admin") else me.person_id
+
+
+def register_within(session: Session, me: Principal) -> set[uuid.UUID] | None:
+    """The groups whose people the register shows the caller: all of them (None) for admin, HR and
+    device administration; a manager sees the groups they manage and their subgroups."""
+    return None if me.has("admin", "hr", "it") else managed_groups(session=session, principal=me)
+
+
+def sends_as_manager_to(session: Session, me: Principal) -> set[uuid.UUID] | None:
+    """The groups a caller may send to as a manager: every group (None) for an admin, else the
+    groups they manage and their subgroups (none for a caller who manages nothing)."""
+    return None if me.has("admin") else managed_groups(session=session, principal=me)
+
+
+def sees_members_of(session: Session, me: Principal, group_id: uuid.UUID) -> bool:
+    """A group's member list: for those who may act on the group (admin, HR, its managers) and for
+    its own members."""
+    return can_act_on_group(session=session, principal=me, group_id=group_id) or group_id in directory.group_ids_of(
+        session=session, person_id=me.person_id
+    )

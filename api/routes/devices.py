@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, SendableDep, SessionDep, UowDep, WebPushDep
-from api.permissions import acts_on
+from api.permissions import acts_on, device_owner
 from notify import devices
 from notify.models import Device
 from notify.schemas import DeviceCreate, DeviceRead, DeviceUpdate
@@ -80,7 +80,7 @@ def update(
     audit: AuditDep,
     uow: UowDep,
 ) -> DeviceRead:
-    device = devices.require(session=session, device_id=device_id, person_id=None if me.has("admin") else me.person_id)
+    device = devices.require(session=session, device_id=device_id, person_id=device_owner(me))
     before = _snapshot(device)
     devices.update_device(session=session, device=device, data=body, now=clock.now())
     audit.log(
@@ -99,7 +99,7 @@ def update(
 def remove(
     device_id: uuid.UUID, session: SessionDep, me: CurrentPerson, clock: ClockDep, audit: AuditDep, uow: UowDep
 ) -> None:
-    device = devices.require(session=session, device_id=device_id, person_id=None if me.has("admin") else me.person_id)
+    device = devices.require(session=session, device_id=device_id, person_id=device_owner(me))
     before = _snapshot(device)
     devices.remove(session=session, device=device, now=clock.now())
     audit.log(session, action="device.remove", target_type="device", target_id=device.id, before=before)

@@ -9,12 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import AuditDep, Auditor, ClockDep, CurrentPerson, PageDep, SessionDep, UowDep
-from api.permissions import HrOrAdmin, ManagesGroup
-from kernel.auth.service import (
-    can_act_on_group,
-    managed_groups,
-    require_administers_all,
-)
+from api.permissions import HrOrAdmin, ManagesGroup, sees_members_of, sends_as_manager_to
+from kernel.auth.service import require_administers_all
 from kernel.directory import service as directory
 from kernel.directory.schemas import (
     GroupCreate,
@@ -53,9 +49,8 @@ def list_groups(
     groups, total = directory.list_groups(
         session=session, limit=page.limit, offset=page.offset, parent_id=parent, kind=kind, q=q
     )
-    if managed and not me.has("admin"):
+    if managed and (mine := sends_as_manager_to(session, me)) is not None:
         # Few groups per region, so filtering the page here is simpler than a second query path.
-        mine = managed_groups(session=session, principal=me)
         groups = [g for g in groups if g.id in mine]
         total = len(groups)
     return Page[GroupRead](
@@ -67,9 +62,7 @@ def list_groups(
 def read_group(group_id: uuid.UUID, session: SessionDep, me: CurrentPerson) -> GroupDetail:
     group = directory.require_group(session=session, group_id=group_id)
     members: list[PersonRead] = []
-    if can_act_on_group(session=session, principal=me, group_id=group_id) or group_id in directory.group_ids_of(
-        session=session, person_id=me.person_id
-    ):
+    if sees_members_of(session, me, group_id):
         members = [PersonRead.model_validate(p) for p in directory.members(session=session, group_id=group_id)]
     return GroupDetail(
         **GroupRead.model_validate(group).model_dump(),

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from api.deps import AuditDep, ClockDep, CurrentPerson, PageDep, SessionDep, SettingsDep, UowDep, request_meta
-from api.permissions import ActsOnPersonId, HrOrAdmin, PeopleReader, grants_roles
-from kernel.auth.service import managed_groups, require_may_administer
+from api.permissions import ActsOnPersonId, HrOrAdmin, PeopleReader, grants_roles, register_within
+from kernel.auth.service import require_may_administer
 from kernel.directory import provisioning
 from kernel.directory import service as directory
 from kernel.directory.schemas import Page, PersonCreate, PersonRead, PersonUpdate
@@ -49,8 +49,7 @@ def list_people(
     role: Annotated[str | None, Query(pattern="^(staff|manager|hr|admin|union|evaluator)$")] = None,
     active: Annotated[bool | None, Query()] = True,
 ) -> Page[PersonRead]:
-    # A manager sees the people of the groups they manage; the others the whole register.
-    within = None if me.has("admin", "hr", "it") else managed_groups(session=session, principal=me)
+    within = register_within(session, me)
     people, total = directory.list_people(
         session=session,
         limit=page.limit,

@@ -136,7 +136,11 @@ def test_nothing_outside_a_rule_succeeds_and_nothing_fails_on_the_server(
 # Where a permission rule may be written: the modules that name them. A route declares its rule
 # (`me: HrOrAdmin`, `person_id: ActsOnPerson`) or calls one by name; it does not inline one.
 _RULE_HOMES = {"api/permissions.py", "api/routes/pilot_access.py", "api/routes/fleet/deps.py"}
-_INLINE = re.compile(r"raise PermissionDenied\(|\brequire_role\(|\brequire_person_rights\(|\brequire_group_rights\(")
+# A role test in a route body (`me.has("admin")`) is a rule or a scope written in place.
+_INLINE = re.compile(
+    r"raise PermissionDenied\(|\brequire_role\(|\brequire_person_rights\(|\brequire_group_rights\("
+    r"|\bmanaged_groups\(|\bcan_act_on_(?:person|group)\(|\b(?:me|principal)\.has\("
+)
 
 
 def test_routes_declare_their_permission_rules_instead_of_writing_them() -> None:
@@ -148,8 +152,11 @@ def test_routes_declare_their_permission_rules_instead_of_writing_them() -> None
         if (found := _INLINE.findall(path.read_text(encoding="utf-8")))
     }
     # Authentication (the CSRF header, the integration token's reach) and /metrics, guarded by its
-    # own bearer token for Prometheus, are not rules about a person's roles.
+    # own bearer token for Prometheus, are not rules about a person's roles. The web pages apply
+    # their tables of pages and tabs, each row declaring its roles.
     assert inline == {
-        "api/deps.py": ["raise PermissionDenied("] * 2,
+        "api/deps.py": ["raise PermissionDenied(", "principal.has(", "raise PermissionDenied("],
         "api/routes/metrics.py": ["raise PermissionDenied("],
+        "api/web/admin_pages.py": ["principal.has("] * 2,
+        "api/web/pages.py": ["principal.has("],
     }, "name the rule in api/permissions.py and declare it on the route"
