@@ -39,6 +39,7 @@ log = logging.getLogger("vila.escalation")
 
 DEFAULT_TIMEOUT_S = 900
 LOOKBACK = timedelta(days=1)
+CLAIM_CHUNK = 1000  # recipients claimed per statement
 
 
 def escalation_reason(name: str, minutes: int) -> Reason:
@@ -61,27 +62,31 @@ def escalate(ctx: JobContext, payload: Escalate) -> None:
     with unit_of_work(ctx.session_factory) as session:
         chains.run_due_steps(session, now=now, settings=ctx.settings)
     with unit_of_work(ctx.session_factory) as session:
-        rows = session.execute(
-            select(Recipient, Message, Person.name)
-            .join(Message, Message.id == Recipient.message_id)
-            .join(Person, Person.id == Recipient.person_id)
-            .where(
-                Message.requires_ack.is_(True),
-                Message.recalled_at.is_(None),
-                Message.escalation_chain_id.is_(None),  # a chain's own steps escalate it (below)
-                Recipient.decision == "deliver",
-                Recipient.acked_at.is_(None),
-                Recipient.escalated_at.is_(None),
-                Recipient.decided_at > now - LOOKBACK,
-            )
-            .order_by(Recipient.decided_at)
-            # Claimed with their messages: a second run at once skips them, and escalates no
-            # recipient of a message this run holds (both would page the same next step).
-            .with_for_update(of=(Recipient, Message), skip_locked=True, key_share=True)
-        ).all()
+        due = _due_recipients(session, now)
+        # Only the due rows are claimed, with their messages: a second run at once skips them, and
+        # escalates no recipient of a message this run holds (both would page the same next step).
+        # A recipient still inside their timeout is not locked, so their acknowledgement never
+        # waits for a run. The claim repeats the conditions, which may have changed meanwhile.
+        rows = [
+            row
+            for ids in _chunks(due, CLAIM_CHUNK)
+            for row in session.execute(
+                select(Recipient, Message, Person.name)
+                .join(Message, Message.id == Recipient.message_id)
+                .join(Person, Person.id == Recipient.person_id)
+                .where(
+                    Recipient.id.in_(ids),
+                    Recipient.acked_at.is_(None),
+                    Recipient.escalated_at.is_(None),
+                    Message.recalled_at.is_(None),
+                )
+                .order_by(Recipient.decided_at)
+                .with_for_update(of=(Recipient, Message), skip_locked=True, key_share=True)
+            ).all()
+        ]
         for recipient, message, name in rows:
             timeout = timedelta(seconds=message.ack_timeout_s or DEFAULT_TIMEOUT_S)
-            if recipient.decided_at + timeout > now or _acknowledged(session, message.id):
+            if _acknowledged(session, message.id):
                 continue
             recipient.escalated_at = now
             reason = escalation_reason(name, int(timeout.total_seconds() // 60))
@@ -91,6 +96,35 @@ def escalate(ctx: JobContext, payload: Escalate) -> None:
                 log.warning("message=%s no one left to escalate to from %s", message.id, recipient.person_id)
             else:
                 log.info("message=%s escalated from %s to %s", message.id, recipient.person_id, reached)
+
+
+def _due_recipients(session: Session, now: datetime) -> list[uuid.UUID]:
+    """The recipients past their message's acknowledgement timeout, read without a lock. The
+    timeout is per message, so it is compared here rather than in the query."""
+    candidates = session.execute(
+        select(Recipient.id, Recipient.decided_at, Message.ack_timeout_s)
+        .join(Message, Message.id == Recipient.message_id)
+        .where(
+            Message.requires_ack.is_(True),
+            Message.recalled_at.is_(None),
+            Message.escalation_chain_id.is_(None),  # a chain's own steps escalate it (chains.py)
+            Recipient.decision == "deliver",
+            Recipient.acked_at.is_(None),
+            Recipient.escalated_at.is_(None),
+            Recipient.decided_at > now - LOOKBACK,
+        )
+        .order_by(Recipient.decided_at)
+    ).all()
+    return [
+        recipient_id
+        for recipient_id, decided_at, timeout_s in candidates
+        if decided_at + timedelta(seconds=timeout_s or DEFAULT_TIMEOUT_S) <= now
+    ]
+
+
+def _chunks(ids: list[uuid.UUID], size: int) -> Iterator[list[uuid.UUID]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def _acknowledged(session: Session, message_id: uuid.UUID) -> bool:

@@ -5,9 +5,11 @@ neither run fails."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import notify.escalation
 from api.main import create_app
 from kernel.clock import ManualClock
 from kernel.directory.models import Person
@@ -138,3 +141,61 @@ def test_two_escalation_runs_at_once_fire_each_chain_step_once(
     assert len(steps) == MESSAGES and set(steps.values()) == {1}, "each message's step fires once"
     assert len(paged) == MESSAGES and set(paged.values()) == {1}, "the on-call nurse is paged once per message"
     assert fired == {1: MESSAGES}
+
+
+def test_an_acknowledgement_does_not_wait_for_an_escalation_run_it_is_not_part_of(
+    client: TestClient,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run holds the rows it escalates until it commits; a recipient still inside their timeout is
+    not among them, so their "Kvittera" goes through while the run is paging someone else."""
+    ward = Ward(make, session_factory, clock, nurses=2)
+    late, reading = ward.nurses
+    ward.page(client, [late], ack_timeout_minutes=1)
+    ward.page(client, [reading], ack_timeout_minutes=30)
+    reading_token = make.token(reading)
+    with session_factory() as s:
+        message_of_reading = s.scalar(select(Recipient.message_id).where(Recipient.person_id == reading.id))
+    clock.advance(timedelta(minutes=2))  # the first page is due, the second is not
+
+    inside, go_on = threading.Event(), threading.Event()
+    paging = notify.escalation.escalate_one
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        inside.set()  # the run has claimed its rows and is paging
+        assert go_on.wait(30), "the test never let the run finish"
+        return paging(*args, **kwargs)
+
+    monkeypatch.setattr(notify.escalation, "escalate_one", paused)
+    run = threading.Thread(
+        target=escalate, args=(JobContext(settings=settings, session_factory=session_factory, clock=clock), Escalate())
+    )
+    run.start()
+    try:
+        assert inside.wait(30), "the escalation run did not reach the due recipient"
+        acked: list[int] = []
+        ack = threading.Thread(
+            target=lambda: acked.append(
+                client.post(
+                    f"/api/v1/inbox/{message_of_reading}/ack", headers={"Authorization": f"Bearer {reading_token}"}
+                ).status_code
+            )
+        )
+        ack.start()
+        ack.join(10)
+        assert acked == [204], "the acknowledgement waited for an escalation run that does not concern it"
+    finally:
+        go_on.set()
+        run.join(60)
+        ack.join(60)
+
+    with session_factory() as s:
+        rows = {
+            r.person_id: r for r in s.scalars(select(Recipient).where(Recipient.person_id.in_([late.id, reading.id])))
+        }
+    assert rows[late.id].escalated_at is not None, "the due recipient was escalated"
+    assert rows[reading.id].acked_at is not None and rows[reading.id].escalated_at is None
