@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kernel.db import unit_of_work
+from kernel.db import among, unit_of_work
 from kernel.directory.models import Person
 from kernel.i18n import both
 from kernel.jobs import Escalate
@@ -39,7 +39,6 @@ log = logging.getLogger("vila.escalation")
 
 DEFAULT_TIMEOUT_S = 900
 LOOKBACK = timedelta(days=1)
-CLAIM_CHUNK = 1000  # recipients claimed per statement
 
 
 def escalation_reason(name: str, minutes: int) -> Reason:
@@ -67,23 +66,19 @@ def escalate(ctx: JobContext, payload: Escalate) -> None:
         # escalates no recipient of a message this run holds (both would page the same next step).
         # A recipient still inside their timeout is not locked, so their acknowledgement never
         # waits for a run. The claim repeats the conditions, which may have changed meanwhile.
-        rows = [
-            row
-            for ids in _chunks(due, CLAIM_CHUNK)
-            for row in session.execute(
-                select(Recipient, Message, Person.name)
-                .join(Message, Message.id == Recipient.message_id)
-                .join(Person, Person.id == Recipient.person_id)
-                .where(
-                    Recipient.id.in_(ids),
-                    Recipient.acked_at.is_(None),
-                    Recipient.escalated_at.is_(None),
-                    Message.recalled_at.is_(None),
-                )
-                .order_by(Recipient.decided_at)
-                .with_for_update(of=(Recipient, Message), skip_locked=True, key_share=True)
-            ).all()
-        ]
+        rows = session.execute(
+            select(Recipient, Message, Person.name)
+            .join(Message, Message.id == Recipient.message_id)
+            .join(Person, Person.id == Recipient.person_id)
+            .where(
+                among(session, Recipient.id, due),
+                Recipient.acked_at.is_(None),
+                Recipient.escalated_at.is_(None),
+                Message.recalled_at.is_(None),
+            )
+            .order_by(Recipient.decided_at)
+            .with_for_update(of=(Recipient, Message), skip_locked=True, key_share=True)
+        ).all()
         for recipient, message, name in rows:
             timeout = timedelta(seconds=message.ack_timeout_s or DEFAULT_TIMEOUT_S)
             if _acknowledged(session, message.id):
@@ -120,11 +115,6 @@ def _due_recipients(session: Session, now: datetime) -> list[uuid.UUID]:
         for recipient_id, decided_at, timeout_s in candidates
         if decided_at + timedelta(seconds=timeout_s or DEFAULT_TIMEOUT_S) <= now
     ]
-
-
-def _chunks(ids: list[uuid.UUID], size: int) -> Iterator[list[uuid.UUID]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 def _acknowledged(session: Session, message_id: uuid.UUID) -> bool:
