@@ -18,7 +18,7 @@ from kernel.i18n import (
     statement,
 )
 
-__all__ = ["LANGUAGES", "pick", "texts"]
+__all__ = ["LANGUAGES", "texts"]
 
 # The areas every page can show; a page with texts of its own adds its area (`api.web.pages`).
 AREAS = (pages, fleet, staff_app, rest_records, codes, errors, statement, messaging, admin)
@@ -29,7 +29,3 @@ def texts(language: str) -> dict[str, str]:
     # The API's known validator sentences, so the page can say them in the reader's language.
     out |= {"known." + said: key for said, key in errors.KNOWN_MESSAGES.items()}
     return out
-
-
-def pick(language: str | None) -> str:
-    return language if language in LANGUAGES else "sv"

@@ -99,7 +99,7 @@ def _language(request: Request, principal: Principal | None) -> str:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in i18n.LANGUAGES:
         return chosen
-    return i18n.pick(principal.language if principal else None)
+    return formats.language_of(principal.language if principal else None)
 
 
 def _visible(principal: Principal, page: str) -> bool:

@@ -24,8 +24,8 @@ from kernel.i18n import (
     staff_app,
     statement,
 )
+from kernel.vocabulary import LANGUAGES as LANGUAGES  # the page's language switch names them from here
 
-LANGUAGES = ("sv", "en")
 AREAS: tuple[ModuleType, ...] = (
     pages,
     fleet,
