@@ -6,9 +6,9 @@ back to anyone already tried (anyone who is a recipient of the message), so an e
 always reaches someone new or ends. A step the rest rules hold (the person is at rest) is
 recorded with its reasons and the escalation goes on to the next one at once.
 
-Runs may overlap (two workers, a slow run and beat's next tick): a run claims the due recipients
-and their messages (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED; SQLite has one writer at a time),
-so each recipient escalates once.
+Runs may overlap (two workers, a slow run and beat's next tick): a run claims the messages of the
+due recipients (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED; SQLite has one writer at a time), then
+those recipients, so each recipient escalates once and a skipped message is free for the next run.
 """
 
 from __future__ import annotations
@@ -62,22 +62,31 @@ def escalate(ctx: JobContext, payload: Escalate) -> None:
         chains.run_due_steps(session, now=now, settings=ctx.settings)
     with unit_of_work(ctx.session_factory) as session:
         due = _due_recipients(session, now)
-        # Only the due rows are claimed, with their messages: a second run at once skips them, and
-        # escalates no recipient of a message this run holds (both would page the same next step).
-        # A recipient still inside their timeout is not locked, so their acknowledgement never
-        # waits for a run. The claim repeats the conditions, which may have changed meanwhile.
+        # A run claims whole messages (a second run at once skips them: both would page the same
+        # next step), then the due recipients of the messages it holds, and only those: a recipient
+        # still inside their timeout is not locked, so their acknowledgement never waits for a run.
+        # The claims repeat the conditions, which may have changed meanwhile. Messages first, then
+        # their recipients: a run that skipped a message never holds a row of it, so no recipient is
+        # left between two runs that each skipped the other's half.
+        held = session.scalars(
+            select(Message.id)
+            .where(among(session, Message.id, list({message_id for _, message_id in due})))
+            .where(Message.recalled_at.is_(None))
+            .order_by(Message.id)
+            .with_for_update(skip_locked=True, key_share=True)
+        ).all()
         rows = session.execute(
             select(Recipient, Message, Person.name)
             .join(Message, Message.id == Recipient.message_id)
             .join(Person, Person.id == Recipient.person_id)
             .where(
-                among(session, Recipient.id, due),
+                among(session, Recipient.id, [recipient_id for recipient_id, _ in due]),
+                among(session, Message.id, list(held)),
                 Recipient.acked_at.is_(None),
                 Recipient.escalated_at.is_(None),
-                Message.recalled_at.is_(None),
             )
             .order_by(Recipient.decided_at)
-            .with_for_update(of=(Recipient, Message), skip_locked=True, key_share=True)
+            .with_for_update(of=Recipient, key_share=True)
         ).all()
         for recipient, message, name in rows:
             timeout = timedelta(seconds=message.ack_timeout_s or DEFAULT_TIMEOUT_S)
@@ -93,11 +102,11 @@ def escalate(ctx: JobContext, payload: Escalate) -> None:
                 log.info("message=%s escalated from %s to %s", message.id, recipient.person_id, reached)
 
 
-def _due_recipients(session: Session, now: datetime) -> list[uuid.UUID]:
-    """The recipients past their message's acknowledgement timeout, read without a lock. The
-    timeout is per message, so it is compared here rather than in the query."""
+def _due_recipients(session: Session, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """The recipients past their message's acknowledgement timeout, with their messages, read
+    without a lock. The timeout is per message, so it is compared here rather than in the query."""
     candidates = session.execute(
-        select(Recipient.id, Recipient.decided_at, Message.ack_timeout_s)
+        select(Recipient.id, Recipient.message_id, Recipient.decided_at, Message.ack_timeout_s)
         .join(Message, Message.id == Recipient.message_id)
         .where(
             Message.requires_ack.is_(True),
@@ -111,8 +120,8 @@ def _due_recipients(session: Session, now: datetime) -> list[uuid.UUID]:
         .order_by(Recipient.decided_at)
     ).all()
     return [
-        recipient_id
-        for recipient_id, decided_at, timeout_s in candidates
+        (recipient_id, message_id)
+        for recipient_id, message_id, decided_at, timeout_s in candidates
         if decided_at + timedelta(seconds=timeout_s or DEFAULT_TIMEOUT_S) <= now
     ]
 

@@ -199,3 +199,60 @@ def test_an_acknowledgement_does_not_wait_for_an_escalation_run_it_is_not_part_o
         }
     assert rows[late.id].escalated_at is not None, "the due recipient was escalated"
     assert rows[reading.id].acked_at is not None and rows[reading.id].escalated_at is None
+
+
+def test_a_message_skipped_by_a_busy_run_escalates_at_the_next_run(
+    client: TestClient,
+    make: Factory,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run skips a message another transaction holds, and keeps nothing of it: while that run is
+    still paging, the next run escalates the message's recipients as soon as the message is free.
+    (A run that locked the recipient before finding its message busy kept the recipient locked
+    until it committed, so runs at once each skipped the other's half and left recipients waiting
+    a whole round.)"""
+    ward = Ward(make, session_factory, clock, nurses=2)
+    first, second = ward.nurses
+    ward.page(client, [first], ack_timeout_minutes=1)
+    ward.page(client, [second], ack_timeout_minutes=1)
+    with session_factory() as s:
+        message_of = {r.person_id: r.message_id for r in s.scalars(select(Recipient))}
+    clock.advance(timedelta(minutes=2))  # both are due
+    ctx = JobContext(settings=settings, session_factory=session_factory, clock=clock)
+
+    inside, go_on = threading.Event(), threading.Event()
+    paging = notify.escalation.escalate_one
+
+    def paused(session: Session, message: Message, **kwargs: Any) -> Any:
+        if message.id == message_of[second.id]:
+            inside.set()  # the slow run holds the second message and pages its recipient
+            assert go_on.wait(30), "the test never let the run finish"
+        return paging(session, message, **kwargs)
+
+    monkeypatch.setattr(notify.escalation, "escalate_one", paused)
+    busy = session_factory()
+    slow = threading.Thread(target=escalate, args=(ctx, Escalate()))
+    try:
+        # Another transaction holds the first message while the slow run starts: it must skip it.
+        busy.execute(select(Message.id).where(Message.id == message_of[first.id]).with_for_update(key_share=True)).all()
+        slow.start()
+        assert inside.wait(30), "the slow run did not reach the second message"
+        busy.rollback()  # the first message is free again; the slow run is still paging
+
+        escalate(ctx, Escalate())  # the next run
+
+        with session_factory() as s:
+            escalated = s.scalar(select(Recipient.escalated_at).where(Recipient.person_id == first.id))
+        assert escalated is not None, "the next run left the first message's recipient to a later round"
+    finally:
+        busy.close()
+        go_on.set()
+        slow.join(60)
+    with session_factory() as s:
+        rows = {r.person_id: r for r in s.scalars(select(Recipient).where(Recipient.person_id != ward.boss.id))}
+        paged = Counter(s.scalars(select(Recipient.message_id).where(Recipient.person_id == ward.boss.id)))
+    assert rows[first.id].escalated_at is not None and rows[second.id].escalated_at is not None
+    assert paged == {message_of[first.id]: 1, message_of[second.id]: 1}, "the sender is paged once per message"
