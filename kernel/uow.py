@@ -10,6 +10,7 @@ its session directly gets the same follow-ups: no way in can forget them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -43,12 +44,21 @@ def publish(session: Session) -> int:
     return written
 
 
+_PUBLISHING: weakref.WeakSet[type[Session]] = weakref.WeakSet()  # the session classes that publish
+
+
 def install_publisher(factory: sessionmaker[Session]) -> None:
-    """Publish events at every commit of the factory's sessions; forget them at a rollback."""
-    if sa_event.contains(factory, "before_commit", publish):
+    """Publish events at every commit of the factory's sessions; forget them at a rollback.
+
+    Installing twice is harmless. Whether it is installed is remembered with the factory's own
+    session class, not asked of `sqlalchemy.event.contains`: that answers by the id() of the
+    target, so a new factory at the address of a collected one looked installed and published
+    nothing."""
+    if factory.class_ in _PUBLISHING:
         return
     sa_event.listen(factory, "before_commit", publish)
     sa_event.listen(factory, "after_soft_rollback", _forget)
+    _PUBLISHING.add(factory.class_)
 
 
 def _forget(session: Session, _transaction: object) -> None:

@@ -3,6 +3,7 @@ roster's materialisation and a calendar's DND state their changes like every oth
 
 from __future__ import annotations
 
+import gc
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import ManualClock
-from kernel.db import unit_of_work
+from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.events import AvailabilityChanged, Event, PersonDeactivated, emit
 from kernel.outbox import Job
 from kernel.uow import FOLLOW_UPS, UnitOfWork
@@ -68,6 +69,26 @@ def test_a_session_committed_outside_the_unit_of_work_still_gets_the_follow_ups(
     with unit_of_work(session_factory) as session:  # how jobs and tools commit
         emit(session, AvailabilityChanged(person), at=clock.now())
     assert _jobs(session_factory) == [("notify.redecide_holds", {"person_id": str(person)})]
+
+
+def test_every_session_factory_publishes_even_one_made_where_a_collected_one_was(db_url: str) -> None:
+    """A command or a test builds a factory, drops it and builds another: the new one, which may
+    sit at the collected one's address, still turns its events into jobs."""
+    people = [uuid.uuid4() for _ in range(40)]
+    for person in people:
+        engine = make_engine(db_url)
+        factory = make_session_factory(engine)
+        with unit_of_work(factory) as session:
+            emit(session, AvailabilityChanged(person), at=datetime(2026, 11, 23, 9, tzinfo=UTC))
+        engine.dispose()
+        del factory, session
+        gc.collect()
+    engine = make_engine(db_url)
+    try:
+        published = _jobs(make_session_factory(engine))
+    finally:
+        engine.dispose()
+    assert sorted(p["person_id"] for _, p in published) == sorted(str(p) for p in people), "a factory lost its events"
 
 
 def test_roster_changes_state_whose_on_call_time_changed_and_a_refresh_that_changes_nothing_states_nothing(
