@@ -62,6 +62,8 @@ def escalate(ctx: JobContext, payload: Escalate) -> None:
         chains.run_due_steps(session, now=now, settings=ctx.settings)
     with unit_of_work(ctx.session_factory) as session:
         due = _due_recipients(session, now)
+        if not due:
+            return
         # A run claims whole messages (a second run at once skips them: both would page the same
         # next step), then the due recipients of the messages it holds, and only those: a recipient
         # still inside their timeout is not locked, so their acknowledgement never waits for a run.
