@@ -41,6 +41,9 @@ def test_it_filters_the_register_and_follows_a_device_through_its_lifecycle(page
 
     page.get_by_label("Status").select_option("lost")
     page.get_by_role("button", name="Visa", exact=True).click()
+    # The filtered list first: a click before it has come opens the whole register's first device.
+    expect(page.locator("#fleet-count")).to_have_text("1 enheter")
+    expect(page.locator("#fleet-list tbody tr")).to_have_count(1)
     page.locator("#fleet-list tbody tr a").first.click()
     page.wait_for_selector("body[data-ready]")
     history = page.locator("#asset-history")
