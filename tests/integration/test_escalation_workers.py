@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -80,6 +81,24 @@ class Ward:
 def _twice_at_once(ctx: JobContext) -> None:
     """Two workers run the periodic escalation at the same instant, each on its own sessions."""
     together(lambda: escalate(ctx, Escalate()), lambda: escalate(ctx, Escalate()))
+
+
+def _pause_paging(
+    monkeypatch: pytest.MonkeyPatch, message_id: uuid.UUID | None = None
+) -> tuple[threading.Event, threading.Event]:
+    """Hold a run where it has claimed its rows and is about to page (for `message_id`, or any):
+    the first event tells the test it got there, the second lets it go on."""
+    inside, go_on = threading.Event(), threading.Event()
+    paging = notify.escalation.escalate_one
+
+    def paused(session: Session, message: Message, **kwargs: Any) -> Any:
+        if message_id is None or message.id == message_id:
+            inside.set()
+            assert go_on.wait(30), "the test never let the run finish"
+        return paging(session, message, **kwargs)
+
+    monkeypatch.setattr(notify.escalation, "escalate_one", paused)
+    return inside, go_on
 
 
 def test_two_escalation_runs_at_once_escalate_each_recipient_once(
@@ -162,15 +181,7 @@ def test_an_acknowledgement_does_not_wait_for_an_escalation_run_it_is_not_part_o
         message_of_reading = s.scalar(select(Recipient.message_id).where(Recipient.person_id == reading.id))
     clock.advance(timedelta(minutes=2))  # the first page is due, the second is not
 
-    inside, go_on = threading.Event(), threading.Event()
-    paging = notify.escalation.escalate_one
-
-    def paused(*args: Any, **kwargs: Any) -> Any:
-        inside.set()  # the run has claimed its rows and is paging
-        assert go_on.wait(30), "the test never let the run finish"
-        return paging(*args, **kwargs)
-
-    monkeypatch.setattr(notify.escalation, "escalate_one", paused)
+    inside, go_on = _pause_paging(monkeypatch)
     run = threading.Thread(
         target=escalate, args=(JobContext(settings=settings, session_factory=session_factory, clock=clock), Escalate())
     )
@@ -223,16 +234,7 @@ def test_a_message_skipped_by_a_busy_run_escalates_at_the_next_run(
     clock.advance(timedelta(minutes=2))  # both are due
     ctx = JobContext(settings=settings, session_factory=session_factory, clock=clock)
 
-    inside, go_on = threading.Event(), threading.Event()
-    paging = notify.escalation.escalate_one
-
-    def paused(session: Session, message: Message, **kwargs: Any) -> Any:
-        if message.id == message_of[second.id]:
-            inside.set()  # the slow run holds the second message and pages its recipient
-            assert go_on.wait(30), "the test never let the run finish"
-        return paging(session, message, **kwargs)
-
-    monkeypatch.setattr(notify.escalation, "escalate_one", paused)
+    inside, go_on = _pause_paging(monkeypatch, message_id=message_of[second.id])
     busy = session_factory()
     slow = threading.Thread(target=escalate, args=(ctx, Escalate()))
     try:
